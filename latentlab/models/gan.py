@@ -1,0 +1,145 @@
+"""DCGAN-style GAN: generator G(z) and discriminator D(x), the min-max game.
+
+D is trained to tell real images from G's; G is trained to fool D (the non-saturating
+loss, -log D(G(z))). The stabilisation tricks of the teaching material against a
+discriminator that overpowers the generator are settings:
+
+* ``label_smoothing``: real images get target 1 - s instead of 1 (one-sided smoothing);
+* ``label_flip``: each D target is swapped with this probability (label noise);
+* ``d_dropout``: dropout in the discriminator.
+
+A fixed noise batch (``fixed_noise``, saved with the weights) makes samples comparable
+across epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from latentlab.models.backbones import Decoder, Encoder
+from latentlab.models.base import LatentModel
+from latentlab.models.config import ModelConfig, require_probability
+from latentlab.models.registry import register
+
+FIXED_NOISE_SIZE = 64
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: N(0, 0.02) weights, N(1, 0.02) batch-norm scales."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+@dataclass
+class GANConfig(ModelConfig):
+    label_smoothing: float = 0.1
+    label_flip: float = 0.05
+    d_dropout: float = 0.3
+
+    def validate(self) -> None:
+        super().validate()
+        require_probability(self, "label_smoothing", "label_flip", upper=0.5)
+        require_probability(self, "d_dropout")
+
+
+class AdversarialModel(LatentModel):
+    """Shared parts of the GAN families: generator, critic, fixed noise, optimisers."""
+
+    has_encoder = False
+    default_lr = 2e-4
+    default_batch_size = 64
+    adam_betas: tuple[float, float] = (0.5, 0.999)
+
+    def __init__(self, config: ModelConfig, *, d_dropout: float, d_norm: bool) -> None:
+        super().__init__(config)
+        c = config
+        self.generator = Decoder(c.backbone, c.latent_dim, c.image_shape, c.hidden, batch_norm=True)
+        self.disc_trunk = Encoder(
+            c.backbone, c.image_shape, c.hidden, act="lrelu", dropout=d_dropout, norm=d_norm
+        )
+        self.disc_head = nn.Linear(self.disc_trunk.out_features, 1)
+        self.apply(init_weights)
+        gen = torch.Generator().manual_seed(0)
+        self.register_buffer("fixed_noise", torch.randn(FIXED_NOISE_SIZE, c.latent_dim, generator=gen))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.generator(z))
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """One score (a logit for the GAN, a critic value for WGAN-GP) per image."""
+        return self.disc_head(self.disc_trunk(x * 2.0 - 1.0)).squeeze(1)
+
+    def generator_parameters(self) -> list[nn.Parameter]:
+        return list(self.generator.parameters())
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return list(self.disc_trunk.parameters()) + list(self.disc_head.parameters())
+
+    def configure_optimizers(self, lr: float) -> list[torch.optim.Optimizer]:
+        return [
+            torch.optim.Adam(self.generator_parameters(), lr=lr, betas=self.adam_betas),
+            torch.optim.Adam(self.discriminator_parameters(), lr=lr, betas=self.adam_betas),
+        ]
+
+    def fixed_samples(self) -> torch.Tensor:
+        return self.decode(self.fixed_noise)
+
+
+@register("gan")
+class GAN(AdversarialModel):
+    config_class = GANConfig
+    loss_parts = ("loss", "d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__(config, d_dropout=config.d_dropout, d_norm=False)
+
+    def _targets(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        real = torch.full((n,), 1.0 - c.label_smoothing, device=device)
+        fake = torch.zeros(n, device=device)
+        if c.label_flip > 0:
+            flip = torch.rand(n, device=device) < c.label_flip
+            real, fake = torch.where(flip, fake, real), torch.where(flip, real, fake)
+        return real, fake
+
+    def _d_loss(self, x: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        real_t, fake_t = self._targets(x.shape[0], x.device)
+        d_real, d_fake = self.discriminate(x), self.discriminate(fake)
+        loss = F.binary_cross_entropy_with_logits(d_real, real_t) + F.binary_cross_entropy_with_logits(d_fake, fake_t)
+        return loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
+
+    def _g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        scores = self.discriminate(fake)
+        return F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Both players' losses on one batch; ``loss`` is their sum (for monitoring only)."""
+        fake = self.decode(self.prior_sample(x.shape[0]))
+        d_loss, d_real, d_fake = self._d_loss(x, fake)
+        g_loss = self._g_loss(fake)
+        return {"loss": d_loss + g_loss, "d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
+
+    def train_step(self, x, y, optimizers, step):
+        opt_g, opt_d = optimizers
+        fake = self.decode(self.prior_sample(x.shape[0]))
+        d_loss, d_real, d_fake = self._d_loss(x, fake.detach())
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        g_loss = self._g_loss(fake)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        parts = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
+        parts = {k: v.detach() for k, v in parts.items()}
+        parts["loss"] = parts["d_loss"] + parts["g_loss"]
+        return parts

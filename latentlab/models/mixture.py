@@ -1,0 +1,53 @@
+"""A Gaussian mixture on a latent space, to sample from an autoencoder.
+
+A plain autoencoder has no prior: decoding N(0, I) gives garbage. The teaching recipe is
+to fit a Gaussian mixture (scikit-learn) to the encoded training set and sample z from
+it. The fitted parameters live here as tensors, so they save to safetensors with the
+weights and sampling needs no scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from latentlab.errors import ConfigError
+
+
+class LatentMixture:
+    def __init__(self, weights: torch.Tensor, means: torch.Tensor, scale_tril: torch.Tensor) -> None:
+        k, d = means.shape
+        if weights.shape != (k,) or scale_tril.shape != (k, d, d):
+            raise ConfigError("latent mixture tensors have inconsistent shapes")
+        if not (torch.isfinite(weights).all() and torch.isfinite(means).all() and torch.isfinite(scale_tril).all()):
+            raise ConfigError("latent mixture holds non-finite numbers")
+        self.weights = weights.float().cpu()
+        self.means = means.float().cpu()
+        self.scale_tril = scale_tril.float().cpu()
+
+    @classmethod
+    def fit(cls, latents: np.ndarray | torch.Tensor, n_components: int = 10, seed: int = 0) -> "LatentMixture":
+        from sklearn.mixture import GaussianMixture
+
+        z = latents.detach().cpu().numpy() if isinstance(latents, torch.Tensor) else np.asarray(latents)
+        n_components = max(1, min(n_components, len(z)))
+        gmm = GaussianMixture(n_components, covariance_type="full", random_state=seed, reg_covar=1e-4)
+        gmm.fit(z.astype(np.float64))
+        chol = np.linalg.cholesky(gmm.covariances_)
+        return cls(torch.from_numpy(gmm.weights_), torch.from_numpy(gmm.means_), torch.from_numpy(chol))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        gen_device = generator.device if generator is not None else "cpu"
+        comp = torch.multinomial(self.weights.to(gen_device), n, replacement=True, generator=generator).cpu()
+        eps = torch.randn(n, self.means.shape[1], generator=generator, device=gen_device).cpu()
+        return self.means[comp] + (self.scale_tril[comp] @ eps.unsqueeze(-1)).squeeze(-1)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {"weights": self.weights, "means": self.means, "scale_tril": self.scale_tril}
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> "LatentMixture":
+        try:
+            return cls(tensors["weights"], tensors["means"], tensors["scale_tril"])
+        except KeyError as exc:
+            raise ConfigError(f"latent mixture is missing {exc.args[0]!r}") from None
