@@ -33,6 +33,7 @@ class AEConfig(ModelConfig):
 class Autoencoder(LatentModel):
     config_class = AEConfig
     loss_parts = ("loss", "recon")
+    default_sample_source = "mixture"  # an autoencoder has no prior
 
     def __init__(self, config: AEConfig) -> None:
         super().__init__(config)

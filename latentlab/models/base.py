@@ -44,6 +44,10 @@ class LatentModel(nn.Module, ABC):
     has_beta: ClassVar[bool] = False
     default_lr: ClassVar[float] = 1e-3
     default_batch_size: ClassVar[int] = 128
+    #: Whether bfloat16 autocast on a GPU is safe for this family's training step.
+    supports_amp: ClassVar[bool] = True
+    #: Where ``sample`` draws latents from by default: "prior" or "mixture".
+    default_sample_source: ClassVar[str] = "prior"
     #: Names of the loss parts ``train_step`` reports, in display order.
     loss_parts: ClassVar[tuple[str, ...]] = ("loss",)
 
@@ -77,14 +81,26 @@ class LatentModel(nn.Module, ABC):
         """z ~ N(0, I), the prior of VAEs and the noise of GANs."""
         return torch.randn(n, self.latent_dim, generator=generator, device=self.device)
 
-    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        if self.mixture is not None:
+    def sample_latents(
+        self, n: int, generator: torch.Generator | None = None, source: str | None = None
+    ) -> torch.Tensor:
+        """n latent points from ``source``: ``"prior"``, ``"mixture"`` (the fitted latent
+        mixture) or None for the family's default (the mixture for autoencoders)."""
+        source = source or self.default_sample_source
+        if source == "prior":
+            return self.prior_sample(n, generator)
+        if source == "mixture":
+            if self.mixture is None:
+                raise ConfigError(
+                    f"this {self.family} model has no latent mixture to sample from; "
+                    "train it with `latentlab train` (which fits one) or sample from the prior"
+                )
             return self.mixture.sample(n, generator=generator).to(self.device)
-        return self.prior_sample(n, generator)
+        raise ConfigError(f"unknown sample source {source!r}; use prior or mixture")
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n images: from the fitted latent mixture if there is one, else from the prior."""
-        return self.decode(self.sample_latents(n, generator))
+    def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None) -> torch.Tensor:
+        """n images decoded from latents drawn by ``sample_latents``."""
+        return self.decode(self.sample_latents(n, generator, source))
 
     @abstractmethod
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -8,17 +8,26 @@ weights and sampling needs no scikit-learn.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from latentlab.errors import ConfigError
 
+if TYPE_CHECKING:
+    from latentlab.models.base import LatentModel
+
 
 class LatentMixture:
     def __init__(self, weights: torch.Tensor, means: torch.Tensor, scale_tril: torch.Tensor) -> None:
+        if means.ndim != 2 or means.shape[0] < 1:
+            raise ConfigError("a latent mixture needs at least one component")
         k, d = means.shape
         if weights.shape != (k,) or scale_tril.shape != (k, d, d):
             raise ConfigError("latent mixture tensors have inconsistent shapes")
+        if (weights < 0).any() or not weights.sum() > 0:
+            raise ConfigError("latent mixture weights must be non-negative and not all zero")
         if not (torch.isfinite(weights).all() and torch.isfinite(means).all() and torch.isfinite(scale_tril).all()):
             raise ConfigError("latent mixture holds non-finite numbers")
         self.weights = weights.float().cpu()
@@ -51,3 +60,17 @@ class LatentMixture:
             return cls(tensors["weights"], tensors["means"], tensors["scale_tril"])
         except KeyError as exc:
             raise ConfigError(f"latent mixture is missing {exc.args[0]!r}") from None
+
+
+@torch.no_grad()
+def fit_latent_mixture(model: "LatentModel", images: torch.Tensor, n_components: int = 10, seed: int = 0) -> LatentMixture:
+    """Encode ``images`` with ``model`` (posterior means), fit a mixture, attach and return it."""
+    was_training = model.training
+    model.eval()
+    try:
+        device = model.device
+        z = torch.cat([model.encode(images[i : i + 1000].to(device)) for i in range(0, len(images), 1000)])
+    finally:
+        model.train(was_training)
+    model.mixture = LatentMixture.fit(z, n_components=n_components, seed=seed)
+    return model.mixture

@@ -50,8 +50,23 @@ def config_from_dict(data: dict[str, Any]) -> "ModelConfig":
     return family_class(data["family"]).config_class.from_dict(data)
 
 
+#: Larger models are refused: a hostile or mistyped config must not exhaust memory.
+MAX_PARAMETERS = 100_000_000
+
+
 def create_model(config: "ModelConfig") -> "LatentModel":
-    return family_class(config.family)(config)
+    """Build the model for ``config``, after checking its size on the meta device."""
+    import torch
+
+    cls = family_class(config.family)
+    with torch.device("meta"):
+        n = sum(p.numel() for p in cls(config).parameters())
+    if n > MAX_PARAMETERS:
+        raise ConfigError(
+            f"this {config.family} would have {n:,} parameters (limit {MAX_PARAMETERS:,}); "
+            "use a smaller hidden width, image size or latent size"
+        )
+    return cls(config)
 
 
 def family_names() -> list[str]:

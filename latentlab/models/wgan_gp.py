@@ -35,11 +35,13 @@ class WGANGP(AdversarialModel):
     config_class = WGANGPConfig
     default_lr = 1e-4
     adam_betas = (0.5, 0.9)
+    supports_amp = False  # the gradient penalty differentiates twice: keep it in float32
     loss_parts = ("loss", "critic_loss", "g_loss", "gp", "wasserstein")
 
     def __init__(self, config: WGANGPConfig) -> None:
         # No batch norm in the critic: the penalty is per sample (the WGAN-GP paper).
         super().__init__(config, d_dropout=0.0, d_norm=False)
+        self._last_g_loss: torch.Tensor | None = None  # reported between generator steps
 
     def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
@@ -75,6 +77,9 @@ class WGANGP(AdversarialModel):
             opt_g.step()
             self._last_g_loss = g_loss.detach()
         parts = {k: v.detach() for k, v in parts.items()}
-        parts["g_loss"] = getattr(self, "_last_g_loss", torch.zeros((), device=x.device))
+        if self._last_g_loss is None:
+            with torch.no_grad():
+                self._last_g_loss = -self.discriminate(fake).mean()
+        parts["g_loss"] = self._last_g_loss
         parts["loss"] = parts["critic_loss"] + parts["g_loss"]
         return parts

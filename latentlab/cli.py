@@ -1,0 +1,325 @@
+"""The ``latentlab`` command: the window by default, subcommands for headless work.
+
+    latentlab [CKPT] [--screenshot out.png]      open the explorer window
+    latentlab train --model vae --epochs 30 ...  train on a dataset, save a checkpoint
+    latentlab info CKPT [--json]                 what a checkpoint holds and how good it is
+    latentlab sample CKPT --n 64 --out grid.png  a grid of generated images
+    latentlab encode CKPT --out latents.csv      latents and labels as CSV
+
+Errors in the user's input print one line and exit with status 2; nothing prints a
+traceback unless it is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from latentlab.errors import LatentLabError
+
+SUBCOMMANDS = ("train", "info", "sample", "encode")
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = _subcommand_parser().parse_args(argv)
+            return args.run(args)
+        return _run_gui(_gui_parser().parse_args(argv))
+    except LatentLabError as exc:
+        print(f"latentlab: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("latentlab: interrupted", file=sys.stderr)
+        return 130
+
+
+# --------------------------------------------------------------------------- GUI
+def _gui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="latentlab",
+        description="Explore the latent spaces of autoencoders, VAEs and GANs. "
+        f"Subcommands for headless work: {', '.join(SUBCOMMANDS)} (latentlab SUBCOMMAND --help).",
+    )
+    p.add_argument("checkpoint", nargs="?", help="a checkpoint (folder or .safetensors file) to open")
+    p.add_argument("--screenshot", metavar="PNG", help="render the window offscreen to PNG and exit")
+    return p
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from latentlab.ui.app import run_app
+
+    return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot)
+
+
+# -------------------------------------------------------------------- subcommands
+def _subcommand_parser() -> argparse.ArgumentParser:
+    from latentlab.data import DEFAULT_DATASET
+
+    p = argparse.ArgumentParser(prog="latentlab")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model and save a checkpoint")
+    t.add_argument("--model", default="vae", help="family: ae, vae, msvae, gan, wgan-gp, judge (default vae)")
+    t.add_argument("--backbone", default=None, choices=["mlp", "conv"], help="network type (default mlp; conv for the judge)")
+    t.add_argument("--latent-dim", type=int, default=None, help="latent size (default 2)")
+    t.add_argument("--hidden", type=int, default=None, help="width of the first hidden layer (default 512)")
+    t.add_argument("--beta", type=float, default=None, help="KL weight of vae/msvae (default 1)")
+    t.add_argument("--gamma", type=float, default=None, help="classifier weight of msvae (default 10)")
+    t.add_argument("--denoise", type=float, default=None, help="input noise std for a denoising ae")
+    t.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name or folder:PATH (default {DEFAULT_DATASET})")
+    t.add_argument("--image-size", type=int, default=None, help="resize images to this side")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--resume", metavar="CKPT", help="continue training this checkpoint (fine-tune)")
+    t.add_argument("--out", help="checkpoint folder or .safetensors file (default runs/MODEL-DATASET)")
+    t.add_argument("--no-judge", action="store_true", help="skip the judge-based metrics")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(run=cmd_train)
+
+    i = sub.add_parser("info", help="describe a checkpoint")
+    i.add_argument("checkpoint")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.set_defaults(run=cmd_info)
+
+    s = sub.add_parser("sample", help="save a grid of generated images")
+    s.add_argument("checkpoint")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--out", required=True, help="PNG file")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--source", choices=["prior", "mixture"], default=None, help="where latents come from")
+    s.add_argument("--scale", type=int, default=3, help="enlarge pixels this many times")
+    s.set_defaults(run=cmd_sample)
+
+    e = sub.add_parser("encode", help="write latents and labels as CSV")
+    e.add_argument("checkpoint")
+    e.add_argument("--out", required=True, help="CSV file")
+    e.add_argument("--split", choices=["test", "train", "all"], default="test")
+    e.add_argument("--dataset", default=None, help="encode another dataset (default: the checkpoint's)")
+    e.set_defaults(run=cmd_encode)
+    return p
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from latentlab.data import load_dataset
+    from latentlab.errors import ConfigError
+    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.models.mixture import fit_latent_mixture
+    from latentlab.models.registry import create_model, make_config
+    from latentlab.training.control import TrainControl
+    from latentlab.training.evaluate import evaluate
+    from latentlab.training.judges import get_judge
+    from latentlab.training.trainer import Trainer, TrainSettings
+
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    dataset = load_dataset(args.dataset, image_size=args.image_size)
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
+    torch.manual_seed(args.seed)
+    history: list[dict] = []
+    if args.resume:
+        ckpt = load_checkpoint(args.resume)
+        model, history = ckpt.model, ckpt.history
+        if args.beta is not None:
+            model.set_beta(args.beta)
+    else:
+        overrides = {k: v for k, v in {
+            "backbone": args.backbone, "latent_dim": args.latent_dim, "hidden": args.hidden,
+            "beta": args.beta, "gamma": args.gamma, "denoise": args.denoise,
+        }.items() if v is not None}
+        try:
+            config = make_config(args.model, image_shape=list(dataset.image_shape),
+                                 num_classes=dataset.num_classes, **overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (for --model {args.model})") from None
+        model = create_model(config)
+    family = model.family
+    out = Path(args.out or f"runs/{family}-{dataset.name.replace(':', '_').replace('/', '_')}")
+    judge = None
+    if family != "judge" and not args.no_judge:
+        judge = get_judge(dataset, settings.device, log=log)
+    control = TrainControl()
+    bar = None if args.quiet else ProgressBar(f"{family} on {dataset.name}")
+    trainer = Trainer(model, dataset, settings, control=control, callbacks=[bar] if bar else [], judge=judge,
+                      history=history)
+    log(f"training {family} ({model.config.backbone}, latent {model.latent_dim}) on {dataset.name} "
+        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}")
+    started = time.perf_counter()
+    try:
+        result = trainer.fit()
+    except KeyboardInterrupt:  # a second Ctrl+C while stopping: still save what we have
+        control.request_stop()
+        result = None
+    if bar:
+        bar.close()
+    if model.family == "ae" or (model.has_encoder and model.has_decoder and result and result.ok):
+        fit_latent_mixture(model, dataset.to(trainer.device).train.images, n_components=dataset.num_classes)
+        if model.family == "ae":
+            trainer.metrics.update(evaluate(model, dataset.to(trainer.device), judge=judge))
+    path = trainer.save(out)
+    if result is None or not result.ok:
+        message = result.message if result else "interrupted"
+        print(f"latentlab: error: {message} Saved the last good weights to {path}.", file=sys.stderr)
+        return 1
+    print(f"{result.message} in {time.perf_counter() - started:.1f} s")
+    print(_format_metrics(trainer.metrics))
+    print(f"saved {path}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from latentlab.models.checkpoint import read_checkpoint_meta
+
+    meta = read_checkpoint_meta(args.checkpoint)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    m, d = meta["model"], meta.get("dataset", {})
+    print(f"checkpoint   {args.checkpoint}")
+    print(f"model        {m['family']} ({m['backbone']} backbone, latent {m['latent_dim']}, hidden {m['hidden']})")
+    extra = {k: v for k, v in m.items() if k not in ("family", "backbone", "latent_dim", "hidden", "image_shape", "num_classes")}
+    if extra:
+        print("settings     " + ", ".join(f"{k}={v}" for k, v in extra.items()))
+    print(f"dataset      {d.get('name', '?')} ({len(d.get('class_names', []))} classes, images {d.get('image_shape')})")
+    if "parameters" in meta:
+        print(f"parameters   {meta['parameters']:,}")
+    print(f"epochs       {len(meta.get('history', []))}")
+    print(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
+    if meta.get("metrics"):
+        print("metrics")
+        print(_format_metrics(meta["metrics"], indent="  "))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from latentlab.errors import ConfigError
+    from latentlab.latent.images import make_grid, save_png
+    from latentlab.models.checkpoint import load_checkpoint
+
+    if not 1 <= args.n <= 10_000:
+        raise ConfigError(f"--n must be from 1 to 10000, got {args.n}")
+    model = load_checkpoint(args.checkpoint).model
+    if not model.has_decoder:
+        raise ConfigError(f"a {model.family} checkpoint cannot generate images")
+    gen = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        images = model.sample(args.n, generator=gen, source=args.source)
+    path = save_png(make_grid(images), args.out, scale=args.scale)
+    print(f"saved {args.n} samples to {path}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    import csv
+
+    import torch
+
+    from latentlab.data import load_dataset
+    from latentlab.errors import ConfigError
+    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.training.evaluate import encode_all
+
+    ckpt = load_checkpoint(args.checkpoint)
+    model = ckpt.model
+    if not model.has_encoder:
+        raise ConfigError(f"a {model.family} model has no encoder, so it cannot encode images")
+    dataset = load_dataset(args.dataset or ckpt.dataset.get("name", "mnist-5k"),
+                           image_size=model.config.image_shape[1])
+    if tuple(dataset.image_shape) != tuple(model.config.image_shape):
+        raise ConfigError(f"dataset images are {dataset.image_shape}, the model expects {model.config.image_shape}")
+    splits = {"test": [dataset.test], "train": [dataset.train], "all": [dataset.train, dataset.test]}[args.split]
+    images = torch.cat([s.images for s in splits])
+    labels = torch.cat([s.labels for s in splits])
+    z = encode_all(model, images).cpu().numpy()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([f"z{i}" for i in range(z.shape[1])] + ["label", "class_name"])
+        for row, label in zip(z, labels.tolist()):
+            w.writerow([f"{v:.6g}" for v in row] + [label, dataset.class_names[label]])
+    print(f"wrote {len(z)} latents ({z.shape[1]}-D) to {out}")
+    return 0
+
+
+# ------------------------------------------------------------------- formatting
+def _fmt_time(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+METRIC_LABELS = {
+    "test_neg_elbo": ("test -ELBO", "nats/image"),
+    "test_recon": ("test reconstruction", "nats/image"),
+    "test_kl": ("test KL", "nats/image"),
+    "head_accuracy": ("classifier head accuracy", "%"),
+    "test_accuracy": ("test accuracy", "%"),
+    "judge_recon_accuracy": ("judge accuracy on reconstructions", "%"),
+    "judge_fid": ("judge Frechet distance", ""),
+    "sample_min_class_share": ("smallest class share of samples", "%"),
+    "sample_mean_confidence": ("judge confidence on samples", "%"),
+    "test_wasserstein": ("Wasserstein estimate (test)", ""),
+}
+
+
+def _format_metrics(metrics: dict, indent: str = "") -> str:
+    lines = []
+    for key, value in metrics.items():
+        label, unit = METRIC_LABELS.get(key, (key.replace("_", " "), ""))
+        if isinstance(value, list):
+            text = "[" + ", ".join(f"{v:.3g}" for v in value) + "]"
+        elif unit == "%":
+            text = f"{value:.1%}"
+        else:
+            text = f"{value:.4g}" + (f" {unit}" if unit else "")
+        lines.append(f"{indent}{label:<36} {text}")
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and ETA on stderr (a training callback)."""
+
+    def __init__(self, title: str, width: int = 28, min_interval: float = 0.1) -> None:
+        self.title, self.width, self.min_interval = title, width, min_interval
+        self._last = 0.0
+        self._tty = sys.stderr.isatty()
+        self._last_epoch_line = ""
+
+    def on_step(self, trainer, report) -> None:
+        now = time.perf_counter()
+        if now - self._last < self.min_interval and report.step != report.total_steps:
+            return
+        self._last = now
+        filled = int(self.width * report.progress)
+        loss = report.losses.get("loss", float("nan"))
+        line = (f"{self.title} epoch {report.epoch}/{report.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{report.progress:4.0%} {report.images_per_s:,.0f} img/s ETA {_fmt_time(report.eta_s)} loss {loss:.4g}")
+        if self._tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+            sys.stderr.flush()
+
+    def on_epoch(self, trainer, report) -> None:
+        if not self._tty:  # logs and CI: one line per epoch instead of a redrawn bar
+            loss = report.losses.get("loss", float("nan"))
+            sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
+                             f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
+
+    def on_end(self, trainer, result) -> None: ...
+
+    def close(self) -> None:
+        if self._tty:
+            sys.stderr.write("\n")

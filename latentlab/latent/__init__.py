@@ -1,0 +1,1 @@
+"""Latent-space tools (no Qt): image grids, projections, paths, arithmetic, metrics."""

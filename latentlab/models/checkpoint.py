@@ -1,0 +1,836 @@
+"""Checkpoints: a folder or one ``.safetensors`` file, with nothing pickled.
+
+Folder form (any path not ending in ``.safetensors``)::
+
+    config.json             format_version, latentlab_version, created, model, dataset,
+                            training, parameters
+    model.safetensors       the state_dict, plus the latent mixture as "mixture.*"
+    metrics.json            {"test_neg_elbo": 150.2, ...}
+    history.json            [{...per-epoch record...}, ...]
+    optimizer.safetensors   optional: the optimisers' tensors ("opt{i}.state.{id}.{name}")
+    optimizer.json          optional: the rest of their state_dicts, pointing at those tensors
+
+Single-file form (``*.safetensors``): the same tensors, with everything config.json,
+metrics.json and history.json would hold as JSON under the header metadata key
+``"latentlab"``; no optimiser state.
+
+Opening a stranger's file must never run code, so this module never unpickles: pickles
+are recognised by name and magic bytes and refused before any parser sees them, and the
+safetensors header is checked by hand (length, bounds, offsets) before tensors are read.
+Saves are atomic: everything is written under a temporary name in the same folder,
+fsynced and renamed into place, so a crash leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import json
+import math
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors
+import safetensors.torch
+import torch
+
+from latentlab import __version__
+from latentlab.errors import CheckpointError, ConfigError
+from latentlab.models.base import LatentModel
+from latentlab.models.config import ModelConfig
+from latentlab.models.mixture import LatentMixture
+from latentlab.models.registry import config_from_dict, create_model
+
+FORMAT_VERSION = 1
+
+SUFFIX = ".safetensors"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.json"
+OPTIMIZER_TENSORS_FILE = "optimizer.safetensors"
+OPTIMIZER_JSON_FILE = "optimizer.json"
+CHECKPOINT_FILES = frozenset(
+    {CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, HISTORY_FILE, OPTIMIZER_TENSORS_FILE, OPTIMIZER_JSON_FILE}
+)
+#: Suffixes of pickled files (torch.save, pickle.dump); refused by name alone.
+PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
+#: Upper bound on a safetensors header and on any JSON file: hostile sizes are refused.
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+MAX_JSON_BYTES = 100 * 1024 * 1024
+METADATA_KEY = "latentlab"
+MIXTURE_PREFIX = "mixture."
+
+# Bytes per element of the safetensors dtypes a checkpoint may hold.
+_DTYPE_SIZES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1,
+    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4,
+    "I64": 8, "U64": 8, "F64": 8,
+}
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the ready model plus everything saved with it."""
+
+    model: LatentModel
+    dataset: dict
+    metrics: dict
+    history: list
+    training: dict
+    path: Path | None
+    created: str
+    latentlab_version: str
+    format_version: int
+    #: Raw optimiser state_dicts, only when loaded with ``load_optimizer_state=True``.
+    optimizer_state: list[dict] | None = None
+
+    def meta(self) -> dict:
+        """Everything but the weights, as JSON values (what ``latentlab info --json`` prints)."""
+        mixture = self.model.mixture
+        return _meta_dict(
+            self.path,
+            {
+                "format_version": self.format_version,
+                "latentlab_version": self.latentlab_version,
+                "created": self.created,
+                "model": self.model.config.to_dict(),
+                "parameters": sum(p.numel() for p in self.model.parameters()),
+                "dataset": self.dataset,
+                "training": self.training,
+                "metrics": self.metrics,
+                "history": self.history,
+            },
+            mixture_components=None if mixture is None else int(mixture.weights.shape[0]),
+        )
+
+
+# ====================================================================== saving
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: LatentModel,
+    *,
+    dataset: dict,
+    metrics: dict | None = None,
+    history: list | None = None,
+    training: dict | None = None,
+    optimizers: list[torch.optim.Optimizer] | None = None,
+) -> Path:
+    """Save atomically as a folder, or as one file when ``path`` ends in ``.safetensors``.
+
+    The single-file form holds no optimiser state: ``optimizers`` is ignored there.
+    Replaces an existing latentlab checkpoint; refuses to replace anything else.
+    Returns the path written.
+    """
+    path = Path(path).expanduser()
+    single = path.suffix.lower() == SUFFIX
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"cannot save a checkpoint as {path}: {path.suffix} is the suffix of pickled files, "
+            f"which latentlab never writes; choose a folder name or a name ending in {SUFFIX}"
+        )
+    for name, value, kind in (
+        ("dataset", dataset, dict), ("metrics", metrics, dict),
+        ("history", history, list), ("training", training, dict),
+    ):
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"save_checkpoint: {name} must be a {kind.__name__}, got {type(value).__name__}")
+    try:
+        _check_replaceable(path, single)
+        try:
+            config_from_dict(model.config.to_dict())
+        except ConfigError as exc:
+            raise CheckpointError(f"cannot save {path}: the model's config is invalid ({exc})") from exc
+        weights = _weights_for_save(path, model)
+        record = {
+            "format_version": FORMAT_VERSION,
+            "latentlab_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "model": model.config.to_dict(),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "dataset": dataset,
+            "training": training or {},
+        }
+        metrics, history = metrics or {}, history or []
+        if single:
+            everything = {**record, "metrics": metrics, "history": history}
+            metadata = {"format": "pt", METADATA_KEY: _to_json(path, everything, "the checkpoint's metadata")}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _replace_file(path, _serialize(weights, metadata))
+            return path
+        # JSON is encoded up front (it is small and may be refused); tensors one file at a time.
+        files: dict[str, bytes | Callable[[], bytes]] = {
+            CONFIG_FILE: _to_json(path, record, "the config", indent=1).encode(),
+            METRICS_FILE: _to_json(path, metrics, "metrics", indent=1).encode(),
+            HISTORY_FILE: _to_json(path, history, "history", indent=1).encode(),
+            WEIGHTS_FILE: lambda: _serialize(weights, {"format": "pt"}),
+        }
+        if optimizers:
+            opt_tensors, opt_json = _flatten_optimizers(path, optimizers)
+            files[OPTIMIZER_JSON_FILE] = opt_json.encode()
+            files[OPTIMIZER_TENSORS_FILE] = lambda: _serialize(opt_tensors, {"format": "pt"})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _replace_folder(path, files)
+    except OSError as exc:
+        raise CheckpointError(
+            f"could not save checkpoint {path}: {exc.strerror or exc}; check the free disk space and "
+            "that the folder is writable (any previous checkpoint there is unchanged)"
+        ) from exc
+    return path
+
+
+def _check_replaceable(path: Path, single: bool) -> None:
+    """Refuse to overwrite anything that is not a latentlab checkpoint of the same form."""
+    if not os.path.lexists(path):
+        return
+    what = "folder" if path.is_dir() else "file"
+    if path.is_symlink():
+        raise CheckpointError(
+            f"refusing to save over {path}: it is a symbolic link; save to the real path or choose a new name"
+        )
+    if single:
+        if path.is_file() and is_checkpoint(path):
+            return
+    elif path.is_dir():
+        entries = sorted(os.listdir(path))
+        if not entries:
+            return
+        if _folder_record_or_none(path) is not None:
+            strangers = [e for e in entries if e not in CHECKPOINT_FILES]
+            if not strangers:
+                return
+            raise CheckpointError(
+                f"refusing to save over checkpoint {path}: it also holds {_few(strangers)}, which saving "
+                "would delete; move them away or choose a new name"
+            )
+    raise CheckpointError(
+        f"refusing to save over {path}: the {what} exists and is not a latentlab checkpoint; "
+        "choose a new name (latentlab only replaces its own checkpoints)"
+    )
+
+
+def _weights_for_save(path: Path, model: LatentModel) -> dict[str, torch.Tensor]:
+    """Contiguous CPU copies of the state_dict and mixture; each copy owns its storage."""
+    state = model.state_dict()
+    clash = [k for k in state if k.startswith(MIXTURE_PREFIX)]
+    if clash:
+        raise CheckpointError(
+            f"cannot save {path}: the model's weight names {_few(clash)} clash with the latent "
+            f"mixture's reserved prefix {MIXTURE_PREFIX!r}"
+        )
+    tensors = {k: _owned_cpu_copy(v) for k, v in state.items()}
+    if model.mixture is not None:
+        tensors.update({MIXTURE_PREFIX + k: _owned_cpu_copy(v) for k, v in model.mixture.tensors().items()})
+    bad = _non_finite_keys(tensors)
+    if bad:
+        raise CheckpointError(
+            f"cannot save {path}: the weights {_few(bad)} hold NaN or infinity, so the model is "
+            "broken (training diverged); lower the learning rate and retrain, or save an earlier state"
+        )
+    return tensors
+
+
+def _owned_cpu_copy(t: torch.Tensor) -> torch.Tensor:
+    # A fresh contiguous copy: tied or viewed tensors would share storage, which safetensors refuses.
+    return t.detach().to("cpu", copy=True).contiguous()
+
+
+def _flatten_optimizers(
+    path: Path, optimizers: list[torch.optim.Optimizer]
+) -> tuple[dict[str, torch.Tensor], str]:
+    """(tensors for optimizer.safetensors, text of optimizer.json) of the optimisers' state_dicts."""
+    tensors: dict[str, torch.Tensor] = {}
+    encoded = [_encode(opt.state_dict(), f"opt{i}", tensors) for i, opt in enumerate(optimizers)]
+    return tensors, _to_json(path, {"optimizers": encoded}, "the optimiser state")
+
+
+def _encode(obj: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """A JSON value for ``obj``; tensors move to ``tensors`` under ``key`` and leave a reference.
+
+    Tuples become ``{"__tuple__": [...]}`` and dicts with non-string (or ``__``-prefixed)
+    keys become ``{"__items__": [[k, v], ...]}``, so ``_decode`` restores them exactly.
+    """
+    if isinstance(obj, torch.Tensor):
+        if key in tensors:
+            raise CheckpointError(f"optimiser state has two tensors named {key!r}")
+        tensors[key] = _owned_cpu_copy(obj)
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: _encode(v, f"{key}.{k}", tensors) for k, v in obj.items()}
+        return {"__items__": [[_encode(k, "", {}), _encode(v, f"{key}.{k}", tensors)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise CheckpointError(
+        f"cannot save the optimiser state: it holds a {type(obj).__name__} at {key!r}, which only a "
+        "pickle could store; use a torch optimiser whose state is tensors and numbers"
+    )
+
+
+def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, tensors) for v in obj]
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return tensors[obj["__tensor__"]].clone()
+        if "__tuple__" in obj:
+            return tuple(_decode(v, tensors) for v in obj["__tuple__"])
+        if "__items__" in obj:
+            return {_decode(k, tensors): _decode(v, tensors) for k, v in obj["__items__"]}
+        return {k: _decode(v, tensors) for k, v in obj.items()}
+    return obj
+
+
+def _to_json(path: Path, value: Any, what: str, indent: int | None = None) -> str:
+    """``value`` as JSON text; numpy and tensor numbers become plain ones, anything else is refused."""
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, (np.generic, np.ndarray)):
+            return obj.tolist()
+        if isinstance(obj, torch.Tensor):
+            return obj.detach().cpu().tolist()
+        if isinstance(obj, os.PathLike):
+            return os.fspath(obj)
+        raise TypeError(f"a {type(obj).__name__} is not a JSON value")
+
+    try:
+        return json.dumps(value, default=plain, indent=indent)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"cannot save {path}: {what} must be plain JSON data ({exc})") from exc
+
+
+def _serialize(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> bytes:
+    return safetensors.torch.save(tensors, metadata=metadata)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable; a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temp_sibling(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{tag}-{secrets.token_hex(4)}")
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    tmp = _temp_sibling(path, "tmp")
+    try:
+        _write_synced(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _replace_folder(path: Path, files: dict[str, bytes | Callable[[], bytes]]) -> None:
+    """Write ``files`` (bytes, or a callable making them) into a temp folder, then swap it
+    with ``path``; on failure the temp folder goes and the old checkpoint stays."""
+    tmp = _temp_sibling(path, "tmp")
+    tmp.mkdir()
+    try:
+        for name, make in files.items():
+            _write_synced(tmp / name, make() if callable(make) else make)
+        _fsync_dir(tmp)
+        if os.path.lexists(path):
+            old = _temp_sibling(path, "old")
+            os.rename(path, old)
+            try:
+                os.rename(tmp, path)
+            except BaseException:
+                os.rename(old, path)
+                raise
+            _fsync_dir(path.parent)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, path)
+            _fsync_dir(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ===================================================================== loading
+def load_checkpoint(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu", load_optimizer_state: bool = False
+) -> Checkpoint:
+    """Validate and load a checkpoint: the model comes back on ``device``, in eval mode.
+
+    Raises CheckpointError naming the path and the problem: missing, pickled, truncated
+    or corrupt, not a latentlab checkpoint, newer format, invalid config, another
+    architecture, or non-finite weights.
+    """
+    path = Path(path).expanduser()
+    record, weights_file = _read_record(path)
+    config = _config_of(path, record)
+    header = _read_header(weights_file)
+    mixture_keys = {k for k in header if k.startswith(MIXTURE_PREFIX)}
+    _check_architecture(path, config, {k: v["shape"] for k, v in header.items() if k not in mixture_keys})
+
+    # Only now read the tensor data, whose size the architecture check has bounded.
+    data = _read_bytes(weights_file)
+    if _parse_header(weights_file, data, len(data)) != header:
+        raise _corrupt(weights_file, "the file changed while it was being read")
+    tensors = _deserialize(weights_file, data)
+    del data
+    if set(tensors) != set(header):
+        raise _corrupt(weights_file, "safetensors read other tensors than its header lists")
+    bad = _non_finite_keys(tensors)
+    if bad:
+        raise CheckpointError(
+            f"{path} holds non-finite weights (NaN or infinity) in {_few(bad)}: the training that wrote "
+            "it diverged, so the model is unusable; open an earlier checkpoint or retrain with a lower "
+            "learning rate"
+        )
+    mixture = _mixture_from(path, config, {k[len(MIXTURE_PREFIX):]: tensors.pop(k).clone() for k in mixture_keys})
+
+    with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the caller's RNG stream
+        model = create_model(config)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        raise _corrupt(weights_file, f"the weights do not load into the model: {exc}") from None
+    del tensors
+    model.mixture = mixture
+    model.to(device).eval()
+
+    optimizer_state = None
+    if load_optimizer_state and path.is_dir():
+        optimizer_state = _read_optimizer_state(path)
+    return Checkpoint(
+        model=model,
+        dataset=record["dataset"],
+        metrics=record["metrics"],
+        history=record["history"],
+        training=record["training"],
+        path=path,
+        created=record["created"],
+        latentlab_version=record["latentlab_version"],
+        format_version=record["format_version"],
+        optimizer_state=optimizer_state,
+    )
+
+
+def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict:
+    """The metadata of a checkpoint, validated, without reading weights or building the model.
+
+    Same keys as ``Checkpoint.meta()``; ``parameters`` is the count recorded at save time.
+    """
+    path = Path(path).expanduser()
+    record, weights_file = _read_record(path)
+    config = _config_of(path, record)
+    header = _read_header(weights_file)
+    mixture_weights = header.get(MIXTURE_PREFIX + "weights")
+    components = int(mixture_weights["shape"][0]) if mixture_weights and mixture_weights["shape"] else None
+    return _meta_dict(path, {**record, "model": config.to_dict()}, mixture_components=components)
+
+
+def is_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Cheap test whether ``path`` looks like a latentlab checkpoint (any format version).
+
+    True for a folder whose config.json carries a format_version next to a
+    model.safetensors, and for a .safetensors file with latentlab metadata. Never raises.
+    """
+    try:
+        path = Path(path).expanduser()
+        if path.is_dir():
+            return _folder_record_or_none(path) is not None and (path / WEIGHTS_FILE).is_file()
+        if path.is_file() and path.suffix.lower() not in PICKLE_SUFFIXES:
+            _refuse_pickle(path)
+            return _single_file_record(path, _header_json(*_read_header_bytes(path))[0]) is not None
+    except (CheckpointError, _Corrupt, OSError, ValueError):
+        pass
+    return False
+
+
+# ------------------------------------------------------------------- records
+class _Corrupt(Exception):
+    """Internal: a file's bytes are unreadable; the caller words the message."""
+
+
+def _corrupt(path: Path, detail: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path} is truncated or corrupt ({detail}); save the checkpoint again or restore a copy"
+    )
+
+
+def _foreign(path: Path, detail: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path} is not a latentlab checkpoint ({detail}); open a folder or a {SUFFIX} file saved by latentlab"
+    )
+
+
+def _read_record(path: Path) -> tuple[dict, Path]:
+    """(validated record, weights file) of a checkpoint, reading no tensor data."""
+    if not os.path.lexists(path):
+        raise CheckpointError(f"checkpoint {path} does not exist{_interrupted_hint(path)}")
+    if path.is_dir():
+        record = _folder_record(path)
+        weights_file = path / WEIGHTS_FILE
+        if not weights_file.is_file():
+            raise _corrupt(path, f"the folder has no {WEIGHTS_FILE}, so it is incomplete")
+        _refuse_pickle(weights_file)
+        return record, weights_file
+    if not path.is_file():
+        raise _foreign(path, "it is neither a folder nor a regular file")
+    _refuse_pickle(path)
+    try:
+        header, _ = _header_json(*_read_header_bytes(path))
+    except _Corrupt as exc:
+        if path.suffix.lower() == SUFFIX:
+            raise _corrupt(path, str(exc)) from None
+        raise _foreign(path, f"it is not a safetensors file: {exc}") from None
+    raw = _single_file_record(path, header)
+    if raw is None:
+        raise _foreign(path, "a safetensors file without latentlab metadata, e.g. weights from another tool")
+    record = _validate_record(path, raw, "the metadata")
+    for name, kind in (("metrics", dict), ("history", list)):
+        record[name] = _check_json_type(path, raw.get(name, kind()), kind, f"the metadata's {name}")
+    _check_history(path, record["history"])
+    return record, path
+
+
+def _interrupted_hint(path: Path) -> str:
+    parent = path.parent if path.parent.is_dir() else None
+    leftovers = sorted(parent.glob(f".{glob.escape(path.name)}.old-*")) if parent else []
+    if leftovers:
+        return (f": a save there was interrupted, and the previous checkpoint is at {leftovers[-1]}; "
+                "rename it back to use it")
+    return ": check the path, or train and save a model first"
+
+
+def _folder_record(path: Path) -> dict:
+    config_file = path / CONFIG_FILE
+    if not config_file.is_file():
+        raise _foreign(path, f"the folder has no {CONFIG_FILE}")
+    raw = _read_json(config_file)
+    if not isinstance(raw, dict) or "format_version" not in raw:
+        raise _foreign(path, f"its {CONFIG_FILE} has no format_version, so another tool wrote it")
+    record = _validate_record(path, raw, CONFIG_FILE)
+    for name, file, kind in (("metrics", METRICS_FILE, dict), ("history", HISTORY_FILE, list)):
+        value = _read_json(path / file) if (path / file).is_file() else kind()
+        record[name] = _check_json_type(path, value, kind, file)
+    _check_history(path, record["history"])
+    return record
+
+
+def _folder_record_or_none(path: Path) -> dict | None:
+    """config.json of a checkpoint folder if it parses and carries a format_version."""
+    config_file = path / CONFIG_FILE
+    try:
+        if not config_file.is_file() or config_file.stat().st_size > MAX_JSON_BYTES:
+            return None
+        raw = json.loads(config_file.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return raw if isinstance(raw, dict) and "format_version" in raw else None
+
+
+def _single_file_record(path: Path, header: dict) -> dict | None:
+    """The latentlab JSON in a safetensors header, or None when there is none."""
+    metadata = header.get("__metadata__")
+    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
+        return None
+    text = metadata[METADATA_KEY]
+    try:
+        raw = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError) as exc:
+        raise _corrupt(path, f"its latentlab metadata is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise _corrupt(path, "its latentlab metadata is not a JSON object")
+    return raw
+
+
+def _validate_record(path: Path, raw: dict, source: str) -> dict:
+    version = raw.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _corrupt(path, f"{source} has an invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer latentlab (format {version}, this version reads up to "
+            f"{FORMAT_VERSION}): upgrade latentlab to open it"
+        )
+    record: dict[str, Any] = {"format_version": version}
+    for name, kind in (
+        ("latentlab_version", str), ("created", str), ("model", dict), ("dataset", dict), ("training", dict),
+    ):
+        if name not in raw:
+            raise _corrupt(path, f"{source} lacks {name!r}")
+        record[name] = _check_json_type(path, raw[name], kind, f"{source}'s {name!r}")
+    parameters = raw.get("parameters")
+    if parameters is not None and not _is_count(parameters):
+        raise _corrupt(path, f"{source} has an invalid parameter count {parameters!r}")
+    record["parameters"] = parameters
+    return record
+
+
+def _check_json_type(path: Path, value: Any, kind: type, what: str) -> Any:
+    if not isinstance(value, kind):
+        name = "a JSON object" if kind is dict else "a JSON list" if kind is list else f"a {kind.__name__}"
+        raise _corrupt(path, f"{what} must be {name}, got {type(value).__name__}")
+    return value
+
+
+def _check_history(path: Path, history: list) -> None:
+    if not all(isinstance(entry, dict) for entry in history):
+        raise _corrupt(path, "the history must be a list of per-epoch JSON objects")
+
+
+def _config_of(path: Path, record: dict) -> ModelConfig:
+    try:
+        return config_from_dict(record["model"])
+    except ConfigError as exc:
+        raise CheckpointError(
+            f"{path} has an invalid model config: {exc}; the file was edited or written by another "
+            "version, so re-save it from the model that made it"
+        ) from exc
+
+
+def _meta_dict(path: Path | None, record: dict, *, mixture_components: int | None) -> dict:
+    keys = ("format_version", "latentlab_version", "created", "model", "parameters",
+            "dataset", "training", "metrics", "history")
+    meta = {"path": None if path is None else str(path)}
+    meta.update({k: copy.deepcopy(record[k]) for k in keys})
+    meta["mixture_components"] = mixture_components
+    return meta
+
+
+# ------------------------------------------------------------------ raw files
+def _refuse_pickle(path: Path) -> None:
+    """Refuse pickles by suffix or magic bytes, before any parser sees the file."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+        size = os.fstat(f.fileno()).st_size
+    if path.suffix.lower() in PICKLE_SUFFIXES or _looks_pickled(head, size):
+        raise CheckpointError(
+            f"{path} is a pickled PyTorch/Python file: latentlab refuses pickles because loading one "
+            "can run arbitrary code; export the weights with safetensors (safetensors.torch.save_file) "
+            "or open a latentlab checkpoint"
+        )
+
+
+def _looks_pickled(head: bytes, size: int) -> bool:
+    if head.startswith(b"PK\x03\x04"):  # torch.save's zip format
+        return True
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle PROTO opcode
+        # A safetensors header length can start with the same two bytes (e.g. 640): then
+        # byte 8 opens the JSON header and the length fits the file.
+        length = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
+        return not (head[8:9] == b"{" and 8 + length <= size)
+    return False
+
+
+def _read_bytes(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _read_json(path: Path) -> Any:
+    _refuse_pickle(path)
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise _corrupt(path, f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
+    try:
+        return json.loads(_read_bytes(path).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _corrupt(path, f"{path.name} is not valid JSON: {exc}") from None
+
+
+def _read_header_bytes(path: Path) -> tuple[bytes, int]:
+    """(the first 8 + header-length bytes, file size), reading no tensor data."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(8)
+        if len(head) == 8:
+            length = int.from_bytes(head, "little")
+            if length < MAX_HEADER_BYTES and 8 + length <= size:
+                head += f.read(length)
+    return head, size
+
+
+def _read_header(path: Path) -> dict:
+    """The validated tensor entries of a safetensors file, reading only its header."""
+    head, size = _read_header_bytes(path)
+    return _parse_header(path, head, size)
+
+
+def _parse_header(path: Path, data: bytes, size: int) -> dict[str, dict]:
+    """The validated tensor entries of a safetensors file whose first bytes are ``data``."""
+    try:
+        return _tensor_entries(*_header_json(data, size), size)
+    except _Corrupt as exc:
+        raise _corrupt(path, str(exc)) from None
+
+
+def _header_json(data: bytes, size: int) -> tuple[dict, int]:
+    """(JSON header, offset of the tensor data) of a safetensors file whose first bytes are
+    ``data``; the length is checked against the limit and the file size before parsing."""
+    if size < 8 or len(data) < 8:
+        raise _Corrupt(f"the file is {size} bytes, too short for the 8-byte safetensors header length")
+    length = int.from_bytes(data[:8], "little")
+    if length >= MAX_HEADER_BYTES:
+        raise _Corrupt(f"the header claims {length} bytes, over the {MAX_HEADER_BYTES // 2**20} MB limit")
+    if 8 + length > size or len(data) < 8 + length:
+        raise _Corrupt(f"the header claims {length} bytes but the file holds only {size - 8} after the length")
+    try:
+        header = json.loads(data[8 : 8 + length].decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise _Corrupt(f"the header is not valid JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise _Corrupt("the header is not a JSON object")
+    metadata = header.get("__metadata__")
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
+    ):
+        raise _Corrupt("the header metadata is not a map of strings")
+    return header, 8 + length
+
+
+def _tensor_entries(header: dict, data_start: int, size: int) -> dict[str, dict]:
+    """The header's tensor entries, each checked to lie inside the file."""
+    available = size - data_start
+    entries: dict[str, dict] = {}
+    needed = 0
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        if not (isinstance(entry, dict) and isinstance(entry.get("shape"), list)
+                and isinstance(entry.get("data_offsets"), list) and len(entry["data_offsets"]) == 2):
+            raise _Corrupt(f"the header entry for {key!r} is malformed")
+        shape, (start, end) = entry["shape"], entry["data_offsets"]
+        if not all(_is_count(v) for v in [*shape, start, end]):
+            raise _Corrupt(f"the header entry for {key!r} has a non-integer shape or offset")
+        itemsize = _DTYPE_SIZES.get(entry.get("dtype"))  # type: ignore[arg-type]
+        if itemsize is None:
+            raise _Corrupt(f"tensor {key!r} has an unsupported dtype {entry.get('dtype')!r}")
+        if end < start or end - start != math.prod(shape) * itemsize:
+            raise _Corrupt(f"tensor {key!r} has offsets that do not match its shape {shape}")
+        needed = max(needed, end)
+        entries[key] = {"dtype": entry["dtype"], "shape": tuple(shape)}
+    if needed > available:
+        raise _Corrupt(f"the header describes {needed} bytes of tensor data but the file holds only {available}")
+    return entries
+
+
+def _deserialize(path: Path, data: bytes) -> dict[str, torch.Tensor]:
+    try:
+        return safetensors.torch.load(data)
+    except (safetensors.SafetensorError, ValueError, TypeError, RuntimeError) as exc:
+        raise _corrupt(path, f"safetensors could not read the tensors: {exc}") from None
+
+
+def _non_finite_keys(tensors: dict[str, torch.Tensor]) -> list[str]:
+    return [k for k, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
+# --------------------------------------------------------- model and friends
+def _check_architecture(path: Path, config: ModelConfig, found: dict[str, tuple[int, ...]]) -> None:
+    """Compare the file's names and shapes with a weightless (meta-device) model of ``config``.
+
+    Only after they match is the real model allocated, so memory use is bounded by the size
+    of the file rather than by whatever the config claims.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = create_model(config)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path} has an invalid model config: {exc}") from exc
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    mismatched = [
+        f"{k} (file {list(found[k])}, model {list(expected[k])})"
+        for k in expected if k in found and tuple(found[k]) != expected[k]
+    ]
+    problems = [
+        f"{label} {_few(keys)}"
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch in", mismatched))
+        if keys
+    ]
+    if problems:
+        c = config
+        raise CheckpointError(
+            f"{path} does not match the architecture in its own config ({c.family}, {c.backbone} backbone, "
+            f"latent_dim {c.latent_dim}, hidden {c.hidden}): {'; '.join(problems)}; the weights and "
+            "config come from different models, so save the checkpoint again from the model that made it"
+        )
+
+
+def _mixture_from(path: Path, config: ModelConfig, tensors: dict[str, torch.Tensor]) -> LatentMixture | None:
+    if not tensors:
+        return None
+    unknown = sorted(set(tensors) - {"weights", "means", "scale_tril"})
+    try:
+        if unknown:
+            raise ConfigError(f"unexpected tensors {_few([MIXTURE_PREFIX + k for k in unknown])}")
+        for name, ndim in (("weights", 1), ("means", 2), ("scale_tril", 3)):
+            if name in tensors and tensors[name].dim() != ndim:
+                raise ConfigError(f"{MIXTURE_PREFIX}{name} must have {ndim} dimensions")
+        mixture = LatentMixture.from_tensors(tensors)
+        if mixture.means.shape[1] != config.latent_dim:
+            raise ConfigError(f"it is {mixture.means.shape[1]}-dimensional, the latent space {config.latent_dim}")
+        if len(mixture.weights) == 0 or (mixture.weights < 0).any() or mixture.weights.sum() <= 0:
+            raise ConfigError("its component weights must be non-negative with a positive sum")
+    except ConfigError as exc:
+        raise _corrupt(path, f"the latent mixture is invalid: {exc}") from None
+    return mixture
+
+
+def _read_optimizer_state(path: Path) -> list[dict] | None:
+    json_file, tensor_file = path / OPTIMIZER_JSON_FILE, path / OPTIMIZER_TENSORS_FILE
+    if not json_file.exists() and not tensor_file.exists():
+        return None
+    if not (json_file.is_file() and tensor_file.is_file()):
+        raise _corrupt(path, f"it has only one of {OPTIMIZER_JSON_FILE} and {OPTIMIZER_TENSORS_FILE}")
+    raw = _read_json(json_file)
+    _refuse_pickle(tensor_file)
+    data = _read_bytes(tensor_file)
+    _parse_header(tensor_file, data, len(data))
+    tensors = _deserialize(tensor_file, data)
+    try:
+        if not isinstance(raw, dict) or not isinstance(raw.get("optimizers"), list):
+            raise ValueError("no 'optimizers' list")
+        states = [_decode(s, tensors) for s in raw["optimizers"]]
+        for state in states:
+            if not (isinstance(state, dict) and isinstance(state.get("state"), dict)
+                    and isinstance(state.get("param_groups"), list)):
+                raise ValueError("an entry is not an optimiser state_dict")
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise _corrupt(json_file, f"the optimiser state is inconsistent: {exc}") from None
+    return states
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _few(items: Iterable[str], limit: int = 3) -> str:
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
