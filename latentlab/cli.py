@@ -71,7 +71,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     t.add_argument("--latent-dim", type=int, default=None, help="latent size (default 2)")
     t.add_argument("--hidden", type=int, default=None, help="width of the first hidden layer (default 512)")
     t.add_argument("--beta", type=float, default=None, help="KL weight of vae/msvae (default 1)")
-    t.add_argument("--gamma", type=float, default=None, help="classifier weight of msvae (default 10)")
+    t.add_argument("--gamma", type=float, default=None, help="classifier weight of msvae (default 100)")
     t.add_argument("--denoise", type=float, default=None, help="input noise std for a denoising ae")
     t.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name or folder:PATH (default {DEFAULT_DATASET})")
     t.add_argument("--image-size", type=int, default=None, help="resize images to this side")

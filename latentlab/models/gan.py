@@ -6,7 +6,10 @@ discriminator that overpowers the generator are settings:
 
 * ``label_smoothing``: real images get target 1 - s instead of 1 (one-sided smoothing);
 * ``label_flip``: each D target is swapped with this probability (label noise);
-* ``d_dropout``: dropout in the discriminator.
+* ``d_dropout``: dropout in the discriminator;
+* ``minibatch_std``: the discriminator also sees how varied the batch is (the mean
+  standard deviation of its features across the batch, as in ProGAN), so a generator
+  that collapses onto a few modes is easy to catch: a remedy for mode collapse.
 
 A fixed noise batch (``fixed_noise``, saved with the weights) makes samples comparable
 across epochs.
@@ -44,6 +47,7 @@ class GANConfig(ModelConfig):
     label_smoothing: float = 0.1
     label_flip: float = 0.05
     d_dropout: float = 0.3
+    minibatch_std: bool = True
 
     def validate(self) -> None:
         super().validate()
@@ -59,14 +63,15 @@ class AdversarialModel(LatentModel):
     default_batch_size = 64
     adam_betas: tuple[float, float] = (0.5, 0.999)
 
-    def __init__(self, config: ModelConfig, *, d_dropout: float, d_norm: bool) -> None:
+    def __init__(self, config: ModelConfig, *, d_dropout: float, d_norm: bool, minibatch_std: bool = False) -> None:
         super().__init__(config)
         c = config
         self.generator = Decoder(c.backbone, c.latent_dim, c.image_shape, c.hidden, batch_norm=True)
         self.disc_trunk = Encoder(
             c.backbone, c.image_shape, c.hidden, act="lrelu", dropout=d_dropout, norm=d_norm
         )
-        self.disc_head = nn.Linear(self.disc_trunk.out_features, 1)
+        self.minibatch_std = minibatch_std
+        self.disc_head = nn.Linear(self.disc_trunk.out_features + int(minibatch_std), 1)
         self.apply(init_weights)
         gen = torch.Generator().manual_seed(0)
         self.register_buffer("fixed_noise", torch.randn(FIXED_NOISE_SIZE, c.latent_dim, generator=gen))
@@ -76,7 +81,11 @@ class AdversarialModel(LatentModel):
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """One score (a logit for the GAN, a critic value for WGAN-GP) per image."""
-        return self.disc_head(self.disc_trunk(x * 2.0 - 1.0)).squeeze(1)
+        h = self.disc_trunk(x * 2.0 - 1.0)
+        if self.minibatch_std:
+            spread = h.std(dim=0, unbiased=False).mean() if len(h) > 1 else h.new_zeros(())
+            h = torch.cat([h, spread.expand(len(h), 1)], dim=1)
+        return self.disc_head(h).squeeze(1)
 
     def generator_parameters(self) -> list[nn.Parameter]:
         return list(self.generator.parameters())
@@ -100,7 +109,7 @@ class GAN(AdversarialModel):
     loss_parts = ("loss", "d_loss", "g_loss", "d_real", "d_fake")
 
     def __init__(self, config: GANConfig) -> None:
-        super().__init__(config, d_dropout=config.d_dropout, d_norm=False)
+        super().__init__(config, d_dropout=config.d_dropout, d_norm=False, minibatch_std=config.minibatch_std)
 
     def _targets(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config

@@ -21,7 +21,7 @@ from latentlab.models.vae import VAE, VAEConfig
 
 @dataclass
 class MSVAEConfig(VAEConfig):
-    gamma: float = 10.0
+    gamma: float = 100.0
 
     def validate(self) -> None:
         super().validate()

@@ -1,0 +1,46 @@
+"""Every modal question and message the window asks, in one place.
+
+Tests replace these functions (or ``QMessageBox.critical``) with monkeypatch, so the
+window calls them through this module: ``dialogs.ask_save_changes(...)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+CHECKPOINT_FILTER = "latentlab checkpoints (*.safetensors config.json);;All files (*)"
+
+SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
+
+
+def show_error(parent: QWidget | None, title: str, message: str) -> None:
+    """A critical message box that names the problem; the window stays usable afterwards."""
+    QMessageBox.critical(parent, title, message)
+
+
+def ask_save_changes(parent: QWidget | None, question: str) -> str:
+    """Save / Discard / Cancel: returns SAVE, DISCARD or CANCEL."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, "Save the model?", question,
+                                  buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+    return {buttons.Save: SAVE, buttons.Discard: DISCARD}.get(answer, CANCEL)
+
+
+def choose_checkpoint_to_open(parent: QWidget | None, start: str = "") -> str | None:
+    """A checkpoint file or folder: pick a .safetensors file or a folder's config.json."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open checkpoint", start, CHECKPOINT_FILTER)
+    if not path:
+        return None
+    chosen = Path(path)
+    return str(chosen.parent if chosen.name == "config.json" else chosen)
+
+
+def choose_save_path(parent: QWidget | None, suggestion: str) -> str | None:
+    """Where to save: a name ending in .safetensors gives one file, any other name a folder."""
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Save checkpoint as", suggestion,
+        "Checkpoint folder (*);;Single-file checkpoint (*.safetensors)",
+        options=QFileDialog.Option.DontConfirmOverwrite)
+    return path or None

@@ -1,0 +1,210 @@
+"""Computations that run off the GUI thread, and the weight snapshots they read.
+
+Nothing here imports Qt: a job is plain data plus a ``run`` method that a worker thread
+calls (see ``workers.ComputeWorker``). Jobs never touch the model the optimizer is
+changing: they carry a ``ModelSnapshot`` (CPU tensors that nobody modifies after they
+are made) and decode with the worker's own model copy, rebuilt from the snapshot when
+its version changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from latentlab.latent.territory import Territory, decode_latents, manifold, territory
+from latentlab.models.base import LatentModel
+from latentlab.models.registry import config_from_dict, create_model
+
+#: Territory tint: class colour at this alpha, scaled by the judge's confidence.
+TERRITORY_ALPHA = 0.35
+
+_versions = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ModelSnapshot:
+    """The weights of a model at one moment, on the CPU. Never modified after creation."""
+
+    config: dict
+    state: dict[str, torch.Tensor]
+    version: int
+
+    @classmethod
+    def of(cls, model: LatentModel) -> ModelSnapshot:
+        """A snapshot of ``model`` (copies its weights); call only where no optimizer runs on it."""
+        state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        return cls(model.config.to_dict(), state, next(_versions))
+
+    @classmethod
+    def from_state(cls, config: dict, state: dict[str, torch.Tensor]) -> ModelSnapshot:
+        """Wrap a state dict that is already a private CPU copy (e.g. ``Trainer.snapshot_state()``)."""
+        return cls(config, state, next(_versions))
+
+
+def build_model(snapshot: ModelSnapshot) -> LatentModel:
+    """A fresh CPU model in eval mode holding the snapshot's weights."""
+    model = create_model(config_from_dict(snapshot.config))
+    model.load_state_dict(snapshot.state)
+    return model.eval()
+
+
+class ModelCache:
+    """A worker thread's own model copy, reloaded only when a newer snapshot arrives."""
+
+    def __init__(self) -> None:
+        self._model: LatentModel | None = None
+        self._config: dict | None = None
+        self._version: int | None = None
+
+    def get(self, snapshot: ModelSnapshot) -> LatentModel:
+        if self._model is None or self._config != snapshot.config:
+            self._model = build_model(snapshot)
+            self._config, self._version = snapshot.config, snapshot.version
+        elif self._version != snapshot.version:
+            self._model.load_state_dict(snapshot.state)
+            self._version = snapshot.version
+        return self._model
+
+
+# ----------------------------------------------------------------------- images
+def territory_rgba(result: Territory, colors: np.ndarray, alpha: float = TERRITORY_ALPHA,
+                   smooth: int = 1) -> np.ndarray:
+    """(ny, nx, 4) uint8: the class colour of each cell, alpha = ``alpha`` x confidence.
+
+    ``smooth`` > 1 enlarges the image that many times with bilinear interpolation, so
+    the borders between classes read as soft edges rather than blocks on a projector.
+    """
+    classes = np.clip(result.classes, 0, len(colors) - 1)
+    rgba = np.empty(classes.shape + (4,), np.float32)
+    rgba[..., :3] = colors[classes]
+    rgba[..., 3] = np.clip(result.confidence, 0.0, 1.0) * (alpha * 255.0)
+    if smooth > 1:
+        import torch.nn.functional as F
+
+        t = torch.from_numpy(rgba).permute(2, 0, 1)[None]
+        t = F.interpolate(t, scale_factor=smooth, mode="bilinear", align_corners=False)
+        rgba = t[0].permute(1, 2, 0).numpy()
+    return np.clip(rgba + 0.5, 0, 255).astype(np.uint8)
+
+
+def image_for_display(images: np.ndarray) -> np.ndarray:
+    """(C, H, W) or (N=1, C, H, W) floats -> (H, W) or (H, W, 3) for an ImageItem."""
+    img = np.asarray(images, np.float32)
+    if img.ndim == 4:
+        img = img[0]
+    return img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+
+
+# ------------------------------------------------------------------------- jobs
+Emit = Callable[[Any], None]
+
+
+@dataclass
+class Job:
+    """Base: ``run`` is called in a worker thread and hands results to ``emit`` (maybe several)."""
+
+    kind = "job"
+    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True)
+
+    def run(self, models: ModelCache, emit: Emit) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class TerritoryImage:
+    rgba: np.ndarray
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    resolution: int
+    final: bool
+    version: int
+
+
+@dataclass
+class TerritoryJob(Job):
+    """The judge's class of the decode of every cell of a region, coarse to fine."""
+
+    kind = "territory"
+    snapshot: ModelSnapshot
+    judge: LatentModel
+    projection: Any
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    colors: np.ndarray
+    resolutions: tuple[int, ...] = (16, 32, 48)
+    smooth: int = 4
+
+    def run(self, models: ModelCache, emit: Emit) -> None:
+        model = models.get(self.snapshot)
+        for i, res in enumerate(self.resolutions):
+            if self.cancel.is_set():
+                return
+            with torch.inference_mode():
+                result = territory(model, self.judge, self.projection, self.x_range, self.y_range, res)
+            rgba = territory_rgba(result, self.colors, smooth=self.smooth)
+            emit(TerritoryImage(rgba, self.x_range, self.y_range, res, i == len(self.resolutions) - 1,
+                                self.snapshot.version))
+
+
+@dataclass
+class ManifoldImage:
+    image: np.ndarray  # (n*H, n*W) or (n*H, n*W, 3), top row = highest y
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    n: int
+
+
+@dataclass
+class ManifoldJob(Job):
+    """An n x n grid of decodes over a region: one batched forward pass."""
+
+    kind = "manifold"
+    snapshot: ModelSnapshot
+    projection: Any
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    n: int = 16
+
+    def run(self, models: ModelCache, emit: Emit) -> None:
+        model = models.get(self.snapshot)
+        with torch.inference_mode():
+            image = manifold(model, self.projection, self.x_range, self.y_range, self.n)
+        emit(ManifoldImage(np.ascontiguousarray(image, np.float32), self.x_range, self.y_range, self.n))
+
+
+@dataclass
+class SampleLabels:
+    labels: np.ndarray
+    confidence: np.ndarray
+    version: int
+
+
+@dataclass
+class SampleLabelsJob(Job):
+    """The judge's class of G(z) for fixed latent points: colours a GAN's map."""
+
+    kind = "sample_labels"
+    snapshot: ModelSnapshot
+    judge: LatentModel
+    latents: np.ndarray
+
+    def run(self, models: ModelCache, emit: Emit) -> None:
+        model = models.get(self.snapshot)
+        with torch.inference_mode():
+            images = decode_latents(model, self.latents)
+            labels, confidence = [], []
+            for i in range(0, len(images), 1000):
+                if self.cancel.is_set():
+                    return
+                c, p = self.judge.predict(images[i : i + 1000].to(self.judge.device))
+                labels.append(c.cpu())
+                confidence.append(p.cpu())
+        emit(SampleLabels(torch.cat(labels).numpy().astype(np.int64), torch.cat(confidence).numpy(),
+                          self.snapshot.version))

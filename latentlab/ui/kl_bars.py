@@ -1,0 +1,58 @@
+"""Bars of KL per latent dimension: a dimension whose bar sits at zero carries no
+information (posterior collapse), which is what a large β does to a VAE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+#: A dimension with less KL than this (nats) is counted as collapsed.
+ACTIVE_KL = 0.1
+ACTIVE = QColor("#1f77b4")
+COLLAPSED = QColor("#c7c7c7")
+
+
+class KLBars(pg.PlotWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        self.setToolTip(
+            "KL divergence of each latent dimension on the test set (nats). A bar near zero is a "
+            f"collapsed dimension (grey: below {ACTIVE_KL} nats): the decoder ignores it.")
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        item = self.getPlotItem()
+        item.setTitle("KL per latent dimension", size="11pt")
+        item.setLabel("left", "nats")
+        item.showGrid(y=True, alpha=0.2)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self.addItem(self.bars)
+        self._values: np.ndarray = np.zeros(0)
+
+    def set_kl(self, values: Sequence[float] | None, *, reason: str = "") -> None:
+        """Show ``values`` (one per dimension), or an empty plot with ``reason``."""
+        item = self.getPlotItem()
+        if values is None or len(values) == 0:
+            self._values = np.zeros(0)
+            self.bars.setOpts(x=[], height=[], brushes=[])
+            item.setTitle(f"KL per latent dimension — {reason}" if reason else "KL per latent dimension",
+                          size="11pt")
+            return
+        v = np.maximum(np.asarray(values, float), 0.0)
+        self._values = v
+        n = len(v)
+        brushes = [pg.mkBrush(ACTIVE if x >= ACTIVE_KL else COLLAPSED) for x in v]
+        self.bars.setOpts(x=np.arange(n), height=v, width=0.7, brushes=brushes, pens=[pg.mkPen(None)] * n)
+        active = int((v >= ACTIVE_KL).sum())
+        item.setTitle(f"KL per latent dimension — {active} of {n} active", size="11pt")
+        item.setXRange(-0.6, n - 0.4, padding=0)
+        item.setYRange(0, max(float(v.max()) * 1.15, 0.5), padding=0)
+        axis = item.getAxis("bottom")
+        step = max(1, n // 16)
+        axis.setTicks([[(i, f"z{i}") for i in range(0, n, step)]])
+
+    def values(self) -> np.ndarray:
+        return self._values.copy()

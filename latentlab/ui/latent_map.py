@@ -1,0 +1,426 @@
+"""The latent map: points coloured by class over the judge's class territory, a draggable
+marker, hover previews of the originals, and a legend that toggles classes.
+
+The widget knows nothing of models. It takes plane coordinates (``set_points``,
+``update_positions``), an RGBA territory image (``set_territory``) and a callable that
+gives the preview image of a point; it reports the marker's position (``markerMoved``)
+and, 150 ms after the view stops moving, the visible region (``regionChanged``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QImage, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
+
+from .palette import class_colors, unknown_color
+from .point_cloud import PointCloudItem
+
+#: Wait this long after the last pan or zoom before asking for a new territory image.
+REGION_DEBOUNCE_MS = 150
+#: A point is "under the cursor" within this many screen pixels of its centre.
+HOVER_RADIUS_PX = 7.0
+HOVER_SCALE = 4
+
+
+def dot_size(n_points: int) -> tuple[float, float]:
+    """Dot diameter and halo (pixels) that keep a cloud of ``n_points`` readable."""
+    if n_points <= 3000:
+        return 8.0, 1.2
+    if n_points <= 15000:
+        return 5.0, 0.8
+    return 3.5, 0.0
+
+
+def swatch_icon(color: QColor, size: int = 14) -> QPixmap:
+    from .point_cloud import dot_pixmap
+
+    return dot_pixmap(color, size - 4, 1.0)
+
+
+class ClassLegend(QWidget):
+    """A row of toggle buttons, one per class, in the class colours."""
+
+    toggled = Signal(int, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        self.buttons: list[QToolButton] = []
+
+    def set_classes(self, names: Sequence[str], colors: Sequence[QColor]) -> None:
+        for button in self.buttons:
+            self._layout.removeWidget(button)
+            button.deleteLater()
+        self.buttons = []
+        while self._layout.count():
+            self._layout.takeAt(0)
+        for i, (name, color) in enumerate(zip(names, colors)):
+            button = QToolButton(self)
+            button.setText(name)
+            button.setIcon(swatch_icon(color))
+            button.setCheckable(True)
+            button.setChecked(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setAutoRaise(True)
+            button.setToolTip(f"Show or hide class {name} on the map")
+            button.setProperty("class_index", i)
+            button.toggled.connect(self._on_button_toggled)
+            self._layout.addWidget(button)
+            self.buttons.append(button)
+        self._layout.addStretch(1)
+
+    @Slot(bool)
+    def _on_button_toggled(self, on: bool) -> None:
+        button = self.sender()
+        self.toggled.emit(int(button.property("class_index")), on)
+
+
+class HoverPreview(QLabel):
+    """A small tooltip-like picture of the point under the cursor."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hide()
+
+    def show_image(self, image: np.ndarray, caption: str, color: QColor, at: QPointF) -> None:
+        """``image`` is (H, W) or (H, W, 3) uint8."""
+        image = np.ascontiguousarray(image)
+        h, w = image.shape[:2]
+        if image.ndim == 2:
+            qimage = QImage(image.data, w, h, w, QImage.Format.Format_Grayscale8)
+        else:
+            qimage = QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        pixmap = QPixmap.fromImage(qimage.copy()).scaled(
+            w * HOVER_SCALE, h * HOVER_SCALE, Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.FastTransformation)
+        self.setPixmap(pixmap)
+        self.setStyleSheet(
+            f"QLabel {{ background: white; border: 3px solid {color.name()}; border-radius: 4px; padding: 2px; }}")
+        self.setToolTip(caption)
+        self.adjustSize()
+        parent = self.parentWidget()
+        x, y = int(at.x()) + 18, int(at.y()) + 18
+        if x + self.width() > parent.width():
+            x = int(at.x()) - 18 - self.width()
+        if y + self.height() > parent.height():
+            y = int(at.y()) - 18 - self.height()
+        self.move(max(0, x), max(0, y))
+        self.show()
+        self.raise_()
+
+
+class LatentMap(QWidget):
+    markerMoved = Signal(float, float)  # plane coordinates of the marker (click, drag or set_marker)
+    regionChanged = Signal(object, object)  # (x0, x1), (y0, y1): debounced after pan / zoom / resize
+    pointHovered = Signal(int)  # index of the point under the cursor, -1 when none
+    dimsChanged = Signal(int, int)  # latent dimensions shown on x and y (latents of more than 2-D)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.legend = ClassLegend()
+        self.header = QHBoxLayout()
+        self.header.setContentsMargins(4, 0, 4, 0)
+        legend_label = QLabel("Classes:")
+        legend_label.setToolTip("Click a class to hide or show its points")
+        self.header.addWidget(legend_label)
+        self.header.addWidget(self.legend, 1)
+        self.dims_label = QLabel("Slice through dims  x:")
+        self.dim_x = QSpinBox()
+        self.dim_y_label = QLabel("y:")
+        self.dim_y = QSpinBox()
+        for box, axis in ((self.dim_x, "horizontal"), (self.dim_y, "vertical")):
+            box.setPrefix("z")
+            box.setToolTip(f"Latent dimension on the {axis} axis; the other dimensions are held at the "
+                           "data mean (a slice through the latent space)")
+            box.valueChanged.connect(self._on_dim_changed)
+        self.dims_label.setToolTip(self.dim_x.toolTip())
+        for widget in (self.dims_label, self.dim_x, self.dim_y_label, self.dim_y):
+            self.header.addWidget(widget)
+        self.set_latent_dim(2)
+
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.plot_item = self.plot.getPlotItem()
+        self.plot_item.showGrid(x=True, y=True, alpha=0.12)
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.hideButtons()
+        tick_font = QFont(self.font())
+        tick_font.setPointSizeF(max(tick_font.pointSizeF(), 10.0))
+        for name in ("left", "bottom"):
+            axis = self.plot_item.getAxis(name)
+            axis.setTickFont(tick_font)
+            axis.setTextPen("#333")
+        self.view_box: pg.ViewBox = self.plot_item.getViewBox()
+
+        self.territory_item = pg.ImageItem(axisOrder="row-major")
+        self.territory_item.setZValue(-20)
+        self.plot_item.addItem(self.territory_item, ignoreBounds=True)
+        self.hover_ring = pg.ScatterPlotItem(size=16, pen=pg.mkPen("k", width=2), brush=None, pxMode=True)
+        self.hover_ring.setZValue(5)
+        self.plot_item.addItem(self.hover_ring, ignoreBounds=True)
+        self.marker = pg.TargetItem(pos=(0, 0), size=26, symbol="crosshair", movable=True,
+                                    pen=pg.mkPen("#111", width=3), brush=(255, 255, 255, 110),
+                                    hoverPen=pg.mkPen("#d62728", width=3.5), hoverBrush=(255, 255, 255, 160))
+        self.marker.setToolTip("Drag the marker to decode continuously, or click anywhere on the map")
+        self.marker.setZValue(10)
+        self.plot_item.addItem(self.marker, ignoreBounds=True)
+        self.marker.sigPositionChanged.connect(self._on_marker_changed)
+        self.hover_preview = HoverPreview(self.plot)
+
+        self.clouds: list[PointCloudItem] = []
+        self.colors: list[QColor] = []
+        self.class_names: list[str] = []
+        self._xy = np.zeros((0, 2))
+        self._labels = np.zeros(0, np.int64)
+        self._order = np.zeros(0, np.int64)  # point indices grouped by class
+        self._bounds = np.zeros(1, np.int64)  # group g is _order[_bounds[g]:_bounds[g+1]]; last group: unknown
+        self._hidden: set[int] = set()
+        self._hover_index = -1
+        self._hover_image: Callable[[int], tuple[np.ndarray, str]] | None = None
+
+        self._region_timer = QTimer(self)
+        self._region_timer.setSingleShot(True)
+        self._region_timer.setInterval(REGION_DEBOUNCE_MS)
+        self._region_timer.timeout.connect(self._emit_region)
+        self.view_box.sigRangeChanged.connect(self._on_range_changed)
+        self.view_box.sigResized.connect(self._on_range_changed)
+        scene = self.plot.scene()
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self.legend.toggled.connect(self._on_class_toggled)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self.header)
+        layout.addWidget(self.plot, 1)
+
+    # -------------------------------------------------------------- classes
+    def set_classes(self, names: Sequence[str]) -> None:
+        for cloud in self.clouds:
+            self.plot_item.removeItem(cloud)
+        self.class_names = list(names)
+        self.colors = class_colors(len(names))
+        self.clouds = []
+        for color in [*self.colors, unknown_color()]:  # the last cloud holds unknown-class points
+            cloud = PointCloudItem(color)
+            self.plot_item.addItem(cloud)
+            self.clouds.append(cloud)
+        self._hidden.clear()
+        self.legend.set_classes(self.class_names, self.colors)
+
+    def set_class_visible(self, index: int, visible: bool) -> None:
+        self.legend.buttons[index].setChecked(visible)
+
+    def is_class_visible(self, index: int) -> bool:
+        return index not in self._hidden
+
+    @Slot(int, bool)
+    def _on_class_toggled(self, index: int, on: bool) -> None:
+        (self._hidden.discard if on else self._hidden.add)(index)
+        self.clouds[index].setVisible(on)
+
+    # ---------------------------------------------------------- slice dims
+    def set_latent_dim(self, latent_dim: int, dims: tuple[int, int] = (0, 1)) -> None:
+        """Show the slice spin boxes only for latents of more than two dimensions."""
+        sliced = latent_dim > 2
+        for widget in (self.dims_label, self.dim_x, self.dim_y_label, self.dim_y):
+            widget.setVisible(sliced)
+        for box, value in ((self.dim_x, dims[0]), (self.dim_y, dims[1])):
+            box.blockSignals(True)
+            box.setRange(0, max(latent_dim - 1, 0))
+            box.setValue(value)
+            box.blockSignals(False)
+
+    def dims(self) -> tuple[int, int]:
+        return self.dim_x.value(), self.dim_y.value()
+
+    @Slot(int)
+    def _on_dim_changed(self, value: int) -> None:
+        dx, dy = self.dims()
+        if dx == dy:  # two different dimensions: push the other one along
+            other = self.dim_y if self.sender() is self.dim_x else self.dim_x
+            other.blockSignals(True)
+            other.setValue((value + 1) % (other.maximum() + 1))
+            other.blockSignals(False)
+            dx, dy = self.dims()
+        self.dimsChanged.emit(dx, dy)
+
+    # --------------------------------------------------------------- points
+    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
+        """New points and classes (label -1: not known yet, drawn grey)."""
+        labels = np.asarray(labels, np.int64)
+        n_classes = len(self.class_names)
+        group = np.where((labels >= 0) & (labels < n_classes), labels, n_classes)
+        self._order = np.argsort(group, kind="stable")
+        self._bounds = np.searchsorted(group[self._order], np.arange(n_classes + 2))
+        self._labels = labels
+        size, halo = dot_size(len(labels))
+        for i, cloud in enumerate(self.clouds):
+            if cloud.size != size:
+                replacement = PointCloudItem(cloud.color, size, halo)
+                replacement.setVisible(cloud.isVisible())
+                self.plot_item.removeItem(cloud)
+                self.plot_item.addItem(replacement)
+                self.clouds[i] = replacement
+        self.update_positions(xy)
+
+    def update_positions(self, xy: np.ndarray) -> None:
+        """New positions for the same points in the same order (fast: no regrouping)."""
+        xy = np.asarray(xy, np.float64)
+        if len(xy) != len(self._order):
+            raise ValueError(f"update_positions got {len(xy)} points, the map holds {len(self._order)}")
+        self._xy = xy
+        grouped = xy[self._order]
+        for g, cloud in enumerate(self.clouds):
+            cloud.set_points(grouped[self._bounds[g] : self._bounds[g + 1]])
+        if self._hover_index >= 0:
+            self._hide_hover()
+
+    def positions(self) -> np.ndarray:
+        return self._xy.copy()
+
+    def labels(self) -> np.ndarray:
+        return self._labels.copy()
+
+    def point_count(self) -> int:
+        return len(self._xy)
+
+    def set_hover_source(self, source: Callable[[int], tuple[np.ndarray, str]] | None) -> None:
+        """``source(i)`` gives the uint8 preview image and the caption of point ``i``."""
+        self._hover_image = source
+
+    # ------------------------------------------------------------ territory
+    def set_territory(self, rgba: np.ndarray | None, x_range=None, y_range=None) -> None:
+        """An (ny, nx, 4) uint8 image whose row 0 is the lowest y of the region."""
+        if rgba is None:
+            self.territory_item.clear()
+            self.territory_item.setVisible(False)
+            return
+        self.territory_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self.territory_item.setRect(QRectF(x_range[0], y_range[0], x_range[1] - x_range[0], y_range[1] - y_range[0]))
+        self.territory_item.setVisible(True)
+
+    def has_territory(self) -> bool:
+        return self.territory_item.isVisible() and self.territory_item.image is not None
+
+    # ----------------------------------------------------------------- view
+    def set_caption(self, text: str) -> None:
+        """One line over the plot that says what the points and the background are."""
+        self.plot_item.setTitle(text, size="10pt", color="#444")
+
+    def set_axis_labels(self, x: str, y: str) -> None:
+        style = {"font-size": "11pt", "color": "#222"}
+        self.plot_item.setLabel("bottom", x, **style)
+        self.plot_item.setLabel("left", y, **style)
+
+    def visible_region(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        (x0, x1), (y0, y1) = self.view_box.viewRange()
+        return (float(x0), float(x1)), (float(y0), float(y1))
+
+    def set_region(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+        self.view_box.setRange(xRange=x_range, yRange=y_range, padding=0.0)
+
+    def reset_view(self) -> None:
+        """Frame the points (robustly: the central 99% of them), or [-3, 3]² when empty."""
+        if len(self._xy):
+            lo = np.percentile(self._xy, 0.5, axis=0)
+            hi = np.percentile(self._xy, 99.5, axis=0)
+            pad = np.maximum((hi - lo) * 0.08, 0.25)
+            lo, hi = lo - pad, hi + pad
+        else:
+            lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
+        self.set_region((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])))
+
+    @Slot()
+    def _on_range_changed(self, *args) -> None:
+        self._region_timer.start()
+
+    @Slot()
+    def _emit_region(self) -> None:
+        self.regionChanged.emit(*self.visible_region())
+
+    def region_pending(self) -> bool:
+        return self._region_timer.isActive()
+
+    # --------------------------------------------------------------- marker
+    def set_marker(self, x: float, y: float) -> None:
+        """Move the marker (emits ``markerMoved``)."""
+        self.marker.setPos(float(x), float(y))
+
+    def marker_position(self) -> tuple[float, float]:
+        p = self.marker.pos()
+        return float(p.x()), float(p.y())
+
+    @Slot(object)
+    def _on_marker_changed(self, item) -> None:
+        p = item.pos()
+        self.markerMoved.emit(float(p.x()), float(p.y()))
+
+    def viewport_position(self, x: float, y: float) -> QPoint:
+        """Where the plane point (x, y) is, in pixels of the plot widget's viewport."""
+        return self.plot.mapFromScene(self.view_box.mapViewToScene(QPointF(x, y)))
+
+    # ---------------------------------------------------------------- mouse
+    @Slot(object)
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or event.double() or event.isAccepted():
+            return
+        scene_pos = event.scenePos()
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return
+        p = self.view_box.mapSceneToView(scene_pos)
+        self.set_marker(p.x(), p.y())
+
+    @Slot(object)
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if self.marker.moving or self._hover_image is None or not len(self._xy):
+            self._hide_hover()
+            return
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            self._hide_hover()
+            return
+        index = self.point_near(scene_pos)
+        if index < 0:
+            self._hide_hover()
+            return
+        if index != self._hover_index:
+            self._hover_index = index
+            image, caption = self._hover_image(index)
+            label = int(self._labels[index])
+            color = self.colors[label] if 0 <= label < len(self.colors) else unknown_color()
+            self.hover_ring.setData([self._xy[index, 0]], [self._xy[index, 1]], pen=pg.mkPen(color, width=2.5))
+            self.hover_preview.show_image(image, caption, color, self.plot.mapFromScene(scene_pos))
+            self.pointHovered.emit(index)
+
+    def point_near(self, scene_pos: QPointF, radius_px: float = HOVER_RADIUS_PX) -> int:
+        """Index of the visible point nearest to ``scene_pos`` within ``radius_px``, else -1."""
+        p = self.view_box.mapSceneToView(scene_pos)
+        pw, ph = self.view_box.viewPixelSize()
+        if not (pw > 0 and ph > 0):
+            return -1
+        d2 = ((self._xy[:, 0] - p.x()) / pw) ** 2 + ((self._xy[:, 1] - p.y()) / ph) ** 2
+        if self._hidden:
+            d2[np.isin(self._labels, list(self._hidden))] = np.inf
+        index = int(np.argmin(d2))
+        return index if d2[index] <= radius_px**2 else -1
+
+    def _hide_hover(self) -> None:
+        if self._hover_index >= 0 or self.hover_preview.isVisible():
+            self._hover_index = -1
+            self.hover_ring.setData([], [])
+            self.hover_preview.hide()
+            self.pointHovered.emit(-1)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._hide_hover()
+        super().leaveEvent(event)

@@ -1,0 +1,147 @@
+"""Live loss curves: one small plot per loss part, so a small KL is not flattened by a
+large reconstruction term. Each plot shows the step reports of the current run (thin
+line), the per-epoch training means of the whole history (dots) and the test-set value
+where the history has one (dashed).
+
+Adding points only stores them; ``refresh`` (called from the window's redraw timer)
+pushes them to the curves, so the redraw rate does not follow the training rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+
+PART_TITLES = {
+    "loss": "loss (optimised)",
+    "recon": "reconstruction",
+    "kl": "KL",
+    "ce": "class cross-entropy",
+    "d_loss": "discriminator loss",
+    "g_loss": "generator loss",
+    "d_real": "D(real)",
+    "d_fake": "D(G(z))",
+    "critic_loss": "critic loss",
+    "gp": "gradient penalty",
+    "wasserstein": "Wasserstein estimate",
+    "accuracy": "accuracy",
+}
+STEP_PEN = pg.mkPen("#6baed6", width=1.5)
+EPOCH_PEN = pg.mkPen("#08519c", width=2)
+TEST_PEN = pg.mkPen("#e6550d", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
+
+
+class _Series:
+    def __init__(self) -> None:
+        self.x: list[float] = []
+        self.y: list[float] = []
+
+    def add(self, x: float, y: float) -> None:
+        if np.isfinite(y):
+            self.x.append(float(x))
+            self.y.append(float(y))
+
+    def clear(self) -> None:
+        self.x.clear()
+        self.y.clear()
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(self.x, float), np.asarray(self.y, float)
+
+
+class LossPlot(pg.GraphicsLayoutWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setToolTip("Loss parts per image (nats for reconstruction and KL). Thin: step reports of "
+                        "this run; dots: epoch means; dashed: test set")
+        self.parts: tuple[str, ...] = ()
+        self._plots: dict[str, pg.PlotItem] = {}
+        self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self._series: dict[tuple[str, str], _Series] = {}
+        self._dirty = False
+        self._empty = self.addLabel("Loss curves appear here once a model is open or training.", color="#777")
+
+    # ---------------------------------------------------------------- setup
+    def set_parts(self, parts: Sequence[str]) -> None:
+        parts = tuple(parts)
+        if parts == self.parts:
+            self.clear_data()
+            return
+        self.clear()
+        self._plots.clear()
+        self._curves.clear()
+        self._series.clear()
+        self.parts = parts
+        first = None
+        for part in parts:
+            plot = self.addPlot(title=PART_TITLES.get(part, part.replace("_", " ")))
+            plot.titleLabel.setText(plot.titleLabel.text, size="10pt")
+            plot.setLabel("bottom", "epoch")
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setMenuEnabled(False)
+            if first is None:
+                first = plot
+                plot.addLegend(offset=(-4, 4), labelTextSize="8pt", brush=(255, 255, 255, 200))
+            else:
+                plot.setXLink(first)
+            self._plots[part] = plot
+            for kind, kwargs in (
+                ("steps", dict(pen=STEP_PEN)),
+                ("epochs", dict(pen=EPOCH_PEN, symbol="o", symbolSize=5, symbolBrush="#08519c",
+                                symbolPen=None)),
+                ("test", dict(pen=TEST_PEN)),
+            ):
+                name = {"steps": "steps", "epochs": "epoch mean", "test": "test"}[kind]
+                curve = plot.plot([], [], name=name if plot is first else None, **kwargs)
+                self._curves[(part, kind)] = curve
+                self._series[(part, kind)] = _Series()
+        self._dirty = True
+
+    def clear_data(self) -> None:
+        for series in self._series.values():
+            series.clear()
+        self._dirty = True
+
+    # ----------------------------------------------------------------- data
+    def set_history(self, history: Sequence[dict]) -> None:
+        """Replace everything with the per-epoch records of a checkpoint."""
+        self.clear_data()
+        for record in history:
+            self.add_epoch(record)
+        self.refresh()
+
+    def add_epoch(self, record: dict) -> None:
+        x = record.get("epoch")
+        if x is None:
+            return
+        for part in self.parts:
+            if f"train_{part}" in record:
+                self._series[(part, "epochs")].add(x, record[f"train_{part}"])
+            if f"test_{part}" in record:
+                self._series[(part, "test")].add(x, record[f"test_{part}"])
+        self._dirty = True
+
+    def add_step(self, x: float, losses: dict[str, float]) -> None:
+        for part in self.parts:
+            if part in losses:
+                self._series[(part, "steps")].add(x, losses[part])
+        self._dirty = True
+
+    def refresh(self) -> None:
+        """Push stored points to the curves (cheap when nothing changed)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        for key, curve in self._curves.items():
+            x, y = self._series[key].arrays()
+            curve.setData(x, y)
+
+    def series(self, part: str, kind: str = "steps") -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of one curve: kind is "steps", "epochs" or "test"."""
+        return self._series[(part, kind)].arrays()
+
+    def point_count(self) -> int:
+        return sum(len(s.x) for s in self._series.values())

@@ -1,0 +1,793 @@
+"""The main window: the latent map in the centre, the decoded view, β and KL bars on the
+right, the training panel and loss curves at the bottom.
+
+The window turns gestures into calls on the core and core results into pixels. The
+map/decoder logic lives in ``Explorer``, the training thread in ``TrainingRun``; the
+window owns the session, the menus, opening and saving, and the redraw timer that draws
+the newest training snapshot (ScopeFoundry's pattern: the redraw rate does not follow
+the training rate).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.data import DEFAULT_DATASET
+from latentlab.errors import LatentLabError
+
+from . import dialogs
+from .beta_panel import BetaPanel
+from .compat import protect_none_refcount
+from .decoded_view import DecodedView
+from .explorer import Explorer, ExplorerOptions
+from .latent_map import LatentMap
+from .loss_plot import LossPlot
+from .session import Session, find_judge_cached, get_dataset, remember_judge
+from .theme import apply_theme, configure_pyqtgraph
+from .training_panel import TrainingPanel, summarize
+from .training_run import TrainingRun
+from .workers import (
+    SNAPSHOTS_PER_S,
+    SWITCH_INTERVAL_S,
+    JudgeWorker,
+    TrainingJob,
+    TrainOutcome,
+    describe_exception,
+    enter_background_training,
+    leave_background_training,
+    start_in_thread,
+)
+
+DEFAULT_SIZE = (1400, 860)
+MAX_RECENT = 8
+RECENT_KEY = "recentCheckpoints"
+TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
+
+
+@dataclass
+class WindowOptions:
+    explorer: ExplorerOptions = field(default_factory=ExplorerOptions)
+    #: The redraw timer: newest snapshot and loss points are drawn at most this often.
+    redraw_ms: int = 100
+    report_every_steps: int = 5
+    snapshots_per_s: float = SNAPSHOTS_PER_S
+    #: Errors go to stderr instead of dialogs (the headless screenshot mode).
+    headless: bool = False
+
+
+class MainWindow(QMainWindow):
+    trainingEnded = Signal(object)  # TrainOutcome, after the training thread has stopped
+    sessionChanged = Signal()
+
+    def __init__(self, settings: QSettings | None = None, options: WindowOptions | None = None) -> None:
+        protect_none_refcount()  # before the many Qt calls below (see compat.py)
+        super().__init__()
+        configure_pyqtgraph()
+        apply_theme(QApplication.instance())
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self.options = options or WindowOptions()
+        self.settings = settings if settings is not None else QSettings()
+        self.session: Session | None = None
+        self.run: TrainingRun | None = None
+        self.last_outcome: TrainOutcome | None = None
+        self._pending_steps: list = []
+        self._latest_snapshot = None
+        self._epoch0 = 0
+        self._judge_worker: JudgeWorker | None = None
+        self._judge_thread: QThread | None = None
+        self._dropped_path: str | None = None
+        self._shut_down = False
+
+        self.setWindowTitle("latentlab")
+        self.resize(*DEFAULT_SIZE)
+        self.setAcceptDrops(True)
+        self._build_widgets()
+        self._build_actions()
+        self._build_status_bar()
+        self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self)
+        self.explorer.errorRaised.connect(self._on_background_error)
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setInterval(self.options.redraw_ms)
+        self.redraw_timer.timeout.connect(self._redraw)
+        self._update_ui_state()
+
+    # ================================================================= layout
+    def _build_widgets(self) -> None:
+        self.latent_map = LatentMap()
+        self.decoded_view = DecodedView()
+        self.beta_panel = BetaPanel()
+        self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES))
+        self.loss_plot = LossPlot()
+        self.loss_plot.setMinimumHeight(170)
+
+        self.stack = QStackedWidget()
+        self.welcome = self._build_welcome()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.latent_map)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 0, 0, 0)
+        right_layout.addWidget(self.decoded_view, 3)
+        right_layout.addWidget(self.beta_panel, 2)
+        right.setMinimumWidth(330)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.stack)
+        top.addWidget(right)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        top.setSizes([1010, 390])
+
+        bottom = QWidget()
+        bottom_layout = QHBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.training_panel, 0)
+        bottom_layout.addWidget(self.loss_plot, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([580, 240])
+        self.setCentralWidget(self.splitter)
+
+        self.training_panel.startRequested.connect(self.start_training)
+        self.training_panel.pauseRequested.connect(self.toggle_pause)
+        self.training_panel.stopRequested.connect(self.stop_training)
+        self.beta_panel.betaChanged.connect(self._on_beta_changed)
+        self.beta_panel.fineTuneRequested.connect(self.fine_tune)
+        self.decoded_view.gridToggled.connect(self._on_grid_toggled)
+
+    def _build_welcome(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addStretch(2)
+        title = QLabel("latentlab")
+        title.setObjectName("welcomeTitle")
+        self.welcome_text = QLabel()
+        self.welcome_text.setObjectName("welcomeText")
+        self.welcome_text.setWordWrap(True)
+        self.welcome_train = QPushButton("Train a 2-D VAE on the bundled digits")
+        self.welcome_train.setObjectName("bigButton")
+        self.welcome_train.setToolTip("One click: train a β-VAE with a 2-D latent space on mnist-5k and watch "
+                                      "the map form live")
+        self.welcome_train.clicked.connect(self.train_default_vae)
+        self.welcome_open = QPushButton("Open a checkpoint…  (Ctrl+O)")
+        self.welcome_open.setObjectName("bigButton")
+        self.welcome_open.setToolTip("Open a checkpoint folder or .safetensors file")
+        self.welcome_open.clicked.connect(self.choose_and_open)
+        hint = QLabel("…or drop a checkpoint folder or .safetensors file onto this window.")
+        hint.setObjectName("welcomeText")
+        for widget in (title, self.welcome_text, self.welcome_train, self.welcome_open, hint):
+            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(3)
+        try:
+            dataset = get_dataset(DEFAULT_DATASET)
+            self.welcome_text.setText(
+                f"No model is open. The bundled dataset {dataset.name} is loaded: {len(dataset.train):,} training "
+                f"and {len(dataset.test):,} test images in {dataset.num_classes} classes.")
+        except LatentLabError as exc:
+            self.welcome_text.setText(f"No model is open. The bundled dataset could not be loaded: {exc}")
+            self.welcome_train.setEnabled(False)
+        return page
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action("&Open…", self.choose_and_open, QKeySequence.StandardKey.Open,
+                                        "Open a checkpoint folder or .safetensors file (Ctrl+O)")
+        self.save_action = self._action("&Save", self.save, QKeySequence.StandardKey.Save,
+                                        "Save the model as a checkpoint, atomically (Ctrl+S)")
+        self.save_as_action = self._action("Save &As…", self.save_as, "Ctrl+Shift+S",
+                                           "Save the model under a new name (Ctrl+Shift+S)")
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Close latentlab (Ctrl+Q)")
+        self.train_action = self._action("Start / Pause training", self.toggle_training, "Space",
+                                         "Start training a new model, or pause / resume the running one (Space)")
+        self.stop_action = self._action("Stop training", self.stop_training, None,
+                                        "Stop training after the current step")
+        self.default_vae_action = self._action("Train a 2-D VAE on the bundled data", self.train_default_vae,
+                                               None, "Train a β-VAE with a 2-D latent on mnist-5k")
+        self.grid_action = self._action("Manifold &grid", self._on_grid_action, "G",
+                                        "Show a grid of decodes over the visible region in the decoded view (G)",
+                                        checkable=True)
+        self.reset_view_action = self._action("&Reset view", self.reset_view, "R",
+                                              "Frame all points on the map (R)")
+
+        menu_bar = self.menuBar()
+        file_menu = menu_bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.triggered.connect(self._on_recent_triggered)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        train_menu = menu_bar.addMenu("&Training")
+        for action in (self.train_action, self.stop_action, self.default_vae_action):
+            train_menu.addAction(action)
+        view_menu = menu_bar.addMenu("&View")
+        view_menu.addAction(self.grid_action)
+        view_menu.addAction(self.reset_view_action)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_device = QLabel()
+        self.status_device.setToolTip("Where training runs")
+        self.status_model = QLabel("no model")
+        self.status_model.setToolTip("The open model: family, backbone, latent size")
+        self.status_dataset = QLabel()
+        self.status_dataset.setToolTip("The dataset: name, training / test images")
+        self.status_epoch = QLabel()
+        self.status_epoch.setToolTip("Epochs trained")
+        for label in (self.status_model, self.status_dataset, self.status_epoch, self.status_device):
+            bar.addPermanentWidget(label)
+
+    # ============================================================= opening
+    @Slot()
+    def choose_and_open(self) -> None:
+        start = str(self.session.path.parent) if self.session and self.session.path else ""
+        path = dialogs.choose_checkpoint_to_open(self, start)
+        if path:
+            self.open_checkpoint(path)
+
+    def open_checkpoint(self, path: str | Path) -> bool:
+        """Open a checkpoint; on failure show the error and keep the current state."""
+        if self.run is not None:
+            self._show_error("Training is running", "Stop the running training before opening another model.")
+            return False
+        if not self._confirm_discard("The open model has unsaved training. Save it before opening another?"):
+            return False
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            session = Session.open(path)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a dialog
+            QApplication.restoreOverrideCursor()
+            self._report_exception(f"Could not open {Path(path).name}", exc)
+            return False
+        try:
+            self.set_session(session)
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._add_recent(str(path))
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def set_session(self, session: Session | None) -> None:
+        self.session = session
+        self.explorer.set_session(session)
+        if session is not None:
+            model = session.model
+            self.loss_plot.set_parts(model.loss_parts)
+            self.loss_plot.set_history(session.history)
+            if model.has_beta:
+                self.beta_panel.set_beta(model.config.beta)
+            self._show_kl(session.kl_per_dim())
+            self.training_panel.set_from_config(model.config.to_dict())
+            self.stack.setCurrentWidget(self.latent_map)
+            if session.judge is None:
+                self._start_judge_training(session.dataset)
+        else:
+            self.stack.setCurrentWidget(self.welcome)
+        self._update_ui_state()
+        self.sessionChanged.emit()
+
+    def _show_kl(self, values) -> None:
+        session = self.session
+        if session is None:
+            self.beta_panel.kl.set_kl(None)
+        elif not session.model.has_beta:
+            self.beta_panel.kl.set_kl(None, reason=f"a {session.family} has no KL term")
+        else:
+            self.beta_panel.kl.set_kl(values, reason="" if values else "after the first epoch")
+
+    # ------------------------------------------------------------- recent
+    def recent_checkpoints(self) -> list[str]:
+        value = self.settings.value(RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or []) if v]
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).expanduser().resolve())
+        recent = [path] + [p for p in self.recent_checkpoints() if p != path]
+        self.settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
+
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_checkpoints()
+        for path in recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setData(path)
+            action.setToolTip(path)
+        if not recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    @Slot(QAction)
+    def _on_recent_triggered(self, action: QAction) -> None:
+        if action.data():
+            self.open_checkpoint(str(action.data()))
+
+    # --------------------------------------------------------- drag & drop
+    @staticmethod
+    def _local_path(mime) -> str | None:
+        if mime.hasUrls():
+            for url in mime.urls():
+                if url.isLocalFile():
+                    return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if self._local_path(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        path = self._local_path(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            self._dropped_path = path
+            QTimer.singleShot(0, self._open_dropped)  # not inside the drop handler: it may show a dialog
+
+    @Slot()
+    def _open_dropped(self) -> None:
+        path, self._dropped_path = self._dropped_path, None
+        if path:
+            self.open_checkpoint(path)
+
+    # ============================================================== saving
+    @Slot()
+    def save(self) -> None:
+        self.save_checkpoint()
+
+    @Slot()
+    def save_as(self) -> None:
+        if self.session is None:
+            self._show_error("Nothing to save", "Open a checkpoint or train a model first.")
+            return
+        path = dialogs.choose_save_path(self, self._save_suggestion())
+        if path:
+            self.save_checkpoint(path)
+
+    def _save_suggestion(self) -> str:
+        session = self.session
+        if session.path is not None:
+            return str(session.path)
+        return str(Path.cwd() / "runs" / f"{session.family}-{session.dataset.name}")
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
+        """Save the model (its newest snapshot while training) atomically; None when not saved."""
+        session = self.session
+        if session is None:
+            self._show_error("Nothing to save", "Open a checkpoint or train a model first.")
+            return None
+        if path is None:
+            path = session.path or dialogs.choose_save_path(self, self._save_suggestion())
+            if not path:
+                return None
+        if self._latest_snapshot is not None:
+            self._redraw()  # save the newest weights the worker has sent
+        try:
+            written = session.save(path)
+        except Exception as exc:  # noqa: BLE001
+            self._report_exception("Could not save the checkpoint", exc)
+            return None
+        self._add_recent(str(written))
+        self.statusBar().showMessage(f"Saved {written}", 5000)
+        self._update_ui_state()
+        return written
+
+    def _confirm_discard(self, question: str) -> bool:
+        """Ask Save / Discard / Cancel when the open model has unsaved training."""
+        if self.session is None or not self.session.dirty:
+            return True
+        answer = dialogs.ask_save_changes(self, question)
+        if answer == dialogs.CANCEL:
+            return False
+        if answer == dialogs.SAVE:
+            return self.save_checkpoint() is not None
+        return True
+
+    # ============================================================ training
+    @Slot()
+    def train_default_vae(self) -> None:
+        panel = self.training_panel
+        panel.family.setCurrentIndex(panel.family.findData("vae"))
+        panel.backbone.setCurrentText("mlp")
+        panel.latent_dim.setValue(2)
+        self.start_training(dataset_name=DEFAULT_DATASET)
+
+    @Slot()
+    def toggle_training(self) -> None:
+        if self.run is None:
+            self.start_training()
+        else:
+            self.toggle_pause()
+
+    @Slot()
+    def start_training(self, config=None, settings=None, dataset_name: str | None = None) -> bool:
+        """Train a new model: ``config`` and ``settings`` default to the training panel's fields."""
+        from latentlab.models.registry import create_model, family_class, make_config
+        from latentlab.training.trainer import TrainSettings
+
+        if self.run is not None:
+            return False
+        if not self._confirm_discard("Train a new model? The open one has unsaved training. Save it first?"):
+            return False
+        request = self.training_panel.request()
+        try:
+            if dataset_name is not None or self.session is None:
+                dataset = get_dataset(dataset_name or DEFAULT_DATASET)
+            else:
+                dataset = self.session.dataset
+            if config is None:
+                fields = {f.name for f in dataclasses.fields(family_class(request.family).config_class)}
+                extra = {"beta": self.beta_panel.beta(), "gamma": request.gamma}
+                config = make_config(request.family, backbone=request.backbone, latent_dim=request.latent_dim,
+                                     hidden=request.hidden, image_shape=list(dataset.image_shape),
+                                     num_classes=dataset.num_classes,
+                                     **{k: v for k, v in extra.items() if k in fields})
+            if settings is None:
+                settings = TrainSettings(epochs=request.epochs, lr=request.lr, device=request.device,
+                                         report_every_steps=self.options.report_every_steps)
+            import torch
+
+            torch.manual_seed(settings.seed)
+            session = Session(create_model(config), dataset, judge=find_judge_cached(dataset))
+        except Exception as exc:  # noqa: BLE001
+            self._report_exception("Could not start training", exc)
+            return False
+        session.training = settings.to_dict()
+        self.set_session(session)
+        return self._launch(settings, history=[])
+
+    @Slot()
+    def fine_tune(self) -> bool:
+        """Continue training the open model from its weights at the β of the slider."""
+        from latentlab.training.trainer import TrainSettings
+
+        session = self.session
+        if session is None or self.run is not None:
+            return False
+        request = self.training_panel.request()
+        try:
+            if session.model.has_beta:
+                session.model.set_beta(self.beta_panel.beta())
+            settings = TrainSettings(epochs=request.epochs, lr=request.lr, device=request.device,
+                                     report_every_steps=self.options.report_every_steps)
+        except Exception as exc:  # noqa: BLE001
+            self._report_exception("Could not start fine-tuning", exc)
+            return False
+        session.training = settings.to_dict()
+        return self._launch(settings, history=session.history)
+
+    def _launch(self, settings, history: list[dict]) -> bool:
+        from latentlab.training.control import TrainControl
+
+        session = self.session
+        job = TrainingJob(session.model, session.dataset, settings, TrainControl(), list(history),
+                          snapshots_per_s=self.options.snapshots_per_s)
+        run = TrainingRun(job, self)
+        run.stepReported.connect(self._on_step)
+        run.snapshotReady.connect(self._on_snapshot)
+        run.epochEnded.connect(self._on_epoch)
+        run.finished.connect(self._on_run_finished)
+        run.ended.connect(self._on_run_ended)
+        self.run = run
+        self._epoch0 = len(history)
+        self._pending_steps = []
+        self._latest_snapshot = None
+        self.explorer.training = True
+        try:
+            run.start()
+        except Exception as exc:  # noqa: BLE001
+            self.run = None
+            self.explorer.training = False
+            self._report_exception("Could not start training", exc)
+            return False
+        self.redraw_timer.start()
+        self.training_panel.set_message("starting…", 0.0)
+        self._update_ui_state()
+        return True
+
+    @property
+    def is_training(self) -> bool:
+        return self.run is not None
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        if run.paused:
+            run.resume()
+            self.statusBar().showMessage("Training resumed", 3000)
+        else:
+            run.pause()
+            self.statusBar().showMessage("Training paused (Space resumes)", 3000)
+        self._update_ui_state()
+
+    @Slot()
+    def stop_training(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+            self.training_panel.set_message("stopping…")
+
+    @Slot(float)
+    def _on_beta_changed(self, beta: float) -> None:
+        session = self.session
+        if self.run is not None and session is not None and session.model.has_beta:
+            self.run.set_beta(beta)
+            self.statusBar().showMessage(f"β = {beta:g} from the next training step", 3000)
+
+    # ----------------------------------------------------- worker signals
+    @Slot(object)
+    def _on_step(self, report) -> None:
+        self._pending_steps.append(report)
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot) -> None:
+        self._latest_snapshot = snapshot  # drawn by the redraw timer; older ones are dropped
+
+    @Slot(object)
+    def _on_epoch(self, summary) -> None:
+        session = self.session
+        if session is None:
+            return
+        session.history.append(summary.record)
+        if summary.metrics:
+            session.metrics = dict(summary.metrics)
+            kl = summary.metrics.get("kl_per_dim")
+            if kl is not None:
+                self._show_kl(kl)
+        session.dirty = True
+        self.loss_plot.add_epoch(summary.record)
+        self._update_ui_state()
+
+    @Slot(object)
+    def _on_run_finished(self, outcome: TrainOutcome) -> None:
+        session = self.session
+        self.last_outcome = outcome
+        if session is not None:
+            session.history = list(outcome.history)
+            if outcome.metrics:
+                session.metrics = dict(outcome.metrics)
+
+    @Slot()
+    def _on_run_ended(self) -> None:
+        run, self.run = self.run, None
+        self.redraw_timer.stop()
+        self._redraw()
+        self.explorer.training = False
+        session = self.session
+        outcome = run.outcome if run is not None else None
+        if session is not None:
+            session.model.eval()
+            session.display.mixture = session.model.mixture
+            self._show_kl(session.kl_per_dim())
+            self.explorer.refresh_all()
+        self._update_ui_state()
+        if outcome is None:
+            return
+        if outcome.ok:
+            self.training_panel.set_message(outcome.message, 1.0 if outcome.status == "finished" else None)
+            self.statusBar().showMessage(f"Training {outcome.status}: {outcome.message}", 10000)
+        else:
+            self.training_panel.set_message("failed")
+        self.trainingEnded.emit(outcome)
+        if not outcome.ok:
+            self._show_error("Training failed", outcome.message)
+
+    @Slot()
+    def _redraw(self) -> None:
+        """Draw what the worker sent since the last tick: loss points, the newest snapshot."""
+        steps, self._pending_steps = self._pending_steps, []
+        for report in steps:
+            x = self._epoch0 + report.step / (report.total_steps / report.epochs)
+            self.loss_plot.add_step(x, report.losses)
+        if steps:
+            last = steps[-1]
+            self.training_panel.set_progress(last.epoch, last.epochs, last.progress, last.eta_s, last.images_per_s)
+        self.loss_plot.refresh()
+        snapshot, self._latest_snapshot = self._latest_snapshot, None
+        if snapshot is not None and self.session is not None:
+            self.explorer.apply_training_snapshot(snapshot)
+            if snapshot.kl_per_dim is not None:
+                self._show_kl(snapshot.kl_per_dim)
+            self._update_status()
+
+    # ================================================================ judge
+    def _start_judge_training(self, dataset) -> None:
+        if self._judge_thread is not None:
+            return
+        worker = JudgeWorker(dataset)
+        worker.progress.connect(self._on_judge_progress)
+        worker.finished.connect(self._on_judge_finished)
+        enter_background_training()
+        self._judge_worker = worker
+        self._judge_thread = start_in_thread(worker, "judge")
+        self._judge_thread.finished.connect(self._on_judge_thread_finished)
+        self.statusBar().showMessage(
+            f"No judge classifier for {dataset.name} yet: training one in the background (once, about a "
+            "minute); the class territory appears when it is ready")
+
+    @Slot(str)
+    def _on_judge_progress(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+
+    @Slot(object, str)
+    def _on_judge_finished(self, judge, error: str) -> None:
+        dataset = self._judge_worker.dataset if self._judge_worker is not None else None
+        if judge is None:
+            self._show_error("Could not get a judge classifier",
+                             f"{error}\nThe map works without it, but shows no class territory.")
+            return
+        remember_judge(dataset, judge)
+        self.statusBar().showMessage(f"Judge classifier for {dataset.name} ready", 5000)
+        if self.session is not None and self.session.dataset is dataset:
+            self.session.judge = judge
+            self.explorer.judge_arrived()
+
+    @Slot()
+    def _on_judge_thread_finished(self) -> None:
+        if self._judge_thread is None:
+            return
+        self._judge_thread.wait()
+        self._judge_thread = None
+        self._judge_worker = None
+        leave_background_training()
+
+    # ================================================================= view
+    @Slot()
+    def reset_view(self) -> None:
+        self.latent_map.reset_view()
+
+    @Slot(bool)
+    def _on_grid_action(self, on: bool) -> None:
+        self.decoded_view.set_grid_mode(on)
+
+    @Slot(bool)
+    def _on_grid_toggled(self, on: bool) -> None:
+        if self.grid_action.isChecked() != on:
+            self.grid_action.setChecked(on)
+
+    def _update_ui_state(self) -> None:
+        session, run = self.session, self.run
+        training = run is not None
+        self.training_panel.set_running(training, paused=training and run.paused)
+        self.beta_panel.set_enabled_for(
+            has_beta=session is not None and session.model.has_beta or (session is None),
+            can_fine_tune=session is not None and session.model.has_beta and not training)
+        has_model = session is not None
+        for action in (self.save_action, self.save_as_action, self.grid_action, self.reset_view_action):
+            action.setEnabled(has_model)
+        self.stop_action.setEnabled(training)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        from latentlab.training.device import resolve_device
+
+        session, run = self.session, self.run
+        device = run.job.settings.device if run is not None else self.training_panel.device.currentText()
+        try:
+            device = str(resolve_device(device))
+        except LatentLabError:
+            pass
+        self.status_device.setText(f"device: {device}")
+        if session is None:
+            self.status_model.setText("no model")
+            self.training_panel.summary.setText("")
+            self.status_dataset.setText(f"data: {DEFAULT_DATASET}")
+            self.status_epoch.setText("")
+            self.setWindowTitle("latentlab")
+            return
+        self.status_model.setText(f"model: {session.describe()}")
+        self.training_panel.summary.setText(summarize(session.family, len(session.history), session.metrics))
+        d = session.dataset
+        self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)")
+        epochs = len(session.history)
+        self.status_epoch.setText(f"epoch {epochs}" + (" (training)" if run is not None else ""))
+        name = session.path.name if session.path else "unsaved"
+        self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
+
+    # =============================================================== errors
+    def _show_error(self, title: str, message: str) -> None:
+        if self.options.headless:
+            print(f"latentlab: error: {title}: {message}", file=sys.stderr)
+        else:
+            dialogs.show_error(self, title, message)
+
+    def _report_exception(self, title: str, exc: BaseException) -> None:
+        if not isinstance(exc, LatentLabError):
+            traceback.print_exception(exc, file=sys.stderr)
+        self._show_error(title, describe_exception(exc))
+
+    @Slot(str, str)
+    def _on_background_error(self, title: str, message: str) -> None:
+        self._show_error(title, message)
+
+    # ============================================================ lifetime
+    def wait_until_idle(self, timeout_s: float = 60.0) -> bool:
+        """Process events until no background image is being computed (headless capture, tests)."""
+        deadline = time.monotonic() + timeout_s
+        calm = 0
+        while time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            if self.explorer.idle and self._judge_thread is None:
+                calm += 1
+                if calm >= 3:
+                    return True
+            else:
+                calm = 0
+            time.sleep(0.005)
+        return False
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._shut_down and not self._confirm_close():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def _confirm_close(self) -> bool:
+        running = self.run is not None
+        if not running and (self.session is None or not self.session.dirty):
+            return True
+        question = ("Training is running. Save the model before closing?" if running
+                    else "The model has unsaved training. Save it before closing?")
+        answer = dialogs.ask_save_changes(self, question)
+        if answer == dialogs.CANCEL:
+            return False
+        if self.run is not None:
+            self.run.stop_and_wait()
+        if answer == dialogs.SAVE:
+            return self.save_checkpoint() is not None
+        return True
+
+    def shutdown(self) -> None:
+        """Stop training and every worker thread, and wait for them (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.redraw_timer.stop()
+        if self.run is not None:
+            self.run.stop_and_wait()
+        if self._judge_thread is not None:
+            self._judge_thread.wait()
+            self._on_judge_thread_finished()
+        self.explorer.shutdown()

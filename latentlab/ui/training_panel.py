@@ -1,0 +1,240 @@
+"""Training settings, Start / Pause / Stop, and a progress bar with ETA.
+
+The panel only collects settings and reports button presses; the window owns the run.
+β is not here: it is the β slider beside the KL bars, used when a run starts and
+changed live while a VAE trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+FAMILY_TITLES = {
+    "vae": "VAE (β-VAE)",
+    "msvae": "Multi-stage VAE",
+    "ae": "Autoencoder",
+    "gan": "GAN",
+    "wgan-gp": "WGAN-GP",
+}
+DEFAULT_EPOCHS = 10
+DEFAULT_HIDDEN = 512
+
+
+@dataclass
+class TrainingRequest:
+    family: str
+    backbone: str
+    latent_dim: int
+    hidden: int
+    gamma: float
+    epochs: int
+    lr: float
+    device: str
+
+
+def available_devices() -> list[str]:
+    import torch
+
+    devices = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+SUMMARY_METRICS = (
+    ("test_neg_elbo", "test −ELBO", "{:.1f} nats"),
+    ("test_recon", "test reconstruction", "{:.1f} nats"),
+    ("head_accuracy", "classifier head", "{:.0%}"),
+    ("judge_recon_accuracy", "judge on reconstructions", "{:.0%}"),
+    ("sample_mean_confidence", "judge confidence on samples", "{:.0%}"),
+    ("test_wasserstein", "Wasserstein estimate", "{:.3g}"),
+)
+
+
+def summarize(family: str, epochs: int, metrics: dict) -> str:
+    """One or two lines about a model: epochs trained and its headline test figures."""
+    parts = [f"{FAMILY_TITLES.get(family, family)}, {epochs} epoch{'s' if epochs != 1 else ''} trained"]
+    shown = 0
+    for key, label, fmt in SUMMARY_METRICS:
+        value = metrics.get(key)
+        if isinstance(value, (int, float)) and shown < 3:
+            parts.append(f"{label} {fmt.format(value)}")
+            shown += 1
+    return " · ".join(parts)
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class TrainingPanel(QWidget):
+    startRequested = Signal()
+    pauseRequested = Signal()  # pause or resume, whichever applies
+    stopRequested = Signal()
+
+    def __init__(self, families: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.family = QComboBox()
+        for name in families:
+            self.family.addItem(FAMILY_TITLES.get(name, name), name)
+        self.family.setToolTip("Model family to train: VAEs have a β (KL weight), the multi-stage VAE also a "
+                               "γ (classifier weight), GANs have no encoder")
+        self.backbone = QComboBox()
+        self.backbone.addItems(["mlp", "conv"])
+        self.backbone.setToolTip("Network type of encoder and decoder: fully connected (fast on a CPU) or convolutional")
+        self.latent_dim = QSpinBox()
+        self.latent_dim.setRange(1, 256)
+        self.latent_dim.setValue(2)
+        self.latent_dim.setToolTip("Size of the latent space; 2 is drawn exactly, more as a slice")
+        self.hidden = QSpinBox()
+        self.hidden.setRange(16, 4096)
+        self.hidden.setSingleStep(64)
+        self.hidden.setValue(DEFAULT_HIDDEN)
+        self.hidden.setToolTip("Width of the first hidden layer (smaller trains faster)")
+        self.gamma = QDoubleSpinBox()
+        self.gamma.setRange(0.0, 1000.0)
+        self.gamma.setDecimals(2)
+        self.gamma.setValue(10.0)
+        self.gamma.setToolTip("γ: weight of the classifier head's cross-entropy (multi-stage VAE only)")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10_000)
+        self.epochs.setValue(DEFAULT_EPOCHS)
+        self.epochs.setToolTip("Passes over the training set (also used by Fine-tune)")
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(0.00001, 1.0)
+        self.lr.setSingleStep(0.0001)
+        self.lr.setValue(0.001)
+        self.lr.setToolTip("Learning rate of Adam (set to the family's default when you pick a family)")
+        self.device = QComboBox()
+        self.device.addItems(available_devices())
+        self.device.setToolTip("Where to train: auto picks a GPU when there is one. On a CPU, training from the "
+                               "window uses all cores but one, so the window stays responsive")
+
+        self.start_button = QPushButton("Train new")
+        self.start_button.setToolTip("Train a new model with these settings (Space)")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause or resume the running training (Space)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop training after the current step; the weights so far are kept")
+        self.start_button.clicked.connect(self.startRequested)
+        self.pause_button.clicked.connect(self.pauseRequested)
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.progress.setToolTip("Progress of the current run with the estimated time left")
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(4)
+        rows = [
+            ("Family", self.family, "Backbone", self.backbone),
+            ("Latent size", self.latent_dim, "Width", self.hidden),
+            ("Epochs", self.epochs, "γ", self.gamma),
+            ("Learning rate", self.lr, "Device", self.device),
+        ]
+        for r, (l1, w1, l2, w2) in enumerate(rows):
+            for c, (text, widget) in enumerate(((l1, w1), (l2, w2))):
+                label = QLabel(text)
+                label.setBuddy(widget)
+                label.setToolTip(widget.toolTip())
+                grid.addWidget(label, r, 2 * c, Qt.AlignmentFlag.AlignRight)
+                grid.addWidget(widget, r, 2 * c + 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.stop_button)
+        title = QLabel("Training")
+        title.setObjectName("panelTitle")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(title)
+        layout.addLayout(grid)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("summary")
+        self.summary.setToolTip("The open model's training so far and its test-set figures")
+        layout.addWidget(self.summary)
+        layout.addStretch(1)
+
+        self.family.currentIndexChanged.connect(self._on_family_changed)
+        self._on_family_changed()
+        self.set_running(False)
+
+    # ---------------------------------------------------------------- settings
+    def request(self) -> TrainingRequest:
+        return TrainingRequest(
+            family=self.family.currentData(),
+            backbone=self.backbone.currentText(),
+            latent_dim=self.latent_dim.value(),
+            hidden=self.hidden.value(),
+            gamma=self.gamma.value(),
+            epochs=self.epochs.value(),
+            lr=self.lr.value(),
+            device=self.device.currentText(),
+        )
+
+    def set_from_config(self, config: dict) -> None:
+        """Fill the fields from a loaded model's config (so Train new repeats its architecture)."""
+        index = self.family.findData(config.get("family"))
+        if index >= 0:
+            self.family.setCurrentIndex(index)
+        self.backbone.setCurrentText(config.get("backbone", "mlp"))
+        self.latent_dim.setValue(int(config.get("latent_dim", 2)))
+        self.hidden.setValue(int(config.get("hidden", DEFAULT_HIDDEN)))
+        if "gamma" in config:
+            self.gamma.setValue(float(config["gamma"]))
+
+    @Slot()
+    def _on_family_changed(self) -> None:
+        from latentlab.models.registry import family_class
+
+        family = self.family.currentData()
+        self.gamma.setEnabled(family == "msvae")
+        self.lr.setValue(family_class(family).default_lr)
+
+    # ------------------------------------------------------------------ state
+    def set_running(self, running: bool, paused: bool = False) -> None:
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        for widget in (self.family, self.backbone, self.latent_dim, self.hidden, self.gamma, self.epochs,
+                       self.lr, self.device):
+            widget.setEnabled(not running and (widget is not self.gamma or self.family.currentData() == "msvae"))
+        if paused:
+            self.progress.setFormat("paused · " + self.progress.format())
+
+    def set_progress(self, epoch: int, epochs: int, fraction: float, eta_s: float, rate: float) -> None:
+        self.progress.setValue(int(round(fraction * 1000)))
+        self.progress.setFormat(f"epoch {epoch}/{epochs} · {fraction:.0%} · {rate:,.0f} img/s · ETA {format_eta(eta_s)}")
+
+    def set_message(self, text: str, fraction: float | None = None) -> None:
+        if fraction is not None:
+            self.progress.setValue(int(round(fraction * 1000)))
+        self.progress.setFormat(text)

@@ -1,0 +1,124 @@
+"""One training run in a QThread: start, pause, resume, stop, wait, and clean up.
+
+The worker's signals are re-emitted from ``@Slot`` methods of this GUI-thread object, so
+everything downstream runs on the GUI thread. References to the thread and the worker
+are dropped only when ``QThread.finished`` arrives (then ``ended`` is emitted); dropping
+them earlier destroys a running QThread, which aborts the process.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from latentlab.training.control import TrainControl
+
+from .workers import (
+    TrainingJob,
+    TrainingWorker,
+    TrainOutcome,
+    enter_background_training,
+    leave_background_training,
+    start_in_thread,
+)
+
+
+class TrainingRun(QObject):
+    stepReported = Signal(object)  # StepReport
+    snapshotReady = Signal(object)  # TrainingSnapshot
+    epochEnded = Signal(object)  # EpochSummary
+    finished = Signal(object)  # TrainOutcome, before the thread has stopped
+    ended = Signal()  # the thread has stopped and the run let go of it
+
+    def __init__(self, job: TrainingJob, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.job = job
+        self.control: TrainControl = job.control
+        self.outcome: TrainOutcome | None = None
+        self.stop_requested_at: float | None = None
+        self.finished_at: float | None = None
+        self._worker: TrainingWorker | None = None
+        self._thread: QThread | None = None
+
+    # ----------------------------------------------------------------- control
+    def start(self) -> None:
+        enter_background_training()  # leave a core to the GUI: torch's thread count is process-wide
+        worker = TrainingWorker(self.job)
+        worker.stepReported.connect(self._on_step)
+        worker.snapshotReady.connect(self._on_snapshot)
+        worker.epochEnded.connect(self._on_epoch)
+        worker.finished.connect(self._on_finished)  # before start_in_thread connects thread.quit
+        self._worker = worker
+        self._thread = start_in_thread(worker, "training")
+        self._thread.finished.connect(self._on_thread_finished)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def set_beta(self, beta: float) -> None:
+        self.control.set_beta(beta)
+
+    def stop(self) -> None:
+        if self.stop_requested_at is None:
+            self.stop_requested_at = time.perf_counter()
+        self.control.request_stop()
+
+    def stop_and_wait(self, timeout_ms: int = 60_000) -> bool:
+        """Stop, wait for the thread, and deliver its last signals. True when it has ended."""
+        if self._thread is None:
+            return True
+        self.stop()
+        thread = self._thread
+        if not thread.wait(timeout_ms):
+            return False
+        # Deliver the queued finished signals (outcome, thread.finished) now.
+        for _ in range(20):
+            if self._thread is None:
+                break
+            QCoreApplication.sendPostedEvents()
+            QCoreApplication.processEvents()
+        if self._thread is not None:  # never delivered (no event loop running): clean up directly
+            self._on_thread_finished()
+        return True
+
+    # ------------------------------------------------------------ worker side
+    @Slot(object)
+    def _on_step(self, report) -> None:
+        self.stepReported.emit(report)
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot) -> None:
+        self.snapshotReady.emit(snapshot)
+
+    @Slot(object)
+    def _on_epoch(self, summary) -> None:
+        self.epochEnded.emit(summary)
+
+    @Slot(object)
+    def _on_finished(self, outcome: TrainOutcome) -> None:
+        self.outcome = outcome
+        self.finished_at = time.perf_counter()
+        self.finished.emit(outcome)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        thread.wait()  # finished is emitted just before the thread exits: let it exit
+        self._thread = None
+        self._worker = None
+        leave_background_training()
+        self.ended.emit()

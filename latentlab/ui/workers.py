@@ -1,0 +1,361 @@
+"""Work that must not run on the GUI thread: training, territory images, the judge.
+
+Each worker is a QObject moved to its own QThread (superqt's pattern): ``started`` runs
+the work, ``finished`` quits the thread, and the owner drops its references only after
+``QThread.finished``. Signals carry CPU numpy arrays and CPU state dicts, never tensors
+the optimizer is changing, and they are connected to ``@Slot`` methods only (lambdas as
+cross-thread receivers crash PySide6 >= 6.8).
+
+Threads and cores: a training run started from the window sets torch's intra-op thread
+count to ``training_threads()`` (all cores but one; on a 2-core machine: 1), so one core
+stays free for the GUI and the territory worker, and restores it when the run ends.
+With both cores busy in torch, the GUI's event loop otherwise waits ~100 ms at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from latentlab.errors import LatentLabError
+from latentlab.training.trainer import EpochReport, StepReport, Trainer, TrainingCallback, TrainSettings
+
+from .jobs import Job, ModelCache, ModelSnapshot
+
+#: At most this many weight/latent snapshots per second leave a training run.
+SNAPSHOTS_PER_S = 4.0
+#: Python's thread switch interval while the window runs (default 5 ms): a GUI thread that
+#: waits for the GIL gets it sooner.
+SWITCH_INTERVAL_S = 0.001
+
+
+def training_threads() -> int:
+    """torch threads for training launched from the GUI: every core but one for the GUI."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+_background_runs = 0
+_saved_threads: int | None = None
+
+
+def enter_background_training() -> None:
+    """A heavy background run starts: give torch every core but one (see the module doc)."""
+    global _background_runs, _saved_threads
+    if _background_runs == 0:
+        _saved_threads = torch.get_num_threads()
+        torch.set_num_threads(training_threads())
+    _background_runs += 1
+
+
+def leave_background_training() -> None:
+    """A heavy background run ended: restore torch's thread count after the last one."""
+    global _background_runs
+    _background_runs = max(0, _background_runs - 1)
+    if _background_runs == 0 and _saved_threads is not None:
+        torch.set_num_threads(_saved_threads)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A dialog-ready message: a LatentLabError's own text, or the type and text of a bug."""
+    if isinstance(exc, LatentLabError):
+        return str(exc)
+    return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+# ----------------------------------------------------------------- training
+@dataclass
+class TrainingSnapshot:
+    """What the GUI needs to draw a training model at one moment."""
+
+    snapshot: ModelSnapshot
+    latents: np.ndarray | None  # test-set posterior means, None for families without encoder
+    kl_per_dim: list[float] | None  # test-set KL per latent dimension (VAE families)
+    epoch: float  # epochs done, fractional, counting the checkpoint's history
+    step: int
+
+
+@dataclass
+class EpochSummary:
+    record: dict  # the history entry of the epoch
+    metrics: dict
+    epoch: int  # global epoch number (counting the history it continued)
+
+
+@dataclass
+class TrainOutcome:
+    status: str  # "finished", "stopped" or "failed"
+    message: str
+    history: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    error: str | None = None  # set when the run ended with an exception
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class TrainingJob:
+    model: torch.nn.Module
+    dataset: object
+    settings: TrainSettings
+    control: object
+    history: list[dict]
+    snapshots_per_s: float = SNAPSHOTS_PER_S
+    fit_mixture: bool = True
+
+
+class _Relay(TrainingCallback):
+    """Trainer callbacks (in the training thread) -> throttled Qt signals."""
+
+    def __init__(self, worker: TrainingWorker, epoch0: int) -> None:
+        self.worker = worker
+        self.epoch0 = epoch0
+        self.interval = 1.0 / max(worker.job.snapshots_per_s, 1e-3)
+        self.last_snapshot = 0.0
+        self._test_x: torch.Tensor | None = None
+
+    def on_step(self, trainer: Trainer, report: StepReport) -> None:
+        self.worker.stepReported.emit(report)
+        now = time.perf_counter()
+        if now - self.last_snapshot >= self.interval:
+            self.last_snapshot = now
+            epochs_done = self.epoch0 + report.step / (report.total_steps / report.epochs)
+            self.worker.snapshotReady.emit(self.snapshot(trainer, epochs_done, report.step))
+        time.sleep(0)  # let the GUI thread take the GIL between steps
+
+    def on_epoch(self, trainer: Trainer, report: EpochReport) -> None:
+        epoch = self.epoch0 + report.epoch
+        self.worker.epochEnded.emit(EpochSummary(dict(trainer.history[-1]), dict(report.metrics), epoch))
+        self.last_snapshot = time.perf_counter()
+        self.worker.snapshotReady.emit(self.snapshot(trainer, float(epoch), -1))
+
+    def snapshot(self, trainer: Trainer, epoch: float, step: int) -> TrainingSnapshot:
+        """Weights and test latents, consistent: taken between two optimizer steps."""
+        model = trainer.model
+        state = ModelSnapshot.from_state(model.config.to_dict(), trainer.snapshot_state())
+        latents, kl = self.encode(trainer)
+        return TrainingSnapshot(state, latents, kl, epoch, step)
+
+    @torch.no_grad()
+    def encode(self, trainer: Trainer) -> tuple[np.ndarray | None, list[float] | None]:
+        model = trainer.model
+        if not model.has_encoder:
+            return None, None
+        if not hasattr(model, "posterior"):
+            return trainer.encode_test(), None
+        from latentlab.models.vae import kl_per_dim
+
+        if self._test_x is None:
+            self._test_x = self.worker.job.dataset.test.images.to(trainer.device)
+        x = self._test_x
+        was_training = model.training
+        model.eval()
+        try:
+            mus, kl_sum = [], None
+            for i in range(0, len(x), 500):
+                mu, logvar = model.posterior(x[i : i + 500])
+                mus.append(mu)
+                part = kl_per_dim(mu, logvar).sum(0)
+                kl_sum = part if kl_sum is None else kl_sum + part
+        finally:
+            model.train(was_training)
+        latents = torch.cat(mus).float().cpu().numpy()
+        return latents, (kl_sum / max(len(x), 1)).float().cpu().tolist()
+
+
+class TrainingWorker(QObject):
+    """Runs one ``Trainer.fit`` in its thread and reports through signals."""
+
+    stepReported = Signal(object)  # StepReport, every report_every_steps steps
+    snapshotReady = Signal(object)  # TrainingSnapshot, at most snapshots_per_s per second
+    epochEnded = Signal(object)  # EpochSummary
+    finished = Signal(object)  # TrainOutcome, always exactly once
+
+    def __init__(self, job: TrainingJob) -> None:
+        super().__init__()
+        self.job = job
+
+    @Slot()
+    def run(self) -> None:
+        job = self.job
+        outcome: TrainOutcome
+        relay = _Relay(self, epoch0=len(job.history))
+        try:
+            trainer = Trainer(job.model, job.dataset, job.settings, control=job.control,
+                              callbacks=[relay], history=job.history)
+            result = trainer.fit()
+            if result.status == "finished" and job.fit_mixture and job.model.has_encoder and job.model.has_decoder:
+                from latentlab.models.mixture import fit_latent_mixture
+
+                fit_latent_mixture(job.model, job.dataset.train.images.to(trainer.device),
+                                   n_components=job.dataset.num_classes)
+            # The final weights (restored ones after a NaN) for the GUI's copies.
+            self.snapshotReady.emit(relay.snapshot(trainer, float(len(trainer.history)), -1))
+            outcome = TrainOutcome(result.status, result.message, list(trainer.history), dict(trainer.metrics))
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI, which stays usable
+            if not isinstance(exc, LatentLabError):
+                traceback.print_exc(file=sys.stderr)
+            outcome = TrainOutcome("failed", describe_exception(exc), list(job.history), {},
+                                   error=describe_exception(exc))
+        self.finished.emit(outcome)
+
+
+# ------------------------------------------------------------------- compute
+class ComputeWorker(QObject):
+    """Runs jobs (territory, manifold, GAN labels) one at a time in its thread."""
+
+    result = Signal(object, object)  # job, value (a job may emit several, e.g. coarse to fine)
+    failed = Signal(object, str)  # job, message
+    done = Signal(object)  # job: always after the job ends, so the lane may send the next
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._models = ModelCache()
+        self._job: Job | None = None
+
+    @Slot(object)
+    def run_job(self, job: Job) -> None:
+        self._job = job
+        try:
+            job.run(self._models, self._emit)
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI
+            if not isinstance(exc, LatentLabError):
+                traceback.print_exc(file=sys.stderr)
+            self.failed.emit(job, describe_exception(exc))
+        finally:
+            self._job = None
+            self.done.emit(job)
+
+    def _emit(self, value: object) -> None:
+        if self._job is not None and not self._job.cancel.is_set():
+            self.result.emit(self._job, value)
+
+
+class ComputeLane(QObject):
+    """A persistent worker thread with newest-wins scheduling per job kind.
+
+    ``submit`` sends a job at once when the worker is idle; otherwise it replaces any
+    waiting job of the same kind and asks a running one of that kind to stop early.
+    Results and failures are re-emitted on the GUI thread.
+    """
+
+    result = Signal(object, object)
+    failed = Signal(object, str)
+    _send = Signal(object)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._pending: dict[str, Job] = {}
+        self._running: Job | None = None
+        self._thread: QThread | None = QThread()
+        self._thread.setObjectName(f"latentlab-{name}")
+        self._worker: ComputeWorker | None = ComputeWorker()
+        self._worker.moveToThread(self._thread)
+        self._send.connect(self._worker.run_job)
+        self._worker.result.connect(self._on_result)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.done.connect(self._on_done)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._thread.start()
+
+    def submit(self, job: Job) -> None:
+        if self._thread is None:
+            return
+        if self._running is None:
+            self._start(job)
+            return
+        self._pending[job.kind] = job
+        if self._running.kind == job.kind:
+            self._running.cancel.set()
+
+    def cancel_all(self) -> None:
+        self._pending.clear()
+        if self._running is not None:
+            self._running.cancel.set()
+
+    @property
+    def idle(self) -> bool:
+        return self._running is None and not self._pending
+
+    def _start(self, job: Job) -> None:
+        self._running = job
+        self._send.emit(job)
+
+    @Slot(object, object)
+    def _on_result(self, job: Job, value: object) -> None:
+        if not job.cancel.is_set():
+            self.result.emit(job, value)
+
+    @Slot(object, str)
+    def _on_failed(self, job: Job, message: str) -> None:
+        self.failed.emit(job, message)
+
+    @Slot(object)
+    def _on_done(self, job: Job) -> None:
+        if job is self._running:
+            self._running = None
+        if self._pending and self._thread is not None:
+            kind = next(iter(self._pending))
+            self._start(self._pending.pop(kind))
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Cancel what is queued, let a running job end, stop the thread and wait for it."""
+        if self._thread is None:
+            return
+        self.cancel_all()
+        self._thread.quit()
+        self._thread.wait(timeout_ms)
+        self._thread = None
+        self._worker = None
+
+
+# --------------------------------------------------------------------- judge
+class JudgeWorker(QObject):
+    """Finds or trains (once, ~1 min) the judge classifier of a dataset."""
+
+    progress = Signal(str)
+    finished = Signal(object, str)  # judge or None, error message ("" when fine)
+
+    def __init__(self, dataset: object, device: str = "cpu") -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.device = device
+
+    @Slot()
+    def run(self) -> None:
+        from latentlab.training.judges import get_judge
+
+        try:
+            judge = get_judge(self.dataset, self.device, log=self.progress.emit)
+            self.finished.emit(judge.cpu().eval(), "")
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI
+            if not isinstance(exc, LatentLabError):
+                traceback.print_exc(file=sys.stderr)
+            self.finished.emit(None, describe_exception(exc))
+
+
+# ------------------------------------------------------------- thread helpers
+def start_in_thread(worker: QObject, name: str) -> QThread:
+    """Move ``worker`` to a new QThread whose ``started`` runs ``worker.run`` and which quits
+    on ``worker.finished``; the worker is deleted after ``thread.finished``.
+
+    The caller keeps references to both until ``thread.finished`` has been delivered.
+    """
+    thread = QThread()
+    thread.setObjectName(f"latentlab-{name}")
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    # Direct: quit from the worker thread itself, so a GUI thread blocked in wait() is released.
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    thread.finished.connect(worker.deleteLater)
+    thread.start()
+    return thread

@@ -1,0 +1,155 @@
+"""The training loop: callbacks, stop and pause, live beta and lr, NaN safety, autosave."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from latentlab.errors import ConfigError
+from latentlab.models import create_model, make_config
+from latentlab.models.checkpoint import load_checkpoint
+from latentlab.training.control import TrainControl
+from latentlab.training.device import resolve_device
+from latentlab.training.trainer import Trainer, TrainingCallback, TrainSettings
+
+
+def vae(**kw):
+    torch.manual_seed(0)
+    return create_model(make_config("vae", hidden=32, image_shape=[1, 8, 8], num_classes=2, **kw))
+
+
+class Recorder(TrainingCallback):
+    def __init__(self):
+        self.steps, self.epochs, self.ends = [], [], []
+
+    def on_step(self, trainer, report):
+        self.steps.append(report)
+
+    def on_epoch(self, trainer, report):
+        self.epochs.append(report)
+
+    def on_end(self, trainer, result):
+        self.ends.append(result)
+
+
+def test_callbacks_report_steps_epochs_and_test_latents(tiny_dataset):
+    rec = Recorder()
+    settings = TrainSettings(epochs=3, batch_size=16, device="cpu", report_every_steps=4)
+    result = Trainer(vae(), tiny_dataset, settings, callbacks=[rec]).fit()
+    assert result.status == "finished" and result.epochs_done == 3
+    assert [r.epoch for r in rec.epochs] == [1, 2, 3]
+    assert rec.steps[-1].step == rec.steps[-1].total_steps == 3 * 8
+    assert rec.steps[-1].eta_s == pytest.approx(0.0, abs=1e-6)
+    assert set(rec.steps[0].losses) == {"loss", "recon", "kl"}
+    latents = rec.epochs[-1].latents
+    assert latents.shape == (len(tiny_dataset.test), 2) and np.isfinite(latents).all()
+    assert "test_neg_elbo" in rec.epochs[-1].metrics and len(rec.epochs[-1].metrics["kl_per_dim"]) == 2
+    assert len(result.history) == 3 and rec.ends == [result]
+
+
+def test_history_continues_when_fine_tuning(tiny_dataset):
+    settings = TrainSettings(epochs=2, batch_size=32, device="cpu")
+    first = Trainer(vae(), tiny_dataset, settings).fit()
+    second = Trainer(vae(), tiny_dataset, settings, history=first.history).fit()
+    assert [h["epoch"] for h in second.history] == [1, 2, 3, 4]
+
+
+def test_training_is_reproducible_with_a_seed(tiny_dataset):
+    settings = TrainSettings(epochs=2, batch_size=16, device="cpu", seed=3)
+    a, b = vae(), vae()
+    Trainer(a, tiny_dataset, settings).fit()
+    Trainer(b, tiny_dataset, settings).fit()
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+
+
+def test_stop_from_another_thread_ends_promptly(tiny_dataset):
+    control = TrainControl()
+    trainer = Trainer(vae(), tiny_dataset, TrainSettings(epochs=10_000, batch_size=16, device="cpu"),
+                      control=control)
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("result", trainer.fit()))
+    thread.start()
+    time.sleep(0.3)
+    control.request_stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert out["result"].status == "stopped" and out["result"].epochs_done < 10_000
+
+
+def test_pause_holds_training_until_resumed(tiny_dataset):
+    control = TrainControl()
+    rec = Recorder()
+    trainer = Trainer(vae(), tiny_dataset, TrainSettings(epochs=50, batch_size=16, device="cpu", report_every_steps=1),
+                      control=control, callbacks=[rec])
+    control.pause()
+    thread = threading.Thread(target=trainer.fit)
+    thread.start()
+    time.sleep(0.3)
+    assert rec.steps == []  # paused before the first step
+    control.resume()
+    time.sleep(0.3)
+    control.request_stop()
+    thread.join(timeout=10)
+    assert rec.steps
+
+
+def test_beta_and_lr_change_while_training(tiny_dataset):
+    control = TrainControl()
+    seen = []
+
+    class ChangeAfterFirstEpoch(TrainingCallback):
+        def on_epoch(self, trainer, report):
+            seen.append((trainer.model.config.beta, trainer.optimizers[0].param_groups[0]["lr"]))
+            control.set_beta(4.0)
+            control.set_lr(5e-4)
+
+    Trainer(vae(), tiny_dataset, TrainSettings(epochs=2, batch_size=16, device="cpu"), control=control,
+            callbacks=[ChangeAfterFirstEpoch()]).fit()
+    assert seen == [(1.0, 1e-3), (4.0, 5e-4)]
+
+
+def test_non_finite_loss_stops_with_a_message_and_keeps_good_weights(tiny_dataset):
+    model = vae()
+    good = {}
+
+    class Poison(TrainingCallback):
+        def on_epoch(self, trainer, report):
+            if report.epoch == 2:
+                good.update({k: v.clone() for k, v in trainer.model.state_dict().items()})
+                with torch.no_grad():  # what a diverging step does to the weights
+                    trainer.model.decoder.net[0].weight.fill_(float("nan"))
+
+    result = Trainer(model, tiny_dataset, TrainSettings(epochs=5, batch_size=16, device="cpu"),
+                     callbacks=[Poison()]).fit()
+    assert result.status == "failed"
+    assert "non-finite" in result.message and "epoch 3" in result.message
+    assert "restored to the end of epoch 2" in result.message and "learning rate" in result.message
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, good[k]), k
+
+
+def test_autosave_writes_a_loadable_checkpoint(tiny_dataset, tmp_path):
+    path = tmp_path / "auto"
+    settings = TrainSettings(epochs=2, batch_size=32, device="cpu", autosave_path=str(path), autosave_every_s=0.0)
+    Trainer(vae(), tiny_dataset, settings).fit()
+    ckpt = load_checkpoint(path)
+    assert len(ckpt.history) == 2 and ckpt.dataset["name"] == "bars"
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(batch_size=0), dict(lr=-1.0)])
+def test_bad_settings_are_errors(bad):
+    with pytest.raises(ConfigError):
+        TrainSettings(**bad)
+
+
+def test_device_resolution():
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA"):
+            resolve_device("cuda")
