@@ -7,9 +7,9 @@ discriminator that overpowers the generator are settings:
 * ``label_smoothing``: real images get target 1 - s instead of 1 (one-sided smoothing);
 * ``label_flip``: each D target is swapped with this probability (label noise);
 * ``d_dropout``: dropout in the discriminator;
-* ``minibatch_std``: the discriminator also sees how varied the batch is (the mean
-  standard deviation of its features across the batch, as in ProGAN), so a generator
-  that collapses onto a few modes is easy to catch: a remedy for mode collapse.
+* ``pack``: the discriminator judges packs of this many images at once (PacGAN, Lin et
+  al. 2018), so it can see a lack of variety: a generator that collapses onto a few
+  modes is easy to catch. A remedy for mode collapse; 1 turns it off.
 
 A fixed noise batch (``fixed_noise``, saved with the weights) makes samples comparable
 across epochs.
@@ -25,6 +25,7 @@ from torch import nn
 
 from latentlab.models.backbones import Decoder, Encoder
 from latentlab.models.base import LatentModel
+from latentlab.errors import ConfigError
 from latentlab.models.config import ModelConfig, require_probability
 from latentlab.models.registry import register
 
@@ -44,15 +45,22 @@ def init_weights(module: nn.Module) -> None:
 
 @dataclass
 class GANConfig(ModelConfig):
+    backbone: str = "conv"  # DCGAN: convolutional generator and discriminator
     label_smoothing: float = 0.1
     label_flip: float = 0.05
     d_dropout: float = 0.3
-    minibatch_std: bool = True
+    pack: int = 2
 
     def validate(self) -> None:
         super().validate()
         require_probability(self, "label_smoothing", "label_flip", upper=0.5)
         require_probability(self, "d_dropout")
+        require_pack(self)
+
+
+def require_pack(config: ModelConfig) -> None:
+    if not 1 <= config.pack <= 8:
+        raise ConfigError(f"pack must be from 1 to 8, got {config.pack!r}")
 
 
 class AdversarialModel(LatentModel):
@@ -63,15 +71,16 @@ class AdversarialModel(LatentModel):
     default_batch_size = 64
     adam_betas: tuple[float, float] = (0.5, 0.999)
 
-    def __init__(self, config: ModelConfig, *, d_dropout: float, d_norm: bool, minibatch_std: bool = False) -> None:
+    def __init__(self, config: ModelConfig, *, d_dropout: float, d_norm: bool) -> None:
         super().__init__(config)
         c = config
+        self.pack = c.pack
+        channels, height, width = c.image_shape
         self.generator = Decoder(c.backbone, c.latent_dim, c.image_shape, c.hidden, batch_norm=True)
         self.disc_trunk = Encoder(
-            c.backbone, c.image_shape, c.hidden, act="lrelu", dropout=d_dropout, norm=d_norm
+            c.backbone, (channels * c.pack, height, width), c.hidden, act="lrelu", dropout=d_dropout, norm=d_norm
         )
-        self.minibatch_std = minibatch_std
-        self.disc_head = nn.Linear(self.disc_trunk.out_features + int(minibatch_std), 1)
+        self.disc_head = nn.Linear(self.disc_trunk.out_features, 1)
         self.apply(init_weights)
         gen = torch.Generator().manual_seed(0)
         self.register_buffer("fixed_noise", torch.randn(FIXED_NOISE_SIZE, c.latent_dim, generator=gen))
@@ -80,12 +89,17 @@ class AdversarialModel(LatentModel):
         return torch.sigmoid(self.generator(z))
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        """One score (a logit for the GAN, a critic value for WGAN-GP) per image."""
-        h = self.disc_trunk(x * 2.0 - 1.0)
-        if self.minibatch_std:
-            spread = h.std(dim=0, unbiased=False).mean() if len(h) > 1 else h.new_zeros(())
-            h = torch.cat([h, spread.expand(len(h), 1)], dim=1)
-        return self.disc_head(h).squeeze(1)
+        """One score (a logit for the GAN, a critic value for WGAN-GP) per pack of images.
+
+        Images are grouped into packs of ``pack`` consecutive images (the batch is trimmed
+        to a multiple of it); with ``pack = 1`` that is one score per image.
+        """
+        n = len(x) - len(x) % self.pack
+        packed = x[:n].reshape(n // self.pack, -1, *x.shape[2:])
+        return self.disc_head(self.disc_trunk(packed * 2.0 - 1.0)).squeeze(1)
+
+    def packs(self, n: int) -> int:
+        return n // self.pack
 
     def generator_parameters(self) -> list[nn.Parameter]:
         return list(self.generator.parameters())
@@ -109,10 +123,11 @@ class GAN(AdversarialModel):
     loss_parts = ("loss", "d_loss", "g_loss", "d_real", "d_fake")
 
     def __init__(self, config: GANConfig) -> None:
-        super().__init__(config, d_dropout=config.d_dropout, d_norm=False, minibatch_std=config.minibatch_std)
+        super().__init__(config, d_dropout=config.d_dropout, d_norm=False)
 
     def _targets(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
+        n = self.packs(n)
         real = torch.full((n,), 1.0 - c.label_smoothing, device=device)
         fake = torch.zeros(n, device=device)
         if c.label_flip > 0:

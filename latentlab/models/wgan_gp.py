@@ -14,18 +14,21 @@ import torch
 
 from latentlab.errors import ConfigError
 from latentlab.models.config import ModelConfig, require_non_negative
-from latentlab.models.gan import AdversarialModel
+from latentlab.models.gan import AdversarialModel, require_pack
 from latentlab.models.registry import register
 
 
 @dataclass
 class WGANGPConfig(ModelConfig):
+    backbone: str = "conv"
     gp_lambda: float = 10.0
     n_critic: int = 5
+    pack: int = 1
 
     def validate(self) -> None:
         super().validate()
         require_non_negative(self, "gp_lambda")
+        require_pack(self)
         if not 1 <= self.n_critic <= 100:
             raise ConfigError(f"n_critic must be from 1 to 100, got {self.n_critic!r}")
 
@@ -47,7 +50,8 @@ class WGANGP(AdversarialModel):
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
         mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
         (grad,) = torch.autograd.grad(self.discriminate(mixed).sum(), mixed, create_graph=True)
-        return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+        n = self.packs(len(grad)) * self.pack  # the gradient with respect to each pack
+        return (grad[:n].reshape(n // self.pack, -1).norm(dim=1) - 1.0).pow(2).mean()
 
     def _critic_parts(self, x: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         wasserstein = self.discriminate(x).mean() - self.discriminate(fake).mean()

@@ -8,6 +8,7 @@ clear line instead of Qt's abort.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -36,10 +37,10 @@ def ensure_application():
     """The QApplication (created once), named so QSettings has a home, themed."""
     from PySide6.QtWidgets import QApplication
 
-    from .compat import protect_none_refcount
+    from .compat import protect_singletons
     from .theme import apply_theme, configure_pyqtgraph
 
-    protect_none_refcount()
+    protect_singletons()
     app = QApplication.instance()
     if app is None:
         QApplication.setOrganizationName("latentlab")
@@ -69,18 +70,58 @@ def run_app(checkpoint: str | None = None, screenshot: str | None = None) -> int
     return _run_interactive(app, checkpoint)
 
 
+def _splash():
+    """A small card shown while PyTorch loads (~1.5 s of the ~2.5 s start-up)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(460, 150)
+    pixmap.fill(QColor("#f7f7f7"))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("#1f77b4"))
+    painter.drawRect(0, 0, 459, 149)
+    painter.setPen(QColor("#222"))
+    font = QFont()
+    font.setPointSize(22)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect().adjusted(0, 0, 0, -40), Qt.AlignmentFlag.AlignCenter, "latentlab")
+    font.setPointSize(11)
+    font.setBold(False)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect().adjusted(0, 60, 0, 0), Qt.AlignmentFlag.AlignCenter, "loading PyTorch…")
+    painter.end()
+    splash = QSplashScreen(pixmap)
+    splash.show()
+    return splash
+
+
 def _run_interactive(app, checkpoint: str | None) -> int:
-    from .main_window import MainWindow
+    from PySide6.QtCore import QTimer
+
+    splash = _splash()
+    app.processEvents()
+    from .main_window import MainWindow  # imports torch
 
     window = MainWindow()
     window.show()
+    splash.finish(window)
     if checkpoint:
         window.open_checkpoint(checkpoint)
     previous_hook = sys.excepthook
     sys.excepthook = _dialog_excepthook(window)
+    # Ctrl+C in the terminal closes the window (asking to save, as the close button does);
+    # the timer lets Python see the signal while Qt's event loop runs in C++.
+    previous_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(250)
     try:
         return int(app.exec())
     finally:
+        heartbeat.stop()
+        signal.signal(signal.SIGINT, previous_sigint)
         sys.excepthook = previous_hook
         window.shutdown()
 
@@ -89,21 +130,29 @@ def _dialog_excepthook(window):
     """Show a bug in a slot as a dialog that names it; the window keeps running."""
     from . import dialogs
 
+    showing = [False]
+
     def hook(exc_type, exc, tb) -> None:
         traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
         if issubclass(exc_type, KeyboardInterrupt):
             window.close()
             return
-        dialogs.show_error(window, "Unexpected error",
-                           f"{exc_type.__name__}: {exc}\n\nThe details are printed on the terminal. "
-                           "The window stays usable; please report this.")
+        if showing[0]:  # one dialog at a time: a bug in a paint event would repeat at once
+            return
+        showing[0] = True
+        try:
+            dialogs.show_error(window, "Unexpected error",
+                               f"{exc_type.__name__}: {exc}\n\nThe details are printed on the terminal. "
+                               "The window stays usable; please report this.")
+        finally:
+            showing[0] = False
 
     return hook
 
 
 def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
     """Render the window offscreen to ``path`` (PNG) and close it; the exit code."""
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QEvent, QSettings
 
     from latentlab.errors import LatentLabError
 
@@ -138,5 +187,6 @@ def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
             window.close()
             window.shutdown()
             window.deleteLater()
+            app.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # now, not during interpreter exit
     print(f"saved a screenshot of the window to {out}")
     return 0

@@ -1,13 +1,19 @@
 """Work-arounds for defects of the installed Qt binding, each detected before it is applied.
 
-PySide6 6.12.0's abi3 wheels, on CPython 3.10 and 3.11, return ``None`` from every void
-method (``QColor.setRed``, ``QPainter.setPen``, ...) without taking a reference to it.
-Python 3.12+ has an immortal ``None`` so nothing happens there, but on 3.11 each call
-takes one reference from ``None`` and, after a few tens of thousands of calls (seconds
-of dragging on the map), the interpreter aborts with "Fatal Python error: none_dealloc:
-deallocating None". ``protect_none_refcount`` measures whether the running binding has
-the defect and, only then, gives ``None`` a reference count so large that it cannot run
-out (2**60 calls), which is what CPython 3.12 does for immortal objects.
+PySide6 6.12.0's abi3 wheels, on CPython 3.10 and 3.11, drop references they do not own:
+
+* every void method (``QColor.setRed``, ``QPainter.setPen``, ...) returns ``None``
+  without taking a reference to it;
+* a ``bool`` emitted from Python to a ``@Slot(bool)`` loses one reference to ``True``
+  or ``False``.
+
+Python 3.12+ has immortal ``None``/``True``/``False``, so nothing happens there. On 3.11
+the counts run down, and after some seconds of dragging on the map (tens of thousands
+of void calls), or a few hundred toggles, the interpreter aborts with "Fatal Python
+error: none_dealloc" / "bool_dealloc". ``protect_singletons`` measures whether the
+running binding has either defect and, only then, gives these three objects reference
+counts so large they cannot run out (2**60 calls), which is what CPython 3.12 does for
+immortal objects.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ _protected = False
 
 
 def void_calls_leak_none() -> bool:
-    """True when a void Qt method call takes a reference from None (the binding defect)."""
+    """True when a void Qt method call takes a reference from None."""
     from PySide6.QtGui import QColor
 
     color = QColor(0, 0, 0)
@@ -31,16 +37,38 @@ def void_calls_leak_none() -> bool:
     return sys.getrefcount(None) - before <= -PROBE_CALLS // 2
 
 
-def protect_none_refcount() -> bool:
+def bool_signals_leak() -> bool:
+    """True when emitting a bool to a ``@Slot(bool)`` takes a reference from True."""
+    from PySide6.QtCore import QObject, Signal, Slot
+
+    class Probe(QObject):
+        flag = Signal(bool)
+
+        @Slot(bool)
+        def take(self, value: bool) -> None:
+            pass
+
+    probe = Probe()
+    probe.flag.connect(probe.take)
+    # Give True the references the probe may take, so probing can never drop it to zero.
+    ctypes.c_ssize_t.from_address(id(True)).value += PROBE_CALLS
+    before = sys.getrefcount(True)
+    for _ in range(PROBE_CALLS):
+        probe.flag.emit(True)
+    return sys.getrefcount(True) - before <= -PROBE_CALLS // 2
+
+
+def protect_singletons() -> bool:
     """Apply the work-around if this interpreter and binding need it; True when applied (once)."""
     global _protected
     if _protected:
         return True
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    if not void_calls_leak_none():
+    if not (void_calls_leak_none() or bool_signals_leak()):
         return False
-    # ob_refcnt is the first field of every object in a release build of CPython 3.10 / 3.11.
-    ctypes.c_ssize_t.from_address(id(None)).value += IMMORTAL_REFS
+    for singleton in (None, True, False):
+        # ob_refcnt is the first field of every object in a release build of CPython 3.10 / 3.11.
+        ctypes.c_ssize_t.from_address(id(singleton)).value += IMMORTAL_REFS
     _protected = True
     return True

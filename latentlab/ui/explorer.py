@@ -4,8 +4,9 @@ It owns the projection (plane <-> latent), the map's points, the marker's decode
 GUI thread (one image from the display copy: well under a millisecond for an MLP), and
 two compute lanes that keep heavy work off the GUI thread: the territory image and the
 GAN point labels (judge-heavy) on one, the manifold grid on the other. While a model
-trains, ``apply_training_snapshot`` takes the newest weights and latents; the points
-glide to their new places over a fraction of a second.
+trains, ``apply_training_snapshot`` takes the newest weights and latents (a few times a
+second: the points jump to their new places; tweening between snapshots looked nicer but
+cost the GUI thread ~20 extra map repaints a second).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from .jobs import ManifoldImage, ManifoldJob, SampleLabels, SampleLabelsJob, Ter
 from .latent_map import LatentMap
 from .palette import class_rgb
 from .session import MapPoints, Session
-from .workers import ComputeLane, TrainingSnapshot
+from .threads import ComputeLane
+from .workers import TrainingSnapshot
 
 
 @dataclass
@@ -37,7 +39,6 @@ class ExplorerOptions:
     #: so a small pan still shows colour while the new image is computed.
     region_margin: float = 0.1
     manifold_n: int = 16
-    tween_ms: int = 220
 
 
 def make_projection(latents: np.ndarray, dims: tuple[int, int] = (0, 1)) -> SliceProjection:
@@ -71,8 +72,6 @@ class Explorer(QObject):
         self.decode_count = 0
         self._colors = class_rgb(10)
         self._last_territory_request = 0.0
-        self._last_labels_request = 0.0
-        self._territory_shown_version: int | None = None
 
         self.territory_lane = ComputeLane("territory", self)
         self.decode_lane = ComputeLane("decode", self)
@@ -84,10 +83,6 @@ class Explorer(QObject):
         self._judge_timer.setSingleShot(True)
         self._judge_timer.setInterval(0)
         self._judge_timer.timeout.connect(self._update_judgement)
-        self._tween_timer = QTimer(self)
-        self._tween_timer.setInterval(33)
-        self._tween_timer.timeout.connect(self._tween_step)
-        self._tween: tuple[np.ndarray, np.ndarray, float] | None = None
 
         self.map.markerMoved.connect(self._on_marker_moved)
         self.map.regionChanged.connect(self._on_region_changed)
@@ -98,10 +93,8 @@ class Explorer(QObject):
     def set_session(self, session: Session | None) -> None:
         self.territory_lane.cancel_all()
         self.decode_lane.cancel_all()
-        self._stop_tween()
         self.session = session
         self.map.set_territory(None)
-        self._territory_shown_version = None
         if session is None:
             self.points = None
             self.projection = None
@@ -232,7 +225,6 @@ class Explorer(QObject):
         session, points = self.session, self.points
         if session is None or points is None or points.from_data or session.judge is None:
             return
-        self._last_labels_request = time.monotonic()
         self.territory_lane.submit(SampleLabelsJob(session.snapshot, session.judge, points.latents))
 
     @Slot(object, object)
@@ -241,7 +233,6 @@ class Explorer(QObject):
             return
         if isinstance(value, TerritoryImage):
             self.map.set_territory(value.rgba, value.x_range, value.y_range)
-            self._territory_shown_version = value.version
         elif isinstance(value, ManifoldImage):
             self.view.show_grid(value.image)
         elif isinstance(value, SampleLabels) and self.points is not None and not self.points.from_data:
@@ -275,7 +266,7 @@ class Explorer(QObject):
         if snap.latents is not None and self.points is not None and len(snap.latents) == len(self.points.latents):
             self.points.latents = snap.latents
             self.projection = make_projection(snap.latents, self.map.dims())
-            self._start_tween(self.projection.to_plane(snap.latents))
+            self.map.update_positions(self.projection.to_plane(snap.latents))
         self._decode_marker()
         if self.view.grid_mode:
             self.request_manifold()
@@ -284,39 +275,12 @@ class Explorer(QObject):
             self.request_labels()
             self.request_territory()
 
-    def _start_tween(self, target: np.ndarray) -> None:
-        start = self.map.positions()
-        if self.options.tween_ms <= 0 or start.shape != target.shape:
-            self.map.update_positions(target)
-            return
-        self._tween = (start, np.asarray(target, np.float64), time.perf_counter())
-        if not self._tween_timer.isActive():
-            self._tween_timer.start()
-        self._tween_step()
-
-    @Slot()
-    def _tween_step(self) -> None:
-        if self._tween is None:
-            self._tween_timer.stop()
-            return
-        start, target, t0 = self._tween
-        t = min(1.0, (time.perf_counter() - t0) * 1000.0 / self.options.tween_ms)
-        ease = 1.0 - (1.0 - t) ** 3
-        self.map.update_positions(start + (target - start) * ease)
-        if t >= 1.0:
-            self._stop_tween()
-
-    def _stop_tween(self) -> None:
-        self._tween = None
-        self._tween_timer.stop()
-
     # ------------------------------------------------------------ lifetime
     @property
     def idle(self) -> bool:
         return self.territory_lane.idle and self.decode_lane.idle and not self.map.region_pending()
 
     def shutdown(self) -> None:
-        self._stop_tween()
         self._judge_timer.stop()
         self.territory_lane.shutdown()
         self.decode_lane.shutdown()

@@ -3,6 +3,7 @@ information (posterior collapse), which is what a large β does to a VAE."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +14,15 @@ from PySide6.QtGui import QColor
 ACTIVE_KL = 0.1
 ACTIVE = QColor("#1f77b4")
 COLLAPSED = QColor("#c7c7c7")
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k that is >= value."""
+    exponent = math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if step * 10**exponent >= value:
+            return step * 10**exponent
+    return 10.0 ** (exponent + 1)
 
 
 class KLBars(pg.PlotWidget):
@@ -31,6 +41,9 @@ class KLBars(pg.PlotWidget):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.addItem(self.bars)
         self._values: np.ndarray = np.zeros(0)
+        self._n = 0
+        self._top = 0.0
+        item.disableAutoRange()
 
     def set_kl(self, values: Sequence[float] | None, *, reason: str = "") -> None:
         """Show ``values`` (one per dimension), or an empty plot with ``reason``."""
@@ -48,8 +61,13 @@ class KLBars(pg.PlotWidget):
         self.bars.setOpts(x=np.arange(n), height=v, width=0.7, brushes=brushes, pens=[pg.mkPen(None)] * n)
         active = int((v >= ACTIVE_KL).sum())
         item.setTitle(f"KL per latent dimension — {active} of {n} active", size="11pt")
-        item.setXRange(-0.6, n - 0.4, padding=0)
-        item.setYRange(0, max(float(v.max()) * 1.15, 0.5), padding=0)
+        if n != self._n:  # range changes regenerate the axes: only when they must
+            self._n = n
+            item.setXRange(-0.6, n - 0.4, padding=0)
+        top = nice_ceiling(max(float(v.max()) * 1.1, 0.5))
+        if top != self._top:
+            self._top = top
+            item.setYRange(0, top, padding=0)
         axis = item.getAxis("bottom")
         step = max(1, n // 16)
         axis.setTicks([[(i, f"z{i}") for i in range(0, n, step)]])

@@ -149,8 +149,11 @@ class LatentMap(QWidget):
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # A status tip, not a tooltip: a tooltip would cover the hover preview.
+        self.plot.setStatusTip("Click to decode a point · drag the marker to decode continuously · hover a dot to "
+                               "see its image · wheel zooms, drag pans, R resets the view")
         self.plot_item = self.plot.getPlotItem()
-        self.plot_item.showGrid(x=True, y=True, alpha=0.12)
+        # No grid: pyqtgraph's grid costs ~10 ms a repaint at this size; the territory is the backdrop.
         self.plot_item.setMenuEnabled(False)
         self.plot_item.hideButtons()
         tick_font = QFont(self.font())

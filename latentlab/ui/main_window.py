@@ -1,31 +1,27 @@
 """The main window: the latent map in the centre, the decoded view, β and KL bars on the
 right, the training panel and loss curves at the bottom.
 
-The window turns gestures into calls on the core and core results into pixels. The
-map/decoder logic lives in ``Explorer``, the training thread in ``TrainingRun``; the
-window owns the session, the menus, opening and saving, and the redraw timer that draws
-the newest training snapshot (ScopeFoundry's pattern: the redraw rate does not follow
-the training rate).
+The window turns gestures into calls on the core and core results into pixels. The map
+and decoder logic lives in ``Explorer``, training in ``TrainingController``; the window
+owns the session, the menus, opening, saving and closing, and the background tasks
+(judge, warm-up).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -37,31 +33,32 @@ from latentlab.errors import LatentLabError
 
 from . import dialogs
 from .beta_panel import BetaPanel
-from .compat import protect_none_refcount
+from .compat import protect_singletons
 from .decoded_view import DecodedView
 from .explorer import Explorer, ExplorerOptions
 from .latent_map import LatentMap
 from .loss_plot import LossPlot
-from .session import Session, find_judge_cached, get_dataset, remember_judge
+from .recent import RecentMenu
+from .session import Session, remember_judge
 from .theme import apply_theme, configure_pyqtgraph
+from .threads import BackgroundTask
+from .training_controller import TrainingController
 from .training_panel import TrainingPanel, summarize
 from .training_run import TrainingRun
+from .welcome import WelcomePage
 from .workers import (
     SNAPSHOTS_PER_S,
     SWITCH_INTERVAL_S,
     JudgeWorker,
-    TrainingJob,
-    TrainOutcome,
+    WarmUpWorker,
     describe_exception,
-    enter_background_training,
-    leave_background_training,
-    start_in_thread,
+    freeze_startup_objects,
+    unfreeze_startup_objects,
 )
 
 DEFAULT_SIZE = (1400, 860)
-MAX_RECENT = 8
-RECENT_KEY = "recentCheckpoints"
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
+_warmed_up = [False]  # the warm-up runs once per process
 
 
 @dataclass
@@ -73,6 +70,8 @@ class WindowOptions:
     snapshots_per_s: float = SNAPSHOTS_PER_S
     #: Errors go to stderr instead of dialogs (the headless screenshot mode).
     headless: bool = False
+    #: Import what training needs in the background once the window is up (see WarmUpWorker).
+    warm_up: bool = True
 
 
 class MainWindow(QMainWindow):
@@ -80,7 +79,7 @@ class MainWindow(QMainWindow):
     sessionChanged = Signal()
 
     def __init__(self, settings: QSettings | None = None, options: WindowOptions | None = None) -> None:
-        protect_none_refcount()  # before the many Qt calls below (see compat.py)
+        protect_singletons()  # before the many Qt calls below (see compat.py)
         super().__init__()
         configure_pyqtgraph()
         apply_theme(QApplication.instance())
@@ -88,13 +87,9 @@ class MainWindow(QMainWindow):
         self.options = options or WindowOptions()
         self.settings = settings if settings is not None else QSettings()
         self.session: Session | None = None
-        self.run: TrainingRun | None = None
-        self.last_outcome: TrainOutcome | None = None
-        self._pending_steps: list = []
-        self._latest_snapshot = None
-        self._epoch0 = 0
-        self._judge_worker: JudgeWorker | None = None
-        self._judge_thread: QThread | None = None
+        self._judge_task: BackgroundTask | None = None
+        self._judge_dataset = None
+        self._warm_task: BackgroundTask | None = None
         self._dropped_path: str | None = None
         self._shut_down = False
 
@@ -106,10 +101,13 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self)
         self.explorer.errorRaised.connect(self._on_background_error)
-        self.redraw_timer = QTimer(self)
-        self.redraw_timer.setInterval(self.options.redraw_ms)
-        self.redraw_timer.timeout.connect(self._redraw)
+        self.training = TrainingController(self)
+        self.training.changed.connect(self._update_ui_state)
+        self.training.ended.connect(self.trainingEnded)
         self._update_ui_state()
+        if self.options.warm_up and not _warmed_up[0]:
+            _warmed_up[0] = True
+            QTimer.singleShot(0, self._start_warm_up)
 
     # ================================================================= layout
     def _build_widgets(self) -> None:
@@ -119,9 +117,11 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES))
         self.loss_plot = LossPlot()
         self.loss_plot.setMinimumHeight(170)
+        self.welcome = WelcomePage()
+        self.welcome.trainRequested.connect(self.train_default_vae)
+        self.welcome.openRequested.connect(self.choose_and_open)
 
         self.stack = QStackedWidget()
-        self.welcome = self._build_welcome()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.latent_map)
 
@@ -160,39 +160,6 @@ class MainWindow(QMainWindow):
         self.beta_panel.fineTuneRequested.connect(self.fine_tune)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
 
-    def _build_welcome(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addStretch(2)
-        title = QLabel("latentlab")
-        title.setObjectName("welcomeTitle")
-        self.welcome_text = QLabel()
-        self.welcome_text.setObjectName("welcomeText")
-        self.welcome_text.setWordWrap(True)
-        self.welcome_train = QPushButton("Train a 2-D VAE on the bundled digits")
-        self.welcome_train.setObjectName("bigButton")
-        self.welcome_train.setToolTip("One click: train a β-VAE with a 2-D latent space on mnist-5k and watch "
-                                      "the map form live")
-        self.welcome_train.clicked.connect(self.train_default_vae)
-        self.welcome_open = QPushButton("Open a checkpoint…  (Ctrl+O)")
-        self.welcome_open.setObjectName("bigButton")
-        self.welcome_open.setToolTip("Open a checkpoint folder or .safetensors file")
-        self.welcome_open.clicked.connect(self.choose_and_open)
-        hint = QLabel("…or drop a checkpoint folder or .safetensors file onto this window.")
-        hint.setObjectName("welcomeText")
-        for widget in (title, self.welcome_text, self.welcome_train, self.welcome_open, hint):
-            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(3)
-        try:
-            dataset = get_dataset(DEFAULT_DATASET)
-            self.welcome_text.setText(
-                f"No model is open. The bundled dataset {dataset.name} is loaded: {len(dataset.train):,} training "
-                f"and {len(dataset.test):,} test images in {dataset.num_classes} classes.")
-        except LatentLabError as exc:
-            self.welcome_text.setText(f"No model is open. The bundled dataset could not be loaded: {exc}")
-            self.welcome_train.setEnabled(False)
-        return page
-
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -224,14 +191,12 @@ class MainWindow(QMainWindow):
                                         checkable=True)
         self.reset_view_action = self._action("&Reset view", self.reset_view, "R",
                                               "Frame all points on the map (R)")
+        self.recent_menu = RecentMenu(self.settings, self)
+        self.recent_menu.chosen.connect(self.open_checkpoint)
 
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu("&File")
         file_menu.addAction(self.open_action)
-        self.recent_menu = QMenu("Open &Recent", self)
-        self.recent_menu.setToolTipsVisible(True)
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self.recent_menu.triggered.connect(self._on_recent_triggered)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
@@ -266,25 +231,26 @@ class MainWindow(QMainWindow):
         if path:
             self.open_checkpoint(path)
 
+    @Slot(str)
     def open_checkpoint(self, path: str | Path) -> bool:
         """Open a checkpoint; on failure show the error and keep the current state."""
-        if self.run is not None:
-            self._show_error("Training is running", "Stop the running training before opening another model.")
+        if self.is_training:
+            self.show_error("Training is running", "Stop the running training before opening another model.")
             return False
-        if not self._confirm_discard("The open model has unsaved training. Save it before opening another?"):
+        if not self.confirm_discard("The open model has unsaved training. Save it before opening another?"):
             return False
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             session = Session.open(path)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a dialog
             QApplication.restoreOverrideCursor()
-            self._report_exception(f"Could not open {Path(path).name}", exc)
+            self.report_exception(f"Could not open {Path(path).name}", exc)
             return False
         try:
             self.set_session(session)
         finally:
             QApplication.restoreOverrideCursor()
-        self._add_recent(str(path))
+        self.recent_menu.add(path)
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
@@ -297,7 +263,7 @@ class MainWindow(QMainWindow):
             self.loss_plot.set_history(session.history)
             if model.has_beta:
                 self.beta_panel.set_beta(model.config.beta)
-            self._show_kl(session.kl_per_dim())
+            self.show_kl(session.kl_per_dim())
             self.training_panel.set_from_config(model.config.to_dict())
             self.stack.setCurrentWidget(self.latent_map)
             if session.judge is None:
@@ -307,7 +273,7 @@ class MainWindow(QMainWindow):
         self._update_ui_state()
         self.sessionChanged.emit()
 
-    def _show_kl(self, values) -> None:
+    def show_kl(self, values) -> None:
         session = self.session
         if session is None:
             self.beta_panel.kl.set_kl(None)
@@ -316,33 +282,8 @@ class MainWindow(QMainWindow):
         else:
             self.beta_panel.kl.set_kl(values, reason="" if values else "after the first epoch")
 
-    # ------------------------------------------------------------- recent
     def recent_checkpoints(self) -> list[str]:
-        value = self.settings.value(RECENT_KEY, [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or []) if v]
-
-    def _add_recent(self, path: str) -> None:
-        path = str(Path(path).expanduser().resolve())
-        recent = [path] + [p for p in self.recent_checkpoints() if p != path]
-        self.settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
-
-    @Slot()
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.recent_checkpoints()
-        for path in recent:
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setData(path)
-            action.setToolTip(path)
-        if not recent:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-
-    @Slot(QAction)
-    def _on_recent_triggered(self, action: QAction) -> None:
-        if action.data():
-            self.open_checkpoint(str(action.data()))
+        return self.recent_menu.paths()
 
     # --------------------------------------------------------- drag & drop
     @staticmethod
@@ -378,7 +319,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def save_as(self) -> None:
         if self.session is None:
-            self._show_error("Nothing to save", "Open a checkpoint or train a model first.")
+            self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
             return
         path = dialogs.choose_save_path(self, self._save_suggestion())
         if path:
@@ -394,25 +335,24 @@ class MainWindow(QMainWindow):
         """Save the model (its newest snapshot while training) atomically; None when not saved."""
         session = self.session
         if session is None:
-            self._show_error("Nothing to save", "Open a checkpoint or train a model first.")
+            self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
             return None
         if path is None:
             path = session.path or dialogs.choose_save_path(self, self._save_suggestion())
             if not path:
                 return None
-        if self._latest_snapshot is not None:
-            self._redraw()  # save the newest weights the worker has sent
+        self.training.flush()  # save the newest weights the worker has sent
         try:
             written = session.save(path)
         except Exception as exc:  # noqa: BLE001
-            self._report_exception("Could not save the checkpoint", exc)
+            self.report_exception("Could not save the checkpoint", exc)
             return None
-        self._add_recent(str(written))
+        self.recent_menu.add(written)
         self.statusBar().showMessage(f"Saved {written}", 5000)
         self._update_ui_state()
         return written
 
-    def _confirm_discard(self, question: str) -> bool:
+    def confirm_discard(self, question: str) -> bool:
         """Ask Save / Discard / Cancel when the open model has unsaved training."""
         if self.session is None or not self.session.dirty:
             return True
@@ -424,6 +364,22 @@ class MainWindow(QMainWindow):
         return True
 
     # ============================================================ training
+    @property
+    def run(self) -> TrainingRun | None:
+        return self.training.run
+
+    @property
+    def is_training(self) -> bool:
+        return self.training.running
+
+    def start_training(self, config=None, settings=None, dataset_name: str | None = None) -> bool:
+        """Train a new model (``config``/``settings`` default to the training panel's fields)."""
+        return self.training.start_new(config, settings, dataset_name)
+
+    @Slot()
+    def fine_tune(self) -> bool:
+        return self.training.fine_tune()
+
     @Slot()
     def train_default_vae(self) -> None:
         panel = self.training_panel
@@ -434,214 +390,48 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def toggle_training(self) -> None:
-        if self.run is None:
-            self.start_training()
+        if self.is_training:
+            self.training.toggle_pause()
         else:
-            self.toggle_pause()
-
-    @Slot()
-    def start_training(self, config=None, settings=None, dataset_name: str | None = None) -> bool:
-        """Train a new model: ``config`` and ``settings`` default to the training panel's fields."""
-        from latentlab.models.registry import create_model, family_class, make_config
-        from latentlab.training.trainer import TrainSettings
-
-        if self.run is not None:
-            return False
-        if not self._confirm_discard("Train a new model? The open one has unsaved training. Save it first?"):
-            return False
-        request = self.training_panel.request()
-        try:
-            if dataset_name is not None or self.session is None:
-                dataset = get_dataset(dataset_name or DEFAULT_DATASET)
-            else:
-                dataset = self.session.dataset
-            if config is None:
-                fields = {f.name for f in dataclasses.fields(family_class(request.family).config_class)}
-                extra = {"beta": self.beta_panel.beta(), "gamma": request.gamma}
-                config = make_config(request.family, backbone=request.backbone, latent_dim=request.latent_dim,
-                                     hidden=request.hidden, image_shape=list(dataset.image_shape),
-                                     num_classes=dataset.num_classes,
-                                     **{k: v for k, v in extra.items() if k in fields})
-            if settings is None:
-                settings = TrainSettings(epochs=request.epochs, lr=request.lr, device=request.device,
-                                         report_every_steps=self.options.report_every_steps)
-            import torch
-
-            torch.manual_seed(settings.seed)
-            session = Session(create_model(config), dataset, judge=find_judge_cached(dataset))
-        except Exception as exc:  # noqa: BLE001
-            self._report_exception("Could not start training", exc)
-            return False
-        session.training = settings.to_dict()
-        self.set_session(session)
-        return self._launch(settings, history=[])
-
-    @Slot()
-    def fine_tune(self) -> bool:
-        """Continue training the open model from its weights at the β of the slider."""
-        from latentlab.training.trainer import TrainSettings
-
-        session = self.session
-        if session is None or self.run is not None:
-            return False
-        request = self.training_panel.request()
-        try:
-            if session.model.has_beta:
-                session.model.set_beta(self.beta_panel.beta())
-            settings = TrainSettings(epochs=request.epochs, lr=request.lr, device=request.device,
-                                     report_every_steps=self.options.report_every_steps)
-        except Exception as exc:  # noqa: BLE001
-            self._report_exception("Could not start fine-tuning", exc)
-            return False
-        session.training = settings.to_dict()
-        return self._launch(settings, history=session.history)
-
-    def _launch(self, settings, history: list[dict]) -> bool:
-        from latentlab.training.control import TrainControl
-
-        session = self.session
-        job = TrainingJob(session.model, session.dataset, settings, TrainControl(), list(history),
-                          snapshots_per_s=self.options.snapshots_per_s)
-        run = TrainingRun(job, self)
-        run.stepReported.connect(self._on_step)
-        run.snapshotReady.connect(self._on_snapshot)
-        run.epochEnded.connect(self._on_epoch)
-        run.finished.connect(self._on_run_finished)
-        run.ended.connect(self._on_run_ended)
-        self.run = run
-        self._epoch0 = len(history)
-        self._pending_steps = []
-        self._latest_snapshot = None
-        self.explorer.training = True
-        try:
-            run.start()
-        except Exception as exc:  # noqa: BLE001
-            self.run = None
-            self.explorer.training = False
-            self._report_exception("Could not start training", exc)
-            return False
-        self.redraw_timer.start()
-        self.training_panel.set_message("starting…", 0.0)
-        self._update_ui_state()
-        return True
-
-    @property
-    def is_training(self) -> bool:
-        return self.run is not None
+            self.start_training()
 
     @Slot()
     def toggle_pause(self) -> None:
-        run = self.run
-        if run is None:
-            return
-        if run.paused:
-            run.resume()
-            self.statusBar().showMessage("Training resumed", 3000)
-        else:
-            run.pause()
-            self.statusBar().showMessage("Training paused (Space resumes)", 3000)
-        self._update_ui_state()
+        self.training.toggle_pause()
 
     @Slot()
     def stop_training(self) -> None:
-        if self.run is not None:
-            self.run.stop()
-            self.training_panel.set_message("stopping…")
+        self.training.stop()
 
     @Slot(float)
     def _on_beta_changed(self, beta: float) -> None:
-        session = self.session
-        if self.run is not None and session is not None and session.model.has_beta:
-            self.run.set_beta(beta)
+        if self.training.set_beta(beta):
             self.statusBar().showMessage(f"β = {beta:g} from the next training step", 3000)
 
-    # ----------------------------------------------------- worker signals
-    @Slot(object)
-    def _on_step(self, report) -> None:
-        self._pending_steps.append(report)
-
-    @Slot(object)
-    def _on_snapshot(self, snapshot) -> None:
-        self._latest_snapshot = snapshot  # drawn by the redraw timer; older ones are dropped
-
-    @Slot(object)
-    def _on_epoch(self, summary) -> None:
-        session = self.session
-        if session is None:
+    # ================================================= background tasks
+    @Slot()
+    def _start_warm_up(self) -> None:
+        if self._shut_down:
             return
-        session.history.append(summary.record)
-        if summary.metrics:
-            session.metrics = dict(summary.metrics)
-            kl = summary.metrics.get("kl_per_dim")
-            if kl is not None:
-                self._show_kl(kl)
-        session.dirty = True
-        self.loss_plot.add_epoch(summary.record)
-        self._update_ui_state()
-
-    @Slot(object)
-    def _on_run_finished(self, outcome: TrainOutcome) -> None:
-        session = self.session
-        self.last_outcome = outcome
-        if session is not None:
-            session.history = list(outcome.history)
-            if outcome.metrics:
-                session.metrics = dict(outcome.metrics)
+        self._warm_task = BackgroundTask(WarmUpWorker(), "warm-up", parent=self)
+        self._warm_task.ended.connect(self._on_warm_up_ended)
+        self._warm_task.start()
 
     @Slot()
-    def _on_run_ended(self) -> None:
-        run, self.run = self.run, None
-        self.redraw_timer.stop()
-        self._redraw()
-        self.explorer.training = False
-        session = self.session
-        outcome = run.outcome if run is not None else None
-        if session is not None:
-            session.model.eval()
-            session.display.mixture = session.model.mixture
-            self._show_kl(session.kl_per_dim())
-            self.explorer.refresh_all()
-        self._update_ui_state()
-        if outcome is None:
-            return
-        if outcome.ok:
-            self.training_panel.set_message(outcome.message, 1.0 if outcome.status == "finished" else None)
-            self.statusBar().showMessage(f"Training {outcome.status}: {outcome.message}", 10000)
-        else:
-            self.training_panel.set_message("failed")
-        self.trainingEnded.emit(outcome)
-        if not outcome.ok:
-            self._show_error("Training failed", outcome.message)
+    def _on_warm_up_ended(self) -> None:
+        self._warm_task = None
+        freeze_startup_objects()
 
-    @Slot()
-    def _redraw(self) -> None:
-        """Draw what the worker sent since the last tick: loss points, the newest snapshot."""
-        steps, self._pending_steps = self._pending_steps, []
-        for report in steps:
-            x = self._epoch0 + report.step / (report.total_steps / report.epochs)
-            self.loss_plot.add_step(x, report.losses)
-        if steps:
-            last = steps[-1]
-            self.training_panel.set_progress(last.epoch, last.epochs, last.progress, last.eta_s, last.images_per_s)
-        self.loss_plot.refresh()
-        snapshot, self._latest_snapshot = self._latest_snapshot, None
-        if snapshot is not None and self.session is not None:
-            self.explorer.apply_training_snapshot(snapshot)
-            if snapshot.kl_per_dim is not None:
-                self._show_kl(snapshot.kl_per_dim)
-            self._update_status()
-
-    # ================================================================ judge
     def _start_judge_training(self, dataset) -> None:
-        if self._judge_thread is not None:
+        if self._judge_task is not None:
             return
         worker = JudgeWorker(dataset)
         worker.progress.connect(self._on_judge_progress)
         worker.finished.connect(self._on_judge_finished)
-        enter_background_training()
-        self._judge_worker = worker
-        self._judge_thread = start_in_thread(worker, "judge")
-        self._judge_thread.finished.connect(self._on_judge_thread_finished)
+        self._judge_dataset = dataset
+        self._judge_task = BackgroundTask(worker, "judge", heavy=True, parent=self)
+        self._judge_task.ended.connect(self._on_judge_ended)
+        self._judge_task.start()
         self.statusBar().showMessage(
             f"No judge classifier for {dataset.name} yet: training one in the background (once, about a "
             "minute); the class territory appears when it is ready")
@@ -652,10 +442,10 @@ class MainWindow(QMainWindow):
 
     @Slot(object, str)
     def _on_judge_finished(self, judge, error: str) -> None:
-        dataset = self._judge_worker.dataset if self._judge_worker is not None else None
+        dataset = self._judge_dataset
         if judge is None:
-            self._show_error("Could not get a judge classifier",
-                             f"{error}\nThe map works without it, but shows no class territory.")
+            self.show_error("Could not get a judge classifier",
+                            f"{error}\nThe map works without it, but shows no class territory.")
             return
         remember_judge(dataset, judge)
         self.statusBar().showMessage(f"Judge classifier for {dataset.name} ready", 5000)
@@ -664,13 +454,9 @@ class MainWindow(QMainWindow):
             self.explorer.judge_arrived()
 
     @Slot()
-    def _on_judge_thread_finished(self) -> None:
-        if self._judge_thread is None:
-            return
-        self._judge_thread.wait()
-        self._judge_thread = None
-        self._judge_worker = None
-        leave_background_training()
+    def _on_judge_ended(self) -> None:
+        self._judge_task = None
+        self._judge_dataset = None
 
     # ================================================================= view
     @Slot()
@@ -686,16 +472,17 @@ class MainWindow(QMainWindow):
         if self.grid_action.isChecked() != on:
             self.grid_action.setChecked(on)
 
+    @Slot()
     def _update_ui_state(self) -> None:
         session, run = self.session, self.run
         training = run is not None
         self.training_panel.set_running(training, paused=training and run.paused)
+        model_has_beta = session is not None and session.model.has_beta
         self.beta_panel.set_enabled_for(
-            has_beta=session is not None and session.model.has_beta or (session is None),
-            can_fine_tune=session is not None and session.model.has_beta and not training)
-        has_model = session is not None
+            has_beta=model_has_beta or not training,  # idle: the β of the next new run
+            can_fine_tune=model_has_beta and not training)
         for action in (self.save_action, self.save_as_action, self.grid_action, self.reset_view_action):
-            action.setEnabled(has_model)
+            action.setEnabled(session is not None)
         self.stop_action.setEnabled(training)
         self._update_status()
 
@@ -720,35 +507,35 @@ class MainWindow(QMainWindow):
         self.training_panel.summary.setText(summarize(session.family, len(session.history), session.metrics))
         d = session.dataset
         self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)")
-        epochs = len(session.history)
-        self.status_epoch.setText(f"epoch {epochs}" + (" (training)" if run is not None else ""))
+        self.status_epoch.setText(f"epoch {len(session.history)}" + (" (training)" if run is not None else ""))
         name = session.path.name if session.path else "unsaved"
         self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
 
     # =============================================================== errors
-    def _show_error(self, title: str, message: str) -> None:
+    def show_error(self, title: str, message: str) -> None:
+        """A dialog that names the problem (stderr in headless mode); the window stays usable."""
         if self.options.headless:
             print(f"latentlab: error: {title}: {message}", file=sys.stderr)
         else:
             dialogs.show_error(self, title, message)
 
-    def _report_exception(self, title: str, exc: BaseException) -> None:
+    def report_exception(self, title: str, exc: BaseException) -> None:
         if not isinstance(exc, LatentLabError):
             traceback.print_exception(exc, file=sys.stderr)
-        self._show_error(title, describe_exception(exc))
+        self.show_error(title, describe_exception(exc))
 
     @Slot(str, str)
     def _on_background_error(self, title: str, message: str) -> None:
-        self._show_error(title, message)
+        self.show_error(title, message)
 
     # ============================================================ lifetime
     def wait_until_idle(self, timeout_s: float = 60.0) -> bool:
-        """Process events until no background image is being computed (headless capture, tests)."""
+        """Process events until no background work is pending (headless capture, tests)."""
         deadline = time.monotonic() + timeout_s
         calm = 0
         while time.monotonic() < deadline:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.explorer.idle and self._judge_thread is None:
+            if self.explorer.idle and self._judge_task is None and self._warm_task is None:
                 calm += 1
                 if calm >= 3:
                     return True
@@ -765,7 +552,7 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def _confirm_close(self) -> bool:
-        running = self.run is not None
+        running = self.is_training
         if not running and (self.session is None or not self.session.dirty):
             return True
         question = ("Training is running. Save the model before closing?" if running
@@ -773,8 +560,7 @@ class MainWindow(QMainWindow):
         answer = dialogs.ask_save_changes(self, question)
         if answer == dialogs.CANCEL:
             return False
-        if self.run is not None:
-            self.run.stop_and_wait()
+        self.training.stop_and_wait()
         if answer == dialogs.SAVE:
             return self.save_checkpoint() is not None
         return True
@@ -784,10 +570,10 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        self.redraw_timer.stop()
-        if self.run is not None:
-            self.run.stop_and_wait()
-        if self._judge_thread is not None:
-            self._judge_thread.wait()
-            self._on_judge_thread_finished()
+        self.training.stop_and_wait()
+        self.training.redraw_timer.stop()
+        for task in (self._judge_task, self._warm_task):
+            if task is not None:
+                task.wait()
         self.explorer.shutdown()
+        unfreeze_startup_objects()

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPixmap, QPolygonF
 
 
 def dot_pixmap(color: QColor, size: float, halo: float, dpr: float = 1.0) -> QPixmap:
@@ -52,6 +52,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._halo = float(halo)
         self.color = QColor(color)
         self._sprite: QPixmap | None = None
+        self._rect: QRectF | None = None  # cached: the scene asks for it on every mouse move
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
 
     # -------------------------------------------------------------------- data
@@ -67,6 +68,7 @@ class PointCloudItem(pg.GraphicsObject):
         else:
             self._bounds = (0.0, 0.0, 0.0, 0.0)
         self.prepareGeometryChange()
+        self._rect = None
         self._polygon = polygon
         self.update()
 
@@ -94,6 +96,11 @@ class PointCloudItem(pg.GraphicsObject):
         return self._size / 2 + self._halo
 
     def boundingRect(self) -> QRectF:  # noqa: N802
+        if self._rect is None:
+            self._rect = self._compute_rect()
+        return self._rect
+
+    def _compute_rect(self) -> QRectF:
         if self._polygon.isEmpty():
             return QRectF()
         x0, x1, y0, y1 = self._bounds
@@ -107,6 +114,7 @@ class PointCloudItem(pg.GraphicsObject):
     def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
         # The padding is in pixels, so the bounding rect changes with the zoom.
         self.prepareGeometryChange()
+        self._rect = None
 
     # ------------------------------------------------------------------ paint
     def paint(self, painter: QPainter, option=None, widget=None) -> None:

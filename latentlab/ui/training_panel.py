@@ -101,7 +101,8 @@ class TrainingPanel(QWidget):
                                "γ (classifier weight), GANs have no encoder")
         self.backbone = QComboBox()
         self.backbone.addItems(["mlp", "conv"])
-        self.backbone.setToolTip("Network type of encoder and decoder: fully connected (fast on a CPU) or convolutional")
+        self.backbone.setToolTip("Network type of encoder and decoder: fully connected (fast on a CPU) "
+                                 "or convolutional")
         self.latent_dim = QSpinBox()
         self.latent_dim.setRange(1, 256)
         self.latent_dim.setValue(2)
@@ -232,7 +233,8 @@ class TrainingPanel(QWidget):
 
     def set_progress(self, epoch: int, epochs: int, fraction: float, eta_s: float, rate: float) -> None:
         self.progress.setValue(int(round(fraction * 1000)))
-        self.progress.setFormat(f"epoch {epoch}/{epochs} · {fraction:.0%} · {rate:,.0f} img/s · ETA {format_eta(eta_s)}")
+        self.progress.setFormat(
+            f"epoch {epoch}/{epochs} · {fraction:.0%} · {rate:,.0f} img/s · ETA {format_eta(eta_s)}")
 
     def set_message(self, text: str, fraction: float | None = None) -> None:
         if fraction is not None:

@@ -14,13 +14,13 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from latentlab.training.control import TrainControl
 
+from .threads import start_in_thread
 from .workers import (
     TrainingJob,
     TrainingWorker,
     TrainOutcome,
     enter_background_training,
     leave_background_training,
-    start_in_thread,
 )
 
 
@@ -75,15 +75,14 @@ class TrainingRun(QObject):
             self.stop_requested_at = time.perf_counter()
         self.control.request_stop()
 
-    def stop_and_wait(self, timeout_ms: int = 60_000) -> bool:
-        """Stop, wait for the thread, and deliver its last signals. True when it has ended."""
+    def stop_and_wait(self) -> None:
+        """Stop, wait for the thread (the trainer checks the stop flag every step) and
+        deliver its last signals. No time limit: dropping a running QThread aborts."""
         if self._thread is None:
-            return True
+            return
         self.stop()
-        thread = self._thread
-        if not thread.wait(timeout_ms):
-            return False
-        # Deliver the queued finished signals (outcome, thread.finished) now.
+        self._thread.wait()
+        # Deliver the queued signals (the outcome, thread.finished) now.
         for _ in range(20):
             if self._thread is None:
                 break
@@ -91,7 +90,6 @@ class TrainingRun(QObject):
             QCoreApplication.processEvents()
         if self._thread is not None:  # never delivered (no event loop running): clean up directly
             self._on_thread_finished()
-        return True
 
     # ------------------------------------------------------------ worker side
     @Slot(object)

@@ -168,7 +168,7 @@ def test_generator_moves_towards_the_data(family):
     target = torch.zeros(1, 1, 8, 8)
     target[0, 0, 2:6, 2:6] = 1.0
     x = target.repeat(64, 1, 1, 1)
-    model = small(family, **({"n_critic": 2} if family == "wgan-gp" else {}))
+    model = small(family, backbone="mlp", **({"n_critic": 2} if family == "wgan-gp" else {}))
     with torch.no_grad():
         before = (model.eval().sample(256) - target).pow(2).mean().item()
     history = _train(model, x, torch.zeros(64, dtype=torch.long), 400, lr=1e-3)

@@ -153,3 +153,24 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):
             resolve_device("cuda")
+
+
+def test_mixed_precision_path_runs_through_the_same_loop(tiny_dataset, monkeypatch):
+    """The CUDA path autocasts to bfloat16; exercise that code on the CPU."""
+    import latentlab.training.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "amp_dtype", lambda device: torch.bfloat16)
+    model = vae()
+    trainer = Trainer(model, tiny_dataset, TrainSettings(epochs=2, batch_size=16, device="cpu"))
+    assert trainer._amp is torch.bfloat16
+    result = trainer.fit()
+    assert result.status == "finished" and np.isfinite(result.metrics["test_neg_elbo"])
+    assert all(p.dtype == torch.float32 for p in model.parameters()), "weights stay float32"
+
+
+def test_families_that_are_not_amp_safe_train_in_full_precision(tiny_dataset, monkeypatch):
+    import latentlab.training.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "amp_dtype", lambda device: torch.bfloat16)
+    wgan = create_model(make_config("wgan-gp", backbone="mlp", hidden=32, image_shape=[1, 8, 8], num_classes=2))
+    assert Trainer(wgan, tiny_dataset, TrainSettings(epochs=1, device="cpu"))._amp is None

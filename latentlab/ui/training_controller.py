@@ -1,0 +1,252 @@
+"""Starting, steering and drawing the window's training runs.
+
+Worker signals only store what arrived (the newest snapshot, step reports); a QTimer
+draws it (ScopeFoundry's pattern), so the redraw rate does not follow the training
+rate. The training thread itself is owned by ``TrainingRun``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from latentlab.data import DEFAULT_DATASET
+
+from .session import Session, find_judge_cached, get_dataset
+from .training_run import TrainingRun
+from .workers import TrainingJob, TrainOutcome
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+#: While training, the KL bars follow the snapshots at most this often (a repaint costs ~5 ms).
+KL_EVERY_S = 1.0
+
+
+class TrainingController(QObject):
+    ended = Signal(object)  # TrainOutcome, after the training thread has stopped
+    changed = Signal()  # a run started, paused, resumed or ended, or an epoch ended
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.run: TrainingRun | None = None
+        self.last_outcome: TrainOutcome | None = None
+        self._pending_steps: list = []
+        self._latest_snapshot = None
+        self._epoch0 = 0
+        self._last_kl_update = 0.0
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setInterval(window.options.redraw_ms)
+        self.redraw_timer.timeout.connect(self.redraw)
+
+    # ------------------------------------------------------------- starting
+    def start_new(self, config=None, settings=None, dataset_name: str | None = None) -> bool:
+        """Train a new model; ``config`` and ``settings`` default to the training panel's fields."""
+        import torch
+
+        from latentlab.models.registry import create_model, family_class, make_config
+        from latentlab.training.trainer import TrainSettings
+
+        window = self.window
+        if self.run is not None:
+            return False
+        if not window.confirm_discard("Train a new model? The open one has unsaved training. Save it first?"):
+            return False
+        request = window.training_panel.request()
+        try:
+            if dataset_name is not None or window.session is None:
+                dataset = get_dataset(dataset_name or DEFAULT_DATASET)
+            else:
+                dataset = window.session.dataset
+            if config is None:
+                fields = {f.name for f in dataclasses.fields(family_class(request.family).config_class)}
+                extra = {"beta": window.beta_panel.beta(), "gamma": request.gamma}
+                config = make_config(request.family, backbone=request.backbone, latent_dim=request.latent_dim,
+                                     hidden=request.hidden, image_shape=list(dataset.image_shape),
+                                     num_classes=dataset.num_classes,
+                                     **{k: v for k, v in extra.items() if k in fields})
+            if settings is None:
+                settings = TrainSettings(epochs=request.epochs, lr=request.lr, device=request.device,
+                                         report_every_steps=window.options.report_every_steps)
+            torch.manual_seed(settings.seed)
+            session = Session(create_model(config), dataset, judge=find_judge_cached(dataset))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a dialog
+            window.report_exception("Could not start training", exc)
+            return False
+        session.training = settings.to_dict()
+        window.set_session(session)
+        return self._launch(settings, history=[])
+
+    def fine_tune(self) -> bool:
+        """Continue training the open model from its weights at the β of the slider."""
+        from latentlab.training.trainer import TrainSettings
+
+        window, session = self.window, self.window.session
+        if session is None or self.run is not None:
+            return False
+        request = window.training_panel.request()
+        try:
+            if session.model.has_beta:
+                session.model.set_beta(window.beta_panel.beta())
+            settings = TrainSettings(epochs=request.epochs, lr=request.lr, device=request.device,
+                                     report_every_steps=window.options.report_every_steps)
+        except Exception as exc:  # noqa: BLE001
+            window.report_exception("Could not start fine-tuning", exc)
+            return False
+        session.training = settings.to_dict()
+        return self._launch(settings, history=session.history)
+
+    def _launch(self, settings, history: list[dict]) -> bool:
+        from latentlab.training.control import TrainControl
+
+        window, session = self.window, self.window.session
+        job = TrainingJob(session.model, session.dataset, settings, TrainControl(), list(history),
+                          snapshots_per_s=window.options.snapshots_per_s)
+        run = TrainingRun(job, self)
+        run.stepReported.connect(self._on_step)
+        run.snapshotReady.connect(self._on_snapshot)
+        run.epochEnded.connect(self._on_epoch)
+        run.finished.connect(self._on_run_finished)
+        run.ended.connect(self._on_run_ended)
+        self.run = run
+        self._epoch0 = len(history)
+        window.loss_plot.set_x_span(0.0 if not history else 1.0, self._epoch0 + settings.epochs)
+        self._pending_steps = []
+        self._latest_snapshot = None
+        window.explorer.training = True
+        try:
+            run.start()
+        except Exception as exc:  # noqa: BLE001
+            self.run = None
+            window.explorer.training = False
+            window.report_exception("Could not start training", exc)
+            return False
+        self.redraw_timer.start()
+        window.training_panel.set_message("starting…", 0.0)
+        self.changed.emit()
+        return True
+
+    # ------------------------------------------------------------- steering
+    @property
+    def running(self) -> bool:
+        return self.run is not None
+
+    def toggle_pause(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        if run.paused:
+            run.resume()
+            self.window.statusBar().showMessage("Training resumed", 3000)
+        else:
+            run.pause()
+            self.window.statusBar().showMessage("Training paused (Space resumes)", 3000)
+        self.changed.emit()
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+            self.window.training_panel.set_message("stopping…")
+
+    def stop_and_wait(self) -> None:
+        if self.run is not None:
+            self.run.stop_and_wait()
+
+    def set_beta(self, beta: float) -> bool:
+        """Change β from the next step of a running VAE; False when nothing trains one."""
+        session = self.window.session
+        if self.run is None or session is None or not session.model.has_beta:
+            return False
+        self.run.set_beta(beta)
+        return True
+
+    # -------------------------------------------------------------- drawing
+    @Slot()
+    def redraw(self) -> None:
+        """Draw what the worker sent since the last tick: loss points, the newest snapshot."""
+        window = self.window
+        steps, self._pending_steps = self._pending_steps, []
+        for report in steps:
+            x = self._epoch0 + report.step / (report.total_steps / report.epochs)
+            window.loss_plot.add_step(x, report.losses)
+        if steps:
+            last = steps[-1]
+            window.training_panel.set_progress(last.epoch, last.epochs, last.progress, last.eta_s,
+                                               last.images_per_s)
+        window.loss_plot.refresh()
+        snapshot, self._latest_snapshot = self._latest_snapshot, None
+        if snapshot is not None and window.session is not None:
+            window.explorer.apply_training_snapshot(snapshot)
+            now = time.monotonic()
+            if snapshot.kl_per_dim is not None and now - self._last_kl_update >= KL_EVERY_S:
+                self._last_kl_update = now
+                window.show_kl(snapshot.kl_per_dim)
+
+    def flush(self) -> None:
+        """Apply a snapshot that arrived since the last tick (before saving, say)."""
+        if self._latest_snapshot is not None:
+            self.redraw()
+
+    # ------------------------------------------------------- worker signals
+    @Slot(object)
+    def _on_step(self, report) -> None:
+        self._pending_steps.append(report)
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot) -> None:
+        self._latest_snapshot = snapshot  # drawn by the redraw timer; older ones are dropped
+
+    @Slot(object)
+    def _on_epoch(self, summary) -> None:
+        window, session = self.window, self.window.session
+        if session is None:
+            return
+        session.history.append(summary.record)
+        if summary.metrics:
+            session.metrics = dict(summary.metrics)
+            kl = summary.metrics.get("kl_per_dim")
+            if kl is not None:
+                window.show_kl(kl)
+        session.dirty = True
+        window.loss_plot.add_epoch(summary.record)
+        self.changed.emit()
+
+    @Slot(object)
+    def _on_run_finished(self, outcome: TrainOutcome) -> None:
+        session = self.window.session
+        self.last_outcome = outcome
+        if session is not None:
+            session.history = list(outcome.history)
+            if outcome.metrics:
+                session.metrics = dict(outcome.metrics)
+
+    @Slot()
+    def _on_run_ended(self) -> None:
+        window = self.window
+        run, self.run = self.run, None
+        self.redraw_timer.stop()
+        self.redraw()
+        window.loss_plot.refresh(force=True)
+        window.explorer.training = False
+        session = window.session
+        if session is not None:
+            session.model.eval()
+            session.display.mixture = session.model.mixture
+            window.show_kl(session.kl_per_dim())
+            window.explorer.refresh_all()
+        self.changed.emit()
+        outcome = run.outcome if run is not None else None
+        if outcome is None:
+            return
+        if outcome.ok:
+            window.training_panel.set_message(outcome.message, 1.0 if outcome.status == "finished" else None)
+            window.statusBar().showMessage(f"Training {outcome.status}: {outcome.message}", 10000)
+        else:
+            window.training_panel.set_message("failed")
+        self.ended.emit(outcome)
+        if not outcome.ok:
+            window.show_error("Training failed", outcome.message)

@@ -1,0 +1,49 @@
+"""What the map area shows while no model is open: one click to train, or Open."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from latentlab.data import DEFAULT_DATASET
+from latentlab.errors import LatentLabError
+
+from .session import get_dataset
+
+
+class WelcomePage(QWidget):
+    trainRequested = Signal()
+    openRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("latentlab")
+        title.setObjectName("welcomeTitle")
+        self.text = QLabel()
+        self.text.setObjectName("welcomeText")
+        self.text.setWordWrap(True)
+        self.train_button = QPushButton("Train a 2-D VAE on the bundled digits")
+        self.train_button.setObjectName("bigButton")
+        self.train_button.setToolTip("One click: train a β-VAE with a 2-D latent space on mnist-5k and watch "
+                                     "the map form live")
+        self.train_button.clicked.connect(self.trainRequested)
+        self.open_button = QPushButton("Open a checkpoint…  (Ctrl+O)")
+        self.open_button.setObjectName("bigButton")
+        self.open_button.setToolTip("Open a checkpoint folder or .safetensors file")
+        self.open_button.clicked.connect(self.openRequested)
+        hint = QLabel("…or drop a checkpoint folder or .safetensors file onto this window.")
+        hint.setObjectName("welcomeText")
+
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        for widget in (title, self.text, self.train_button, self.open_button, hint):
+            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(3)
+        try:
+            dataset = get_dataset(DEFAULT_DATASET)
+            self.text.setText(
+                f"No model is open. The bundled dataset {dataset.name} is loaded: {len(dataset.train):,} training "
+                f"and {len(dataset.test):,} test images in {dataset.num_classes} classes.")
+        except LatentLabError as exc:
+            self.text.setText(f"No model is open. The bundled dataset could not be loaded: {exc}")
+            self.train_button.setEnabled(False)
