@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from latentlab.data import ImageDataset, cache_dir, resources_dir
-from latentlab.errors import CheckpointError
+from latentlab.errors import CheckpointError, TrainingError
 from latentlab.models.base import LatentModel
 from latentlab.models.registry import create_model, make_config
 
@@ -57,14 +57,20 @@ def train_judge(
     epochs: int = JUDGE_EPOCHS,
     seed: int = 0,
     callbacks=(),
+    control=None,
 ) -> tuple[LatentModel, dict]:
-    """Train a judge on ``dataset``; returns the model and its test metrics."""
+    """Train a judge on ``dataset``; returns the model and its test metrics.
+
+    ``callbacks`` and ``control`` go to the Trainer, for progress and to stop it.
+    """
     from latentlab.training.trainer import Trainer, TrainSettings
 
     torch.manual_seed(seed)
     judge = create_model(make_config("judge", image_shape=list(dataset.image_shape), num_classes=dataset.num_classes))
     settings = TrainSettings(epochs=epochs, seed=seed, device=str(device), evaluate_every=0)
-    result = Trainer(judge, dataset, settings, callbacks=callbacks).fit()
+    result = Trainer(judge, dataset, settings, callbacks=callbacks, control=control).fit()
+    if result.status != "finished":
+        raise TrainingError(f"the judge for {dataset.name} was not trained: {result.message}")
     return judge.eval(), result.metrics
 
 
@@ -73,8 +79,11 @@ def get_judge(
     device: str | torch.device = "cpu",
     *,
     log: Callable[[str], None] = lambda msg: None,
+    callbacks=(),
+    control=None,
 ) -> LatentModel:
-    """The judge for ``dataset``: found on disk, or trained now and cached."""
+    """The judge for ``dataset``: found on disk, or trained now (with ``callbacks`` for
+    progress and ``control`` to stop it) and cached."""
     from latentlab.training.device import resolve_device
 
     device = resolve_device(device)
@@ -82,7 +91,7 @@ def get_judge(
     if judge is not None:
         return judge
     log(f"training a judge classifier for {dataset.name} (once; cached afterwards)")
-    judge, metrics = train_judge(dataset, device)
+    judge, metrics = train_judge(dataset, device, callbacks=callbacks, control=control)
     from latentlab.models.checkpoint import save_checkpoint
 
     path = judge_paths(dataset.name)[1]

@@ -209,7 +209,8 @@ class Trainer:
             last = epoch == s.epochs or self.control.stop_requested
             metrics = {}
             if last or (s.evaluate_every and epoch % s.evaluate_every == 0):
-                metrics = evaluate(self.model, data, judge=self.judge, sample_metrics=last)
+                # The judge's metrics cost more than the rest together: only at the end.
+                metrics = evaluate(self.model, data, judge=self.judge if last else None, sample_metrics=last)
                 self.metrics = metrics
             record = {"epoch": epoch0 + epoch, **{f"train_{k}": v for k, v in losses.items()},
                       **{k: v for k, v in metrics.items() if not isinstance(v, list)}}

@@ -7,6 +7,7 @@ clear line instead of Qt's abort.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -124,6 +125,17 @@ def _run_interactive(app, checkpoint: str | None) -> int:
         signal.signal(signal.SIGINT, previous_sigint)
         sys.excepthook = previous_hook
         window.shutdown()
+        _dispose(app, window)
+
+
+def _dispose(app, window) -> None:
+    """Delete the window and collect pyqtgraph's reference cycles while Qt is still whole;
+    left to interpreter exit, Qt calls into half-finalized Python objects."""
+    from PySide6.QtCore import QEvent
+
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 def _dialog_excepthook(window):
@@ -152,7 +164,7 @@ def _dialog_excepthook(window):
 
 def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
     """Render the window offscreen to ``path`` (PNG) and close it; the exit code."""
-    from PySide6.QtCore import QEvent, QSettings
+    from PySide6.QtCore import QSettings
 
     from latentlab.errors import LatentLabError
 
@@ -186,7 +198,6 @@ def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
         finally:
             window.close()
             window.shutdown()
-            window.deleteLater()
-            app.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # now, not during interpreter exit
+            _dispose(app, window)
     print(f"saved a screenshot of the window to {out}")
     return 0

@@ -32,7 +32,8 @@ from .workers import TrainingSnapshot
 class ExplorerOptions:
     #: Territory resolutions computed one after the other (coarse first) when idle.
     territory_stages: tuple[int, ...] = (16, 32, 48)
-    #: While training: one cheap resolution, at most every ``territory_every_s``.
+    #: While training: one cheap resolution, at most every ``territory_every_s`` (sooner when
+    #: the view moved), and only when the previous one is done.
     territory_stages_training: tuple[int, ...] = (24,)
     territory_every_s: float = 2.0
     #: The territory covers the visible region plus this fraction on every side,
@@ -72,6 +73,7 @@ class Explorer(QObject):
         self.decode_count = 0
         self._colors = class_rgb(10)
         self._last_territory_request = 0.0
+        self._territory_due = False  # the view moved while training: refresh when the lane is free
 
         self.territory_lane = ComputeLane("territory", self)
         self.decode_lane = ComputeLane("decode", self)
@@ -109,9 +111,9 @@ class Explorer(QObject):
         self.map.set_points(self.projection.to_plane(self.points.latents), self.points.labels)
         self.map.set_hover_source(self._hover_image)
         self.map.set_caption(self._caption())
-        self.map.reset_view()
         self.set_marker(0.0, 0.0)
         self._decode_marker()  # even when the marker already sat at the origin
+        self.map.reset_view()
         self.request_labels()
         self.request_territory()
 
@@ -198,9 +200,12 @@ class Explorer(QObject):
     # ------------------------------------------------- region-bound images
     @Slot(object, object)
     def _on_region_changed(self, x_range, y_range) -> None:
-        self.request_territory()
         if self.view.grid_mode:
             self.request_manifold()
+        if self.training:  # the view follows the points: the snapshots pace the territory
+            self._territory_due = True
+        else:
+            self.request_territory()
 
     def request_territory(self, stages: tuple[int, ...] | None = None) -> None:
         session = self.session
@@ -267,11 +272,14 @@ class Explorer(QObject):
             self.points.latents = snap.latents
             self.projection = make_projection(snap.latents, self.map.dims())
             self.map.update_positions(self.projection.to_plane(snap.latents))
+            if self.map.following:
+                self.map.frame_points(force=False)
         self._decode_marker()
         if self.view.grid_mode:
             self.request_manifold()
-        now = time.monotonic()
-        if self.territory_lane.idle and now - self._last_territory_request >= self.options.territory_every_s:
+        due = self._territory_due or time.monotonic() - self._last_territory_request >= self.options.territory_every_s
+        if self.territory_lane.idle and due:
+            self._territory_due = False
             self.request_labels()
             self.request_territory()
 

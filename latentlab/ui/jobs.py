@@ -123,8 +123,6 @@ class TerritoryImage:
     x_range: tuple[float, float]
     y_range: tuple[float, float]
     resolution: int
-    final: bool
-    version: int
 
 
 @dataclass
@@ -143,14 +141,13 @@ class TerritoryJob(Job):
 
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
-        for i, res in enumerate(self.resolutions):
+        for res in self.resolutions:
             if self.cancel.is_set():
                 return
             with torch.inference_mode():
                 result = territory(model, self.judge, self.projection, self.x_range, self.y_range, res)
-            rgba = territory_rgba(result, self.colors, smooth=self.smooth)
-            emit(TerritoryImage(rgba, self.x_range, self.y_range, res, i == len(self.resolutions) - 1,
-                                self.snapshot.version))
+            emit(TerritoryImage(territory_rgba(result, self.colors, smooth=self.smooth), self.x_range, self.y_range,
+                                res))
 
 
 @dataclass
@@ -183,7 +180,6 @@ class ManifoldJob(Job):
 class SampleLabels:
     labels: np.ndarray
     confidence: np.ndarray
-    version: int
 
 
 @dataclass
@@ -206,5 +202,4 @@ class SampleLabelsJob(Job):
                 c, p = self.judge.predict(images[i : i + 1000].to(self.judge.device))
                 labels.append(c.cpu())
                 confidence.append(p.cpu())
-        emit(SampleLabels(torch.cat(labels).numpy().astype(np.int64), torch.cat(confidence).numpy(),
-                          self.snapshot.version))
+        emit(SampleLabels(torch.cat(labels).numpy().astype(np.int64), torch.cat(confidence).numpy()))

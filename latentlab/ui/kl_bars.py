@@ -44,6 +44,7 @@ class KLBars(pg.PlotWidget):
         self._n = 0
         self._top = 0.0
         item.disableAutoRange()
+        self.set_kl(None)
 
     def set_kl(self, values: Sequence[float] | None, *, reason: str = "") -> None:
         """Show ``values`` (one per dimension), or an empty plot with ``reason``."""
@@ -53,7 +54,12 @@ class KLBars(pg.PlotWidget):
             self.bars.setOpts(x=[], height=[], brushes=[])
             item.setTitle(f"KL per latent dimension — {reason}" if reason else "KL per latent dimension",
                           size="11pt")
+            for axis in ("left", "bottom"):
+                item.hideAxis(axis)
+            self._n, self._top = 0, 0.0
             return
+        for axis in ("left", "bottom"):
+            item.showAxis(axis)
         v = np.maximum(np.asarray(values, float), 0.0)
         self._values = v
         n = len(v)

@@ -194,7 +194,9 @@ class LatentMap(QWidget):
         self._region_timer.setSingleShot(True)
         self._region_timer.setInterval(REGION_DEBOUNCE_MS)
         self._region_timer.timeout.connect(self._emit_region)
+        self.following = True  # re-frame the points as they move (training) until the user pans or zooms
         self.view_box.sigRangeChanged.connect(self._on_range_changed)
+        self.view_box.sigRangeChangedManually.connect(self._on_manual_range_change)
         self.view_box.sigResized.connect(self._on_range_changed)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)
@@ -334,15 +336,36 @@ class LatentMap(QWidget):
         self.view_box.setRange(xRange=x_range, yRange=y_range, padding=0.0)
 
     def reset_view(self) -> None:
-        """Frame the points (robustly: the central 99% of them), or [-3, 3]² when empty."""
+        """Frame the points, and follow them from now on (until the user pans or zooms)."""
+        self.following = True
+        self.frame_points(force=True)
+
+    def frame_points(self, force: bool = True) -> None:
+        """Frame the central 99% of the points and the marker ([-3, 3]² when there are no points).
+
+        Unless ``force``, only when they have left the view or fill less than a quarter of
+        it: a training run's points are followed without the view jittering.
+        """
         if len(self._xy):
             lo = np.percentile(self._xy, 0.5, axis=0)
             hi = np.percentile(self._xy, 99.5, axis=0)
-            pad = np.maximum((hi - lo) * 0.08, 0.25)
-            lo, hi = lo - pad, hi + pad
+            marker = np.array(self.marker_position())
+            lo, hi = np.minimum(lo, marker), np.maximum(hi, marker)
         else:
             lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
+        if not force:
+            (x0, x1), (y0, y1) = self.visible_region()
+            inside = lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1
+            filled = np.prod(np.maximum(hi - lo, 1e-9)) / max((x1 - x0) * (y1 - y0), 1e-12)
+            if inside and filled >= 0.25:
+                return
+        pad = np.maximum((hi - lo) * (0.08 if force else 0.2), 0.05 * max(float(np.max(hi - lo)), 1e-3))
+        lo, hi = lo - pad, hi + pad
         self.set_region((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])))
+
+    @Slot(object)
+    def _on_manual_range_change(self, *args) -> None:
+        self.following = False
 
     @Slot()
     def _on_range_changed(self, *args) -> None:

@@ -122,7 +122,10 @@ class LossPlot(pg.GraphicsLayoutWidget):
                 ("test", dict(pen=TEST_PEN)),
             ):
                 name = {"steps": "steps", "epochs": "epoch mean", "test": "test"}[kind]
-                curve = plot.plot([], [], name=name if plot is first else None, **kwargs)
+                curve = plot.plot([], [], name=name if plot is first else None, skipFiniteCheck=True, **kwargs)
+                # Thousands of step points: draw at most ~2 per pixel column, only the visible ones.
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
                 self._curves[(part, kind)] = curve
                 self._series[(part, kind)] = _Series()
         self._dirty = True

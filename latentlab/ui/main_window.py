@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
+        self.show_kl(None)
         self._update_ui_state()
         if self.options.warm_up and not _warmed_up[0]:
             _warmed_up[0] = True
@@ -276,7 +277,7 @@ class MainWindow(QMainWindow):
     def show_kl(self, values) -> None:
         session = self.session
         if session is None:
-            self.beta_panel.kl.set_kl(None)
+            self.beta_panel.kl.set_kl(None, reason="open or train a VAE")
         elif not session.model.has_beta:
             self.beta_panel.kl.set_kl(None, reason=f"a {session.family} has no KL term")
         else:
@@ -338,6 +339,10 @@ class MainWindow(QMainWindow):
             self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
             return None
         if path is None:
+            if session.path is not None and not session.dirty:
+                # Nothing to write; rewriting would only drop the file's optimizer state.
+                self.statusBar().showMessage(f"No unsaved changes ({session.path.name})", 3000)
+                return session.path
             path = session.path or dialogs.choose_save_path(self, self._save_suggestion())
             if not path:
                 return None

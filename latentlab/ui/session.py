@@ -186,7 +186,12 @@ class Session:
 
     # ----------------------------------------------------------------- saving
     def save(self, path: str | Path) -> Path:
-        """Write the display copy's weights (the newest snapshot) atomically with the history."""
+        """Write the display copy's weights (the newest snapshot) atomically with the history.
+
+        No optimiser state: the window's optimisers live in the trainer of a run, which is
+        gone (or busy) when the user saves; a fine-tune starts a fresh Adam, as the CLI's
+        ``--resume`` without optimiser state would.
+        """
         from latentlab.models.checkpoint import save_checkpoint
 
         written = save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,

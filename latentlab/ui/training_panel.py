@@ -7,6 +7,7 @@ changed live while a VAE trains.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -80,6 +81,13 @@ def summarize(family: str, epochs: int, metrics: dict) -> str:
     return " · ".join(parts)
 
 
+def _default_setting(family: str, name: str, fallback: float) -> float:
+    from latentlab.models.registry import family_class
+
+    defaults = {f.name: f.default for f in dataclasses.fields(family_class(family).config_class)}
+    return float(defaults.get(name, fallback))
+
+
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     h, rest = divmod(seconds, 3600)
@@ -98,7 +106,8 @@ class TrainingPanel(QWidget):
         for name in families:
             self.family.addItem(FAMILY_TITLES.get(name, name), name)
         self.family.setToolTip("Model family to train: VAEs have a β (KL weight), the multi-stage VAE also a "
-                               "γ (classifier weight), GANs have no encoder")
+                               "γ (classifier weight), GANs have no encoder. Picking one sets its default "
+                               "backbone and learning rate")
         self.backbone = QComboBox()
         self.backbone.addItems(["mlp", "conv"])
         self.backbone.setToolTip("Network type of encoder and decoder: fully connected (fast on a CPU) "
@@ -115,7 +124,7 @@ class TrainingPanel(QWidget):
         self.gamma = QDoubleSpinBox()
         self.gamma.setRange(0.0, 1000.0)
         self.gamma.setDecimals(2)
-        self.gamma.setValue(10.0)
+        self.gamma.setValue(_default_setting("msvae", "gamma", 10.0))
         self.gamma.setToolTip("γ: weight of the classifier head's cross-entropy (multi-stage VAE only)")
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10_000)
@@ -216,8 +225,13 @@ class TrainingPanel(QWidget):
         from latentlab.models.registry import family_class
 
         family = self.family.currentData()
+        cls = family_class(family)
         self.gamma.setEnabled(family == "msvae")
-        self.lr.setValue(family_class(family).default_lr)
+        self.lr.setValue(cls.default_lr)
+        defaults = {f.name: f.default for f in dataclasses.fields(cls.config_class)}
+        self.backbone.setCurrentText(defaults.get("backbone", "mlp"))  # e.g. conv for the DCGAN
+        if "gamma" in defaults:
+            self.gamma.setValue(defaults["gamma"])
 
     # ------------------------------------------------------------------ state
     def set_running(self, running: bool, paused: bool = False) -> None:

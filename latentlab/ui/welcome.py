@@ -21,7 +21,7 @@ class WelcomePage(QWidget):
         title.setObjectName("welcomeTitle")
         self.text = QLabel()
         self.text.setObjectName("welcomeText")
-        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.train_button = QPushButton("Train a 2-D VAE on the bundled digits")
         self.train_button.setObjectName("bigButton")
         self.train_button.setToolTip("One click: train a β-VAE with a 2-D latent space on mnist-5k and watch "
@@ -42,8 +42,8 @@ class WelcomePage(QWidget):
         try:
             dataset = get_dataset(DEFAULT_DATASET)
             self.text.setText(
-                f"No model is open. The bundled dataset {dataset.name} is loaded: {len(dataset.train):,} training "
-                f"and {len(dataset.test):,} test images in {dataset.num_classes} classes.")
+                f"No model is open.\nThe bundled dataset {dataset.name} is loaded: {len(dataset.train):,} "
+                f"training and {len(dataset.test):,} test images in {dataset.num_classes} classes.")
         except LatentLabError as exc:
-            self.text.setText(f"No model is open. The bundled dataset could not be loaded: {exc}")
+            self.text.setText(f"No model is open.\nThe bundled dataset could not be loaded:\n{exc}")
             self.train_button.setEnabled(False)

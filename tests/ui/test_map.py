@@ -1,0 +1,157 @@
+"""The latent map and the decoded view, driven through real mouse events."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtCore import QPoint, Qt
+
+from latentlab.models.checkpoint import load_checkpoint
+
+
+def viewport_point(window, x: float, y: float) -> QPoint:
+    return window.latent_map.viewport_position(x, y)
+
+
+def expected_decode(model, projection, xy) -> np.ndarray:
+    z = torch.from_numpy(projection.to_latent(np.asarray([xy], np.float32)))
+    with torch.no_grad():
+        return model.decode(z).numpy()[0, 0]
+
+
+def test_click_decodes_the_mapped_latent_point(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    viewport = lmap.plot.viewport()
+    (x0, x1), (y0, y1) = lmap.visible_region()
+    target = (x0 + 0.7 * (x1 - x0), y0 + 0.3 * (y1 - y0))
+    before = window.explorer.decode_count
+    with qtbot.waitSignal(window.explorer.decoded, timeout=2000):
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport_point(window, *target))
+    assert window.explorer.decode_count > before
+
+    xy = lmap.marker_position()
+    pw, ph = lmap.view_box.viewPixelSize()
+    assert abs(xy[0] - target[0]) <= 2 * pw and abs(xy[1] - target[1]) <= 2 * ph  # within a pixel or two
+    model = load_checkpoint(checkpoints["vae"]).model.eval()  # an independent copy of the weights
+    shown = window.decoded_view.image()
+    assert shown.shape == (28, 28)
+    np.testing.assert_allclose(shown, expected_decode(model, window.explorer.projection, xy), atol=1e-5)
+
+
+def test_dragging_the_marker_decodes_continuously(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    viewport = lmap.plot.viewport()
+    start = viewport_point(window, 0.0, 0.0)  # the marker starts at the origin
+    updates = []
+    window.decoded_view.imageShown.connect(lambda: updates.append(window.decoded_view.image().copy()))
+
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for i in range(1, 7):
+        qtbot.wait(20)  # pyqtgraph drops mouse moves closer than 10 ms
+        qtbot.mouseMove(viewport, start + QPoint(22 * i, -12 * i))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(22 * 6, -12 * 6))
+
+    assert len(updates) >= 3
+    x, y = lmap.marker_position()
+    pw, ph = lmap.view_box.viewPixelSize()
+    assert x > 100 * pw and y > 50 * ph  # the marker followed the mouse right and up
+    assert not np.allclose(updates[0], updates[-1])
+    model = load_checkpoint(checkpoints["vae"]).model.eval()
+    np.testing.assert_allclose(updates[-1], expected_decode(model, window.explorer.projection, (x, y)), atol=1e-5)
+
+
+def test_hover_shows_the_original_image_of_the_point(qtbot, window, checkpoints, mnist):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    xy = lmap.positions()
+    (x0, x1), (y0, y1) = lmap.visible_region()
+    inside = np.flatnonzero((xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1))
+    index = int(inside[len(inside) // 2])
+    hovered = []
+    lmap.pointHovered.connect(hovered.append)
+    qtbot.mouseMove(lmap.plot.viewport(), viewport_point(window, *xy[index]))
+    qtbot.waitUntil(lambda: lmap.hover_preview.isVisible(), timeout=2000)
+    shown = hovered[-1]
+    assert np.linalg.norm(xy[shown] - xy[index]) < 1e-2 or shown == index
+    original = (mnist.test.images[shown, 0].numpy() * 255 + 0.5).astype(np.uint8)
+    assert np.array_equal(window.session.test_images[shown], original)
+    assert lmap.hover_preview.pixmap().width() == 28 * 4
+
+
+def test_legend_toggles_a_class(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    assert [b.text() for b in lmap.legend.buttons] == [str(d) for d in range(10)]
+    qtbot.mouseClick(lmap.legend.buttons[3], Qt.MouseButton.LeftButton)
+    assert not lmap.clouds[3].isVisible() and not lmap.is_class_visible(3)
+    assert lmap.clouds[4].isVisible()
+    qtbot.mouseClick(lmap.legend.buttons[3], Qt.MouseButton.LeftButton)
+    assert lmap.clouds[3].isVisible()
+    counts = [len(c) for c in lmap.clouds[:10]]
+    assert sum(counts) == 1000 and min(counts) > 0
+
+
+def test_territory_follows_pan_and_zoom(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    qtbot.waitUntil(lmap.has_territory, timeout=10_000)
+    assert window.wait_until_idle(20)
+    first = lmap.territory_item.mapRectToView(lmap.territory_item.boundingRect())
+    lmap.set_region((5.0, 9.0), (5.0, 9.0))
+    qtbot.waitUntil(lambda: lmap.territory_item.mapRectToView(lmap.territory_item.boundingRect()) != first,
+                    timeout=10_000)
+    rect = lmap.territory_item.mapRectToView(lmap.territory_item.boundingRect())
+    assert rect.left() < 5.0 < 9.0 < rect.right()  # covers the new region (plus a margin)
+    image = lmap.territory_item.image
+    assert image.dtype == np.uint8 and image.shape[2] == 4
+    assert image[..., 3].max() <= int(0.35 * 255) + 1  # tint: about 35% alpha scaled by confidence
+
+
+def test_reset_view_shortcut_frames_the_points(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    lmap.set_region((50.0, 60.0), (50.0, 60.0))
+    window.activateWindow()
+    window.reset_view_action.trigger()
+    (x0, x1), (y0, y1) = lmap.visible_region()
+    xy = lmap.positions()
+    assert x0 < np.median(xy[:, 0]) < x1 and y0 < np.median(xy[:, 1]) < y1
+
+
+def test_manifold_grid_toggle(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    window.grid_action.trigger()  # the G shortcut's action
+    assert window.decoded_view.grid_mode
+    qtbot.waitUntil(lambda: window.decoded_view.grid_item.image is not None, timeout=5000)
+    n = window.explorer.options.manifold_n
+    assert window.decoded_view.grid_item.image.shape == (28 * n, 28 * n)
+    window.grid_action.trigger()
+    assert not window.decoded_view.grid_mode and window.decoded_view.image_item.isVisible()
+
+
+def test_slice_of_a_four_dimensional_latent(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae4"])
+    lmap = window.latent_map
+    assert lmap.dim_x.isVisible() and lmap.dim_y.isVisible()
+    label = lmap.plot_item.getAxis("bottom").labelText
+    assert "z0" in label and "data mean" in label
+    latents = window.explorer.points.latents
+    np.testing.assert_allclose(lmap.positions(), latents[:, [0, 1]], atol=1e-6)
+    lmap.dim_y.setValue(3)
+    np.testing.assert_allclose(lmap.positions(), latents[:, [0, 3]], atol=1e-6)
+    assert "z3" in lmap.plot_item.getAxis("left").labelText
+    z = window.explorer.marker_latent()
+    mean = latents.mean(0)
+    assert np.isclose(z[1], mean[1], atol=1e-5) and np.isclose(z[2], mean[2], atol=1e-5)
+
+
+def test_gan_map_shows_prior_samples_coloured_by_the_judge(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["gan"])
+    lmap = window.latent_map
+    assert lmap.point_count() == 2000
+    qtbot.waitUntil(lambda: (lmap.labels() >= 0).all(), timeout=20_000)
+    assert window.beta_panel.kl.values().size == 0
+    assert not window.beta_panel.fine_tune.isEnabled()
+    assert window.decoded_view.image().shape == (28, 28)

@@ -1,0 +1,218 @@
+"""Opening, saving, errors, start-up paths of the main window."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+from latentlab.models.checkpoint import is_checkpoint, load_checkpoint
+
+
+def test_open_checkpoint_fills_every_view(qtbot, window, checkpoints):
+    assert window.stack.currentWidget() is window.welcome
+    assert window.open_checkpoint(checkpoints["vae"])
+    assert window.stack.currentWidget() is window.latent_map
+    assert window.latent_map.point_count() == 1000
+    assert window.decoded_view.image().shape == (28, 28)
+    x, y = window.loss_plot.series("recon", "epochs")
+    assert list(x) == [1, 2, 3]
+    assert len(window.loss_plot.series("kl", "test")[0]) == 3
+    np.testing.assert_allclose(window.beta_panel.kl.values(), [3.0, 0.02])
+    assert "1 of 2 active" in window.beta_panel.kl.getPlotItem().titleLabel.text
+    assert "vae" in window.status_model.text() and "mnist-5k" in window.status_dataset.text()
+    assert window.status_epoch.text() == "epoch 3" and "cpu" in window.status_device.text()
+    assert window.recent_checkpoints()[0] == str(checkpoints["vae"].resolve())
+    qtbot.waitUntil(window.latent_map.has_territory, timeout=10_000)
+    assert "Judge:" in window.decoded_view.readout.text()
+
+
+def test_corrupt_checkpoint_shows_an_error_and_the_window_stays_usable(qtbot, window, checkpoints, tmp_path,
+                                                                       dialog_log):
+    dialog_log.expect_errors = True
+    broken = tmp_path / "broken"
+    shutil.copytree(checkpoints["vae"], broken)
+    (broken / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage" + b"\0" * 64)
+    assert not window.open_checkpoint(broken)
+    assert len(dialog_log.errors) == 1
+    title, message = dialog_log.errors[0]
+    assert "broken" in title and str(broken) in message
+    assert window.session is None and window.stack.currentWidget() is window.welcome
+    assert window.open_checkpoint(checkpoints["vae"])  # still usable
+    assert window.decoded_view.image() is not None
+    assert len(dialog_log.errors) == 1
+
+
+def test_a_judge_checkpoint_is_refused_with_a_reason(window, tmp_path, mnist, dialog_log):
+    from latentlab.models.checkpoint import save_checkpoint
+    from latentlab.models.registry import create_model, make_config
+
+    dialog_log.expect_errors = True
+    path = save_checkpoint(tmp_path / "judge", create_model(make_config("judge")), dataset=mnist.info())
+    assert not window.open_checkpoint(path)
+    assert "no decoder" in dialog_log.errors[0][1]
+
+
+def test_save_writes_an_atomic_checkpoint_that_round_trips(window, checkpoints, tmp_path):
+    assert window.open_checkpoint(checkpoints["vae"])
+    out = window.save_checkpoint(tmp_path / "copy")
+    assert out is not None and is_checkpoint(out)
+    loaded = load_checkpoint(out)
+    original = load_checkpoint(checkpoints["vae"])
+    for key, value in original.model.state_dict().items():
+        assert np.array_equal(loaded.model.state_dict()[key].numpy(), value.numpy())
+    assert loaded.history == original.history
+    assert window.session.path == out and window.recent_checkpoints()[0] == str(out.resolve())
+
+
+def test_dropping_a_checkpoint_opens_it(qtbot, window, checkpoints):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(checkpoints["vae4"]))])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=5000)
+    assert window.session.latent_dim == 4
+
+
+def test_no_display_is_one_clear_error(monkeypatch, capsys):
+    from latentlab.ui import app
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(app.sys, "platform", "linux")
+    assert app.run_app(None, None) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("latentlab: error: no display found; run under Xvfb (xvfb-run latentlab) or set "
+                   "QT_QPA_PLATFORM=offscreen")
+    assert app.display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert app.display_problem({}, "darwin") is None
+
+
+def test_screenshot_writes_a_png(qtbot, checkpoints, tmp_path, monkeypatch):
+    from latentlab.ui import app
+
+    monkeypatch.setattr(app, "CAPTURE_TERRITORY", (8,))
+    out = tmp_path / "shots" / "window.png"
+    assert app.run_app(str(checkpoints["vae"]), str(out)) == 0
+    assert out.stat().st_size > 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1400, 860)
+
+
+def test_screenshot_of_a_bad_checkpoint_fails_cleanly(tmp_path, capsys):
+    from latentlab.ui import app
+
+    assert app.run_app(str(tmp_path / "missing"), str(tmp_path / "x.png")) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("shortcut", ["Ctrl+O", "Ctrl+S", "Ctrl+Shift+S", "Ctrl+Q", "Space", "G", "R"])
+def test_shortcuts_exist_with_tooltips(window, shortcut):
+    actions = [a for a in window.actions() if a.shortcut().toString() == shortcut]
+    assert len(actions) == 1 and actions[0].toolTip()
+
+
+def test_every_control_has_a_tooltip(window):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox
+
+    controls = [w for kind in (QAbstractButton, QAbstractSpinBox, QComboBox, QAbstractSlider)
+                for w in window.findChildren(kind)]
+    missing = [f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}" for w in controls
+               if not w.toolTip() and w.isVisibleTo(window) and not w.objectName().startswith("qt_")]
+    assert not missing
+
+
+def test_binding_defects_cannot_exhaust_none_or_booleans():
+    """The PySide6 6.12 / Python 3.11 defects of compat.py cannot abort the window."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal, Slot
+    from PySide6.QtGui import QColor
+
+    from latentlab.ui.compat import protect_singletons
+
+    class Flag(QObject):
+        changed = Signal(bool)
+
+        @Slot(bool)
+        def take(self, value: bool) -> None:
+            pass
+
+    protect_singletons()  # a no-op on a binding without the defect
+    color, flag = QColor(), Flag()
+    flag.changed.connect(flag.take)
+    before = [sys.getrefcount(x) for x in (None, True, False)]
+    for _ in range(10_000):
+        color.setRed(1)
+        flag.changed.emit(True)
+        flag.changed.emit(False)
+    after = [sys.getrefcount(x) for x in (None, True, False)]
+    # A defective, unprotected binding loses 10,000 references from each of them here.
+    assert all(a > b - 1_000 for a, b in zip(after, before)), (before, after)
+
+
+def test_a_missing_judge_is_trained_in_the_background(qtbot, window, checkpoints, monkeypatch):
+    from latentlab.training import judges
+    from latentlab.ui import session as session_module
+
+    real_judge = session_module.find_judge_cached(session_module.get_dataset("mnist-5k"))
+    calls = []
+
+    def slow_get_judge(dataset, device="cpu", *, log=lambda msg: None):
+        calls.append(dataset.name)
+        log("training a judge classifier (test stand-in)")
+        return real_judge
+
+    monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset: None)
+    monkeypatch.setattr(judges, "get_judge", slow_get_judge)
+    assert window.open_checkpoint(checkpoints["vae"])
+    assert window.session.judge is None and not window.latent_map.has_territory()
+    qtbot.waitUntil(lambda: window.session.judge is real_judge, timeout=10_000)
+    qtbot.waitUntil(window.latent_map.has_territory, timeout=10_000)
+    assert calls == ["mnist-5k"]
+    assert "Judge:" in window.decoded_view.readout.text() and "not available" not in window.decoded_view.readout.text()
+
+
+def test_run_app_opens_the_window_and_exits_cleanly(qtbot, checkpoints, tmp_path):
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from latentlab.ui import app
+    from latentlab.ui.main_window import MainWindow
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+    seen = []
+
+    def look_and_close():
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible() and w.session is not None]
+        if windows:  # the checkpoint is open, so run_app is in exec() now
+            seen.extend(w.session.path == checkpoints["vae"] for w in windows)
+            QApplication.closeAllWindows()
+            QApplication.quit()  # pytest-qt's application does not quit on its last window
+
+    poll = QTimer()
+    poll.setInterval(100)
+    poll.timeout.connect(look_and_close)
+    poll.start()
+    try:
+        assert app.run_app(str(checkpoints["vae"]), None) == 0
+    finally:
+        poll.stop()
+    assert seen == [True]
+
+
+def test_save_without_changes_leaves_the_file_alone(window, checkpoints, tmp_path):
+    import shutil
+
+    path = tmp_path / "vae"
+    shutil.copytree(checkpoints["vae"], path)
+    before = {p.name: p.stat().st_mtime_ns for p in path.iterdir()}
+    assert window.open_checkpoint(path)
+    assert window.save_checkpoint() == path  # Ctrl+S on an unchanged model
+    assert {p.name: p.stat().st_mtime_ns for p in path.iterdir()} == before
