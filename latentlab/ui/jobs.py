@@ -9,6 +9,8 @@ its version changes.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import itertools
 import threading
 from collections.abc import Callable
@@ -107,14 +109,15 @@ Emit = Callable[[Any], None]
 
 
 @dataclass
-class Job:
+class Job(ABC):
     """Base: ``run`` is called in a worker thread and hands results to ``emit`` (maybe several)."""
 
     kind = "job"
     cancel: threading.Event = field(default_factory=threading.Event, kw_only=True)
 
+    @abstractmethod
     def run(self, models: ModelCache, emit: Emit) -> None:
-        raise NotImplementedError
+        """Compute in the worker thread; hand each result to ``emit``; stop early if cancelled."""
 
 
 @dataclass
