@@ -10,52 +10,40 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from latentlab.training.control import TrainControl
 
-from .threads import start_in_thread
-from .workers import (
-    TrainingJob,
-    TrainingWorker,
-    TrainOutcome,
-    enter_background_training,
-    leave_background_training,
-)
+from .threads import BackgroundTask
+from .workers import TrainingJob, TrainingWorker, TrainOutcome
 
 
-class TrainingRun(QObject):
+class TrainingRun(BackgroundTask):
+    """A heavy background task (it takes torch's thread budget, leaving a core to the GUI)
+    whose worker is a TrainingWorker; ``ended`` comes from BackgroundTask."""
+
     stepReported = Signal(object)  # StepReport
     snapshotReady = Signal(object)  # TrainingSnapshot
     epochEnded = Signal(object)  # EpochSummary
     finished = Signal(object)  # TrainOutcome, before the thread has stopped
-    ended = Signal()  # the thread has stopped and the run let go of it
 
     def __init__(self, job: TrainingJob, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(None, "training", heavy=True, parent=parent)
         self.job = job
         self.control: TrainControl = job.control
         self.outcome: TrainOutcome | None = None
         self.stop_requested_at: float | None = None
         self.finished_at: float | None = None
-        self._worker: TrainingWorker | None = None
-        self._thread: QThread | None = None
 
     # ----------------------------------------------------------------- control
     def start(self) -> None:
-        enter_background_training()  # leave a core to the GUI: torch's thread count is process-wide
         worker = TrainingWorker(self.job)
         worker.stepReported.connect(self._on_step)
         worker.snapshotReady.connect(self._on_snapshot)
         worker.epochEnded.connect(self._on_epoch)
         worker.finished.connect(self._on_finished)  # before start_in_thread connects thread.quit
-        self._worker = worker
-        self._thread = start_in_thread(worker, "training")
-        self._thread.finished.connect(self._on_thread_finished)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
+        self.worker = worker
+        super().start()
 
     @property
     def paused(self) -> bool:
@@ -109,14 +97,3 @@ class TrainingRun(QObject):
         self.outcome = outcome
         self.finished_at = time.perf_counter()
         self.finished.emit(outcome)
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        thread = self._thread
-        if thread is None:
-            return
-        thread.wait()  # finished is emitted just before the thread exits: let it exit
-        self._thread = None
-        self._worker = None
-        leave_background_training()
-        self.ended.emit()
