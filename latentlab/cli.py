@@ -162,10 +162,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = None
     if bar:
         bar.close()
-    if model.family == "ae" or (model.has_encoder and model.has_decoder and result and result.ok):
-        fit_latent_mixture(model, dataset.to(trainer.device).train.images, n_components=dataset.num_classes)
-        if model.family == "ae":
-            trainer.metrics.update(evaluate(model, dataset.to(trainer.device), judge=judge))
+    if model.has_encoder and model.has_decoder:  # autoencoders sample from it; VAEs may
+        on_device = dataset.to(trainer.device)
+        fit_latent_mixture(model, on_device.train.images, n_components=dataset.num_classes)
+        if model.default_sample_source == "mixture":  # sample metrics need the mixture
+            trainer.metrics.update(evaluate(model, on_device, judge=judge))
     path = trainer.save(out)
     if result is None or not result.ok:
         message = result.message if result else "interrupted"

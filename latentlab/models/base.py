@@ -26,15 +26,6 @@ from latentlab.models.config import ModelConfig
 from latentlab.models.mixture import LatentMixture
 
 
-class NonFiniteLoss(ArithmeticError):
-    """Raised by ``train_step`` when a loss part is NaN or infinite."""
-
-    def __init__(self, parts: dict[str, float]) -> None:
-        self.parts = parts
-        bad = ", ".join(f"{k}={v}" for k, v in parts.items() if not torch.isfinite(torch.tensor(v)))
-        super().__init__(bad or "non-finite loss")
-
-
 class LatentModel(nn.Module, ABC):
     family: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig

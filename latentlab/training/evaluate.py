@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from latentlab.data import ImageDataset
+from latentlab.models.ae import reconstruction_nats
 from latentlab.models.base import LatentModel
 from latentlab.training.frechet import frechet_distance
 
@@ -102,8 +103,6 @@ def _test_metrics(model: LatentModel, dataset: ImageDataset, judge: LatentModel 
                 correct_head += int((model.classify(p["mu"]).argmax(1) == yb).sum())
             recon_images = model.decode(p["mu"])
         elif model.has_encoder:  # ae
-            from latentlab.models.ae import reconstruction_nats
-
             z = model.encode(xb)
             add("recon", reconstruction_nats(model.decoder(z), xb))
             recon_images = model.decode(z)

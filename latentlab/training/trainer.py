@@ -221,7 +221,7 @@ class Trainer:
                                  self.dataset.test.labels.numpy(), elapsed, elapsed / step * (total - step))
             for cb in self.callbacks:
                 cb.on_epoch(self, report)
-            self._maybe_autosave(force=False)
+            self._maybe_autosave()
             if self.control.stop_requested:
                 break
         self.model.eval()
@@ -260,12 +260,12 @@ class Trainer:
         )
         return TrainResult("failed", message, len(self.history), self.history, self.metrics)
 
-    def _maybe_autosave(self, force: bool) -> None:
+    def _maybe_autosave(self) -> None:
         path = self.settings.autosave_path
         if not path:
             return
         now = time.monotonic()
-        if force or now - self._last_autosave >= self.settings.autosave_every_s:
+        if now - self._last_autosave >= self.settings.autosave_every_s:
             self.save(path)
             self._last_autosave = now
 
