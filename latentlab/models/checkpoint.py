@@ -123,10 +123,14 @@ def save_checkpoint(
     history: list | None = None,
     training: dict | None = None,
     optimizers: list[torch.optim.Optimizer] | None = None,
+    weights_dtype: torch.dtype | None = None,
 ) -> Path:
     """Save atomically as a folder, or as one file when ``path`` ends in ``.safetensors``.
 
     The single-file form holds no optimiser state: ``optimizers`` is ignored there.
+    ``weights_dtype`` (e.g. ``torch.float16``) stores the model's float32 weights in that
+    type, halving the file (the shipped checkpoints use it); loading casts them back to
+    the model's dtype. The latent mixture always stays float32.
     Replaces an existing latentlab checkpoint; refuses to replace anything else.
     Returns the path written.
     """
@@ -149,7 +153,7 @@ def save_checkpoint(
             config_from_dict(model.config.to_dict())
         except ConfigError as exc:
             raise CheckpointError(f"cannot save {path}: the model's config is invalid ({exc})") from exc
-        weights = _weights_for_save(path, model)
+        weights = _weights_for_save(path, model, weights_dtype)
         record = {
             "format_version": FORMAT_VERSION,
             "latentlab_version": __version__,
@@ -217,8 +221,9 @@ def _check_replaceable(path: Path, single: bool) -> None:
     )
 
 
-def _weights_for_save(path: Path, model: LatentModel) -> dict[str, torch.Tensor]:
-    """Contiguous CPU copies of the state_dict and mixture; each copy owns its storage."""
+def _weights_for_save(path: Path, model: LatentModel, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """Contiguous CPU copies of the state_dict (float32 ones cast to ``dtype`` if given) and
+    the mixture; each copy owns its storage."""
     state = model.state_dict()
     clash = [k for k in state if k.startswith(MIXTURE_PREFIX)]
     if clash:
@@ -227,6 +232,8 @@ def _weights_for_save(path: Path, model: LatentModel) -> dict[str, torch.Tensor]
             f"mixture's reserved prefix {MIXTURE_PREFIX!r}"
         )
     tensors = {k: _owned_cpu_copy(v) for k, v in state.items()}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.dtype == torch.float32 else v for k, v in tensors.items()}
     if model.mixture is not None:
         tensors.update({MIXTURE_PREFIX + k: _owned_cpu_copy(v) for k, v in model.mixture.tensors().items()})
     bad = _non_finite_keys(tensors)

@@ -10,6 +10,10 @@ discriminator that overpowers the generator are settings:
 * ``pack``: the discriminator judges packs of this many images at once (PacGAN, Lin et
   al. 2018), so it can see a lack of variety: a generator that collapses onto a few
   modes is easy to catch. A remedy for mode collapse; 1 turns it off.
+* ``mode_seeking``: weight of the mode-seeking term (MSGAN, Mao et al. 2019): the
+  generator is penalised by 1 / (|G(z1) - G(z2)| / |z1 - z2|) over pairs of its batch,
+  so nearby latents may not all land on the same image. Another remedy for mode
+  collapse, shared with WGAN-GP; 0 turns it off.
 
 A fixed noise batch (``fixed_noise``, saved with the weights) makes samples comparable
 across epochs.
@@ -26,7 +30,7 @@ from torch import nn
 from latentlab.models.backbones import Decoder, Encoder
 from latentlab.models.base import LatentModel
 from latentlab.errors import ConfigError
-from latentlab.models.config import ModelConfig, require_probability
+from latentlab.models.config import ModelConfig, require_non_negative, require_probability
 from latentlab.models.registry import register
 
 FIXED_NOISE_SIZE = 64
@@ -50,12 +54,14 @@ class GANConfig(ModelConfig):
     label_flip: float = 0.05
     d_dropout: float = 0.3
     pack: int = 2
+    mode_seeking: float = 0.0
 
     def validate(self) -> None:
         super().validate()
         require_probability(self, "label_smoothing", "label_flip", upper=0.5)
         require_probability(self, "d_dropout")
         require_pack(self)
+        require_non_negative(self, "mode_seeking")
 
 
 def require_pack(config: ModelConfig) -> None:
@@ -116,6 +122,18 @@ class AdversarialModel(LatentModel):
     def fixed_samples(self) -> torch.Tensor:
         return self.decode(self.fixed_noise)
 
+    def mode_seeking_penalty(self, z: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """MSGAN's term, weighted: ``w / (mean|G(z1) - G(z2)| / mean|z1 - z2| + 1e-5)`` over the
+        two halves of a batch (0 when the weight is 0). It grows when distinct latents
+        give the same image, the signature of a collapsed mode."""
+        weight = self.config.mode_seeking
+        half = len(z) // 2
+        if weight == 0 or half == 0:
+            return fake.new_zeros(())
+        image_gap = (fake[:half] - fake[half : 2 * half]).abs().mean()
+        latent_gap = (z[:half] - z[half : 2 * half]).abs().mean()
+        return weight / (image_gap / latent_gap + 1e-5)
+
 
 @register("gan")
 class GAN(AdversarialModel):
@@ -141,25 +159,28 @@ class GAN(AdversarialModel):
         loss = F.binary_cross_entropy_with_logits(d_real, real_t) + F.binary_cross_entropy_with_logits(d_fake, fake_t)
         return loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
 
-    def _g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def _g_loss(self, z: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         scores = self.discriminate(fake)
-        return F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+        adversarial = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+        return adversarial + self.mode_seeking_penalty(z, fake)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Both players' losses on one batch; ``loss`` is their sum (for monitoring only)."""
-        fake = self.decode(self.prior_sample(x.shape[0]))
+        z = self.prior_sample(x.shape[0])
+        fake = self.decode(z)
         d_loss, d_real, d_fake = self._d_loss(x, fake)
-        g_loss = self._g_loss(fake)
+        g_loss = self._g_loss(z, fake)
         return {"loss": d_loss + g_loss, "d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
     def train_step(self, x, y, optimizers, step):
         opt_g, opt_d = optimizers
-        fake = self.decode(self.prior_sample(x.shape[0]))
+        z = self.prior_sample(x.shape[0])
+        fake = self.decode(z)
         d_loss, d_real, d_fake = self._d_loss(x, fake.detach())
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        g_loss = self._g_loss(fake)
+        g_loss = self._g_loss(z, fake)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()

@@ -24,10 +24,11 @@ class WGANGPConfig(ModelConfig):
     gp_lambda: float = 10.0
     n_critic: int = 5
     pack: int = 1
+    mode_seeking: float = 0.0  # see gan.py
 
     def validate(self) -> None:
         super().validate()
-        require_non_negative(self, "gp_lambda")
+        require_non_negative(self, "gp_lambda", "mode_seeking")
         require_pack(self)
         if not 1 <= self.n_critic <= 100:
             raise ConfigError(f"n_critic must be from 1 to 100, got {self.n_critic!r}")
@@ -77,7 +78,9 @@ class WGANGP(AdversarialModel):
         parts["critic_loss"].backward()
         opt_c.step()
         if step % self.config.n_critic == 0:
-            g_loss = -self.discriminate(self.decode(self.prior_sample(x.shape[0]))).mean()
+            z = self.prior_sample(x.shape[0])
+            fake = self.decode(z)
+            g_loss = -self.discriminate(fake).mean() + self.mode_seeking_penalty(z, fake)
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()

@@ -147,3 +147,14 @@ def sample_quality(model: LatentModel, judge: LatentModel, dataset: ImageDataset
         "sample_mean_confidence": float(conf.mean()),
         "judge_fid": fid,
     }
+
+
+def fit_sampling_mixture(model: LatentModel, dataset: ImageDataset) -> bool:
+    """Fit the Gaussian mixture that autoencoders sample from (the material's recipe; VAEs
+    may use it too) on the encoded training split. False for models without an encoder."""
+    if not (model.has_encoder and model.has_decoder):
+        return False
+    from latentlab.models.mixture import fit_latent_mixture
+
+    fit_latent_mixture(model, dataset.train.images.to(model.device), n_components=dataset.num_classes)
+    return True

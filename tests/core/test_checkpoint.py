@@ -738,3 +738,35 @@ def test_checkpoint_module_imports_no_qt_and_never_unpickles():
     source = Path(ckpt_mod.__file__).read_text()
     assert not re.search(r"^\s*(import|from) (pickle|dill)|pickle\.loads?\(|(?<!safetensors\.)torch\.load\(",
                          source, re.M)
+
+
+# ---------------------------------------------------------------- float16 storage
+@pytest.mark.parametrize("form", FORMS)
+def test_float16_storage_halves_the_weights_and_loads_as_float32(tmp_path, form):
+    model = tiny("vae").eval()
+    path32 = tmp_path / ("a.safetensors" if form == "file" else "a")
+    path16 = tmp_path / ("b.safetensors" if form == "file" else "b")
+    save_checkpoint(path32, model, dataset=DATASET)
+    save_checkpoint(path16, model, dataset=DATASET, weights_dtype=torch.float16)
+
+    def size(p: Path) -> int:
+        return p.stat().st_size if p.is_file() else (p / "model.safetensors").stat().st_size
+
+    assert size(path16) < 0.6 * size(path32)
+    loaded = load_checkpoint(path16).model
+    state = loaded.state_dict()
+    assert all(t.dtype == torch.float32 for t in state.values() if t.is_floating_point())
+    for name, original in model.state_dict().items():  # exactly the float16-rounded values
+        if original.dtype == torch.float32:
+            assert torch.equal(state[name], original.half().float()), name
+
+
+def test_weights_already_rounded_to_float16_round_trip_bit_identically(tmp_path):
+    """What scripts/build_pretrained.py relies on: metrics measured before saving hold after."""
+    model = tiny("vae").eval()
+    with torch.no_grad():
+        for t in [*model.parameters(), *model.buffers()]:
+            t.copy_(t.half().float())
+    path = save_checkpoint(tmp_path / "m.safetensors", model, dataset=DATASET, weights_dtype=torch.float16)
+    z = torch.randn(5, 2)
+    assert torch.equal(load_checkpoint(path).model.decode(z), model.decode(z))

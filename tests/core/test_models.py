@@ -183,3 +183,33 @@ def test_generator_moves_towards_the_data(family):
 def test_msvae_head_needs_labels():
     with pytest.raises(ValueError, match="labels"):
         small("msvae").loss(torch.rand(2, 1, 8, 8))
+
+
+@pytest.mark.parametrize("family", ["gan", "wgan-gp"])
+def test_mode_seeking_penalises_a_generator_that_ignores_its_latent(family):
+    model = small(family, backbone="mlp", mode_seeking=2.0)
+    z = torch.randn(8, 2)
+    collapsed = torch.rand(1, 1, 8, 8).repeat(8, 1, 1, 1)  # every z gives the same image
+    varied = torch.rand(8, 1, 8, 8)
+    assert model.mode_seeking_penalty(z, collapsed) > 100 * model.mode_seeking_penalty(z, varied)
+    assert small(family, backbone="mlp").mode_seeking_penalty(z, varied).item() == 0.0  # off by default
+
+
+@pytest.mark.parametrize("family", ["gan", "wgan-gp"])
+def test_mode_seeking_enters_the_generator_update(family):
+    """With the term on, the same step moves the generator differently."""
+    x = torch.rand(16, 1, 8, 8)
+    y = torch.zeros(16, dtype=torch.long)
+    outs = []
+    for weight in (0.0, 5.0):
+        model = small(family, backbone="mlp", mode_seeking=weight, **({"n_critic": 1} if family == "wgan-gp" else {}))
+        opts = model.configure_optimizers(1e-3)
+        torch.manual_seed(0)
+        model.train_step(x, y, opts, 1)
+        outs.append([p.detach().clone() for p in model.generator_parameters()])
+    assert any(not torch.equal(a, b) for a, b in zip(*outs))
+
+
+def test_mode_seeking_must_be_non_negative():
+    with pytest.raises(ConfigError, match="mode_seeking"):
+        small("gan", mode_seeking=-1.0)

@@ -174,3 +174,31 @@ def test_families_that_are_not_amp_safe_train_in_full_precision(tiny_dataset, mo
     monkeypatch.setattr(trainer_module, "amp_dtype", lambda device: torch.bfloat16)
     wgan = create_model(make_config("wgan-gp", backbone="mlp", hidden=32, image_shape=[1, 8, 8], num_classes=2))
     assert Trainer(wgan, tiny_dataset, TrainSettings(epochs=1, device="cpu"))._amp is None
+
+
+def test_the_dataset_moves_to_the_training_device_once_and_batches_stay_there(tiny_dataset, monkeypatch):
+    """The CUDA path: one copy of the data onto the device, then only index batches there.
+    Exercised on the CPU by recording every ``ImageDataset.to`` and every batch's device."""
+    import latentlab.data as data_module
+
+    moves: list[torch.device] = []
+    original_to = data_module.ImageDataset.to
+
+    def recording_to(self, device):
+        moves.append(torch.device(device))
+        return original_to(self, device)
+
+    monkeypatch.setattr(data_module.ImageDataset, "to", recording_to)
+    model = vae()
+    batch_devices: set[torch.device] = set()
+    original_step = model.train_step
+
+    def recording_step(x, y, optimizers, step):
+        batch_devices.update({x.device, y.device})
+        return original_step(x, y, optimizers, step)
+
+    model.train_step = recording_step
+    trainer = Trainer(model, tiny_dataset, TrainSettings(epochs=3, batch_size=16, device="cpu"))
+    assert trainer.fit().status == "finished"
+    assert moves == [trainer.device], "the data is copied to the device once per run, not per epoch or batch"
+    assert batch_devices == {trainer.device}

@@ -1,0 +1,62 @@
+"""The pretrained checkpoints shipped in ``resources/pretrained`` (built by
+``scripts/build_pretrained.py``), in the order the window's model menu lists them.
+
+A model whose file is missing (a trimmed install) is simply absent from ``catalogue()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from latentlab.data import resources_dir
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    key: str  # file stem, e.g. "vae-beta4"
+    title: str  # menu text, e.g. "β-VAE, β = 4 (2-D)"
+    family: str
+    group: str  # menu section: "autoencoders", "beta ladder", "generators", "higher-dimensional"
+
+    @property
+    def path(self) -> Path:
+        return pretrained_dir() / f"{self.key}.safetensors"
+
+
+#: Every model the build script makes, in menu order. The first is the default.
+MODELS: tuple[Pretrained, ...] = (
+    Pretrained("vae", "VAE (β = 1, 2-D)", "vae", "autoencoders"),
+    Pretrained("ae", "Autoencoder (2-D)", "ae", "autoencoders"),
+    Pretrained("dae", "Denoising autoencoder (2-D)", "ae", "autoencoders"),
+    Pretrained("msvae", "Multi-stage VAE with classifier head (2-D)", "msvae", "autoencoders"),
+    Pretrained("vae-beta0.5", "β-VAE, β = 0.5 (2-D)", "vae", "beta ladder"),
+    Pretrained("vae-beta2", "β-VAE, β = 2 (2-D)", "vae", "beta ladder"),
+    Pretrained("vae-beta4", "β-VAE, β = 4 (2-D)", "vae", "beta ladder"),
+    Pretrained("vae-beta8", "β-VAE, β = 8 (2-D)", "vae", "beta ladder"),
+    Pretrained("gan", "GAN, DCGAN-style (2-D)", "gan", "generators"),
+    Pretrained("wgan-gp", "WGAN-GP (2-D)", "wgan-gp", "generators"),
+    Pretrained("vae-16d", "VAE with a 16-D latent", "vae", "higher-dimensional"),
+)
+
+#: The β ladder, in order of β (the plain VAE is its β = 1 rung).
+BETA_LADDER: tuple[str, ...] = ("vae-beta0.5", "vae", "vae-beta2", "vae-beta4", "vae-beta8")
+
+
+def pretrained_dir() -> Path:
+    return resources_dir() / "pretrained"
+
+
+def catalogue() -> list[Pretrained]:
+    """The shipped models whose files exist, in menu order."""
+    return [entry for entry in MODELS if entry.path.is_file()]
+
+
+def find(key: str) -> Pretrained | None:
+    return next((entry for entry in MODELS if entry.key == key), None)
+
+
+def default_checkpoint() -> Path | None:
+    """The checkpoint the window opens on when nothing else is asked for: the VAE."""
+    entry = MODELS[0]
+    return entry.path if entry.path.is_file() else None
