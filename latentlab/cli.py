@@ -5,6 +5,8 @@
     latentlab info CKPT [--json]                 what a checkpoint holds and how good it is
     latentlab sample CKPT --n 64 --out grid.png  a grid of generated images
     latentlab encode CKPT --out latents.csv      latents and labels as CSV
+    latentlab interpolate CKPT [CKPT ...] --from 3 --to 8 --out strip.png
+                                                 decoded paths and their metrics
 
 Errors in the user's input print one line and exit with status 2; nothing prints a
 traceback unless it is a bug.
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from latentlab.errors import LatentLabError
 
-SUBCOMMANDS = ("train", "info", "sample", "encode")
+SUBCOMMANDS = ("train", "info", "sample", "encode", "interpolate")
 EXIT_USAGE = 2
 
 
@@ -106,6 +108,10 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=["test", "train", "all"], default="test")
     e.add_argument("--dataset", default=None, help="encode another dataset (default: the checkpoint's)")
     e.set_defaults(run=cmd_encode)
+
+    from latentlab.cli_interpolate import add_parser as add_interpolate_parser
+
+    add_interpolate_parser(sub)
     return p
 
 
@@ -115,10 +121,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from latentlab.data import load_dataset
     from latentlab.errors import ConfigError
     from latentlab.models.checkpoint import load_checkpoint
-    from latentlab.models.mixture import fit_latent_mixture
     from latentlab.models.registry import create_model, make_config
     from latentlab.training.control import TrainControl
-    from latentlab.training.evaluate import evaluate
+    from latentlab.training.evaluate import evaluate, fit_sampling_mixture
     from latentlab.training.judges import get_judge
     from latentlab.training.trainer import Trainer, TrainSettings
 
@@ -162,11 +167,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = None
     if bar:
         bar.close()
-    if model.has_encoder and model.has_decoder:  # autoencoders sample from it; VAEs may
-        on_device = dataset.to(trainer.device)
-        fit_latent_mixture(model, on_device.train.images, n_components=dataset.num_classes)
-        if model.default_sample_source == "mixture":  # sample metrics need the mixture
-            trainer.metrics.update(evaluate(model, on_device, judge=judge))
+    if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture":
+        trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
     path = trainer.save(out)
     if result is None or not result.ok:
         message = result.message if result else "interrupted"
@@ -223,12 +225,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    import csv
-
     import torch
 
     from latentlab.data import load_dataset
     from latentlab.errors import ConfigError
+    from latentlab.latent.export import save_latents_csv
     from latentlab.models.checkpoint import load_checkpoint
     from latentlab.training.evaluate import encode_all
 
@@ -244,13 +245,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     images = torch.cat([s.images for s in splits])
     labels = torch.cat([s.labels for s in splits])
     z = encode_all(model, images).cpu().numpy()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([f"z{i}" for i in range(z.shape[1])] + ["label", "class_name"])
-        for row, label in zip(z, labels.tolist()):
-            w.writerow([f"{v:.6g}" for v in row] + [label, dataset.class_names[label]])
+    out = save_latents_csv(args.out, z, labels, dataset.class_names)
     print(f"wrote {len(z)} latents ({z.shape[1]}-D) to {out}")
     return 0
 

@@ -15,9 +15,7 @@ importing this module (on the app's start-up path) stays cheap.
 
 from __future__ import annotations
 
-import os
 import string
-import sys
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from latentlab.errors import DatasetError
+from latentlab.locations import cache_dir, resources_dir  # noqa: F401  (re-exported: the public names)
 
 DEFAULT_DATASET = "mnist-5k"
 DIGIT_NAMES = [str(digit) for digit in range(10)]
@@ -195,39 +194,6 @@ def load_dataset(
         train=_conform(dataset.train, image_size, channels),
         test=_conform(dataset.test, image_size, channels),
     )
-
-
-def resources_dir() -> Path:
-    """Bundled data and checkpoints: ``$LATENTLAB_RESOURCES``, else ``<repo root>/resources``."""
-    override = os.environ.get("LATENTLAB_RESOURCES")
-    if override:
-        return Path(override).expanduser()
-    return Path(__file__).resolve().parents[1] / "resources"
-
-
-def cache_dir() -> Path:
-    """latentlab's user cache folder, created on demand.
-
-    ``$LATENTLAB_CACHE``, else ``%LOCALAPPDATA%\\latentlab`` on Windows, else
-    ``$XDG_CACHE_HOME/latentlab`` or ``~/.cache/latentlab``.
-    """
-    override = os.environ.get("LATENTLAB_CACHE")
-    if override:
-        path = Path(override).expanduser()
-    elif sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        path = (Path(local) if local else Path.home() / "AppData" / "Local") / "latentlab"
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        path = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "latentlab"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DatasetError(
-            f"cannot create the cache folder {path} ({err.strerror or err}); "
-            f"set LATENTLAB_CACHE to a writable folder"
-        ) from err
-    return path
 
 
 # --- shared helpers -------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from latentlab.data import resources_dir
+from latentlab.locations import resources_dir
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from latentlab.models.registry import create_model, make_config  # noqa: E402
 from latentlab.pretrained import MODELS, pretrained_dir  # noqa: E402
 from latentlab.training.evaluate import evaluate, fit_sampling_mixture  # noqa: E402
 from latentlab.training.judges import JUDGE_EPOCHS  # noqa: E402
-from latentlab.training.trainer import Trainer, TrainSettings  # noqa: E402
+from latentlab.training.trainer import Trainer, TrainingCallback, TrainSettings  # noqa: E402
 
 DATASET = "mnist-5k"
 SEED = 0
@@ -54,14 +54,14 @@ RECIPES: dict[str, dict] = {
     "vae-beta4": {"family": "vae", "config": {"hidden": 256, "beta": 4.0}, "epochs": 60},
     "vae-beta8": {"family": "vae", "config": {"hidden": 256, "beta": 8.0}, "epochs": 60},
     "vae-16d": {"family": "vae", "config": {"hidden": 256, "latent_dim": 16}, "epochs": 60},
-    "gan": {"family": "gan", "config": {"hidden": 256}, "epochs": 60},
-    "wgan-gp": {"family": "wgan-gp", "config": {"hidden": 256}, "epochs": 150},
+    "gan": {"family": "gan", "config": {}, "epochs": 100},
+    "wgan-gp": {"family": "wgan-gp", "config": {}, "epochs": 100},
 }
 
 #: The metrics the manifest records per family, with how they are shown.
 SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
     "vae": (("test_neg_elbo", "−ELBO", "{:.1f}"), ("test_kl", "KL", "{:.2f}"),
-            ("judge_recon_accuracy", "judge acc. on recon.", "{:.1%}"), ("sample_min_class_share", "min class share", "{:.1%}")),
+            ("judge_recon_accuracy", "judge acc. on recon.", "{:.1%}"), ("judge_fid", "judge FID", "{:.0f}")),
     "msvae": (("test_neg_elbo", "−ELBO", "{:.1f}"), ("head_accuracy", "head acc.", "{:.1%}"),
               ("judge_recon_accuracy", "judge acc. on recon.", "{:.1%}")),
     "ae": (("test_recon", "recon.", "{:.1f}"), ("judge_recon_accuracy", "judge acc. on recon.", "{:.1%}"),
@@ -90,7 +90,25 @@ def measure(model, dataset, judge) -> dict:
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
 
 
-def build(key: str, dataset, judge) -> dict:
+class Progress(TrainingCallback):
+    """Every ``every`` epochs, one line of the sample metrics, to watch a GAN's mode coverage."""
+
+    def __init__(self, key: str, dataset, judge, every: int) -> None:
+        self.key, self.dataset, self.judge, self.every = key, dataset, judge, every
+        self.started = time.perf_counter()
+
+    def on_epoch(self, trainer, report) -> None:
+        if self.judge is None or report.epoch % self.every:
+            return
+        m = evaluate(trainer.model, self.dataset, judge=self.judge, seed=SEED + 1)
+        shares = " ".join(f"{s:.2f}" for s in m.get("sample_class_shares", []))
+        print(f"  {self.key} epoch {report.epoch} ({time.perf_counter() - self.started:.0f} s): "
+              f"min share {m.get('sample_min_class_share', float('nan')):.3f}, judge FID "
+              f"{m.get('judge_fid', float('nan')):.0f}, shares {shares}", flush=True)
+
+
+def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None = None) -> dict:
+    """Train, round, measure and save one model; ``out_dir`` (experiments) instead of the shipped folder."""
     recipe = RECIPES[key]
     torch.manual_seed(SEED)
     config = make_config(recipe["family"], image_shape=list(dataset.image_shape),
@@ -98,7 +116,8 @@ def build(key: str, dataset, judge) -> dict:
     model = create_model(config)
     settings = TrainSettings(epochs=recipe["epochs"], seed=SEED, device="cpu", evaluate_every=0)
     started = time.perf_counter()
-    result = Trainer(model, dataset, settings).fit()
+    callbacks = [Progress(key, dataset, judge, watch_every)] if watch_every else []
+    result = Trainer(model, dataset, settings, callbacks=callbacks).fit()
     if result.status != "finished":
         raise SystemExit(f"{key}: training did not finish: {result.message}")
     seconds = time.perf_counter() - started
@@ -106,7 +125,7 @@ def build(key: str, dataset, judge) -> dict:
     round_weights_(model)
     fit_sampling_mixture(model, dataset)
     metrics = measure(model, dataset, judge if key != "judge" else None)
-    save_checkpoint(model_path(key), model.cpu(), dataset=dataset.info(), metrics=metrics,
+    save_checkpoint((out_dir / model_path(key).name) if out_dir else model_path(key), model.cpu(), dataset=dataset.info(), metrics=metrics,
                     history=[], training={**settings.to_dict(), "recipe": recipe},
                     weights_dtype=STORAGE_DTYPE)
     print(f"{key}: trained in {seconds:.0f} s; " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
@@ -138,15 +157,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("keys", nargs="*", help=f"models to build (default: all of {', '.join(RECIPES)})")
     parser.add_argument("--check", action="store_true", help="re-measure the shipped files against the manifest")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="measure the shipped files of KEYS and record them in the manifest, without training")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="try other settings: config overrides or epochs=N (needs --out-dir)")
+    parser.add_argument("--out-dir", type=Path, help="write the files here, not into resources (experiments)")
+    parser.add_argument("--watch", type=int, default=0, metavar="N",
+                        help="print sample metrics every N epochs (another seed than the final ones)")
     args = parser.parse_args()
     unknown = [k for k in args.keys if k not in RECIPES]
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {list(RECIPES)}")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.set and not args.out_dir:
+        parser.error("--set builds variants that differ from the recipes: give --out-dir too")
+    for item in args.set:
+        name, _, value = item.partition("=")
+        for key in args.keys:
+            target = RECIPES[key] if name == "epochs" else RECIPES[key]["config"]
+            target[name] = json.loads(value)
+    torch.set_num_threads(1)  # the same float reductions on every machine, whatever its core count
     dataset = load_dataset(DATASET)
     manifest_path = pretrained_dir() / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     judge_file = model_path("judge")
+
+    if args.out_dir:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        judge = load_checkpoint(judge_file).model
+        for key in args.keys:
+            entry = build(key, dataset, judge, args.watch, args.out_dir)
+            (args.out_dir / f"{key}.json").write_text(json.dumps({**entry, "recipe": RECIPES[key]}, indent=1))
+        return 0
 
     if args.check:
         judge = load_checkpoint(judge_file).model
@@ -158,12 +199,20 @@ def main() -> int:
         return 0
 
     keys = args.keys or list(RECIPES)
-    if "judge" in keys:  # everything else is measured by the judge: build it first
+    if args.measure_only:  # record the metrics of files already built, without retraining
+        for key in keys:
+            judge = load_checkpoint(judge_file).model if key != "judge" else None
+            model = load_checkpoint(model_path(key)).model
+            manifest[key] = {"family": RECIPES[key]["family"], "metrics": measure(model, dataset, judge)}
+    elif "judge" in keys:  # everything else is measured by the judge: build it first
         manifest["judge"] = build("judge", dataset, None)
     judge = load_checkpoint(judge_file).model
     for key in keys:
-        if key != "judge":
-            manifest[key] = build(key, dataset, judge)
+        if key != "judge" and not args.measure_only:
+            manifest[key] = build(key, dataset, judge, args.watch)
+    built = {k: manifest[k] for k in keys}
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}  # another build may have written
+    manifest.update(built)
     order = ["judge", *[m.key for m in MODELS]]
     manifest = {k: manifest[k] for k in order if k in manifest}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")

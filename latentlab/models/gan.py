@@ -14,13 +14,25 @@ discriminator that overpowers the generator are settings:
   generator is penalised by 1 / (|G(z1) - G(z2)| / |z1 - z2|) over pairs of its batch,
   so nearby latents may not all land on the same image. Another remedy for mode
   collapse, shared with WGAN-GP; 0 turns it off.
+* ``r1``: weight γ of the R1 penalty (Mescheder et al. 2018): D's loss gains
+  γ/2·E‖∇ₓD(x)‖² on real images, so D cannot sharpen into a cliff around the data that
+  gives G no gradient towards the modes it has not found. 0 turns it off.
 
 A fixed noise batch (``fixed_noise``, saved with the weights) makes samples comparable
 across epochs.
+
+``ema`` keeps an exponential moving average of the generator's weights (Yazıcı et al.
+2019), which is what ``decode`` uses in eval mode (samples, the map, evaluation), while
+training updates the live generator. Adversarial training orbits around its equilibrium
+rather than settling on it: on a 2-D latent the regions of the digit classes keep
+trading places, so one snapshot may have lost a class that the next has back. The
+average sits nearer the centre of the orbit. The decay warms up as (1 + t) / (10 + t)
+over the first generator updates, so a short run is not dominated by its random start.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -55,18 +67,26 @@ class GANConfig(ModelConfig):
     d_dropout: float = 0.3
     pack: int = 2
     mode_seeking: float = 0.0
+    r1: float = 0.0
+    ema: float = 0.999
 
     def validate(self) -> None:
         super().validate()
         require_probability(self, "label_smoothing", "label_flip", upper=0.5)
         require_probability(self, "d_dropout")
         require_pack(self)
-        require_non_negative(self, "mode_seeking")
+        require_non_negative(self, "mode_seeking", "r1")
+        require_ema(self)
 
 
 def require_pack(config: ModelConfig) -> None:
     if not 1 <= config.pack <= 8:
         raise ConfigError(f"pack must be from 1 to 8, got {config.pack!r}")
+
+
+def require_ema(config: ModelConfig) -> None:
+    if not 0.0 <= config.ema < 1.0:
+        raise ConfigError(f"ema must be in [0, 1) (0 turns the averaged generator off), got {config.ema!r}")
 
 
 class AdversarialModel(LatentModel):
@@ -90,9 +110,28 @@ class AdversarialModel(LatentModel):
         self.apply(init_weights)
         gen = torch.Generator().manual_seed(0)
         self.register_buffer("fixed_noise", torch.randn(FIXED_NOISE_SIZE, c.latent_dim, generator=gen))
+        self.generator_ema: nn.Module | None = None
+        if c.ema > 0:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.generator(z))
+        """G(z) in [0, 1]: the live generator while training, the averaged one in eval mode."""
+        use_average = self.generator_ema is not None and not self.training
+        return torch.sigmoid((self.generator_ema if use_average else self.generator)(z))
+
+    @torch.no_grad()
+    def update_average(self) -> None:
+        """Move the averaged generator towards the live one; call after each generator step."""
+        if self.generator_ema is None:
+            return
+        self.ema_updates += 1
+        t = self.ema_updates.float()  # a tensor: no host sync on a GPU
+        decay = torch.clamp((1.0 + t) / (10.0 + t), max=self.config.ema)
+        for average, live in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            average.lerp_(live, 1.0 - decay)
+        for average, live in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            average.copy_(live)  # batch-norm statistics: the live generator's
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """One score (a logit for the GAN, a critic value for WGAN-GP) per pack of images.
@@ -142,6 +181,7 @@ class GAN(AdversarialModel):
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__(config, d_dropout=config.d_dropout, d_norm=False)
+        self.supports_amp = config.r1 == 0  # R1 differentiates twice: keep it in float32
 
     def _targets(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
@@ -155,8 +195,14 @@ class GAN(AdversarialModel):
 
     def _d_loss(self, x: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         real_t, fake_t = self._targets(x.shape[0], x.device)
+        use_r1 = self.config.r1 > 0 and torch.is_grad_enabled()
+        if use_r1:
+            x = x.detach().requires_grad_(True)
         d_real, d_fake = self.discriminate(x), self.discriminate(fake)
         loss = F.binary_cross_entropy_with_logits(d_real, real_t) + F.binary_cross_entropy_with_logits(d_fake, fake_t)
+        if use_r1:
+            (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
+            loss = loss + 0.5 * self.config.r1 * grad.pow(2).flatten(1).sum(1).mean() * self.pack
         return loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
 
     def _g_loss(self, z: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -184,6 +230,7 @@ class GAN(AdversarialModel):
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        self.update_average()
         parts = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
         parts = {k: v.detach() for k, v in parts.items()}
         parts["loss"] = parts["d_loss"] + parts["g_loss"]

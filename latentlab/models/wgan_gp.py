@@ -14,7 +14,7 @@ import torch
 
 from latentlab.errors import ConfigError
 from latentlab.models.config import ModelConfig, require_non_negative
-from latentlab.models.gan import AdversarialModel, require_pack
+from latentlab.models.gan import AdversarialModel, require_ema, require_pack
 from latentlab.models.registry import register
 
 
@@ -25,11 +25,13 @@ class WGANGPConfig(ModelConfig):
     n_critic: int = 5
     pack: int = 1
     mode_seeking: float = 0.0  # see gan.py
+    ema: float = 0.999  # see gan.py
 
     def validate(self) -> None:
         super().validate()
         require_non_negative(self, "gp_lambda", "mode_seeking")
         require_pack(self)
+        require_ema(self)
         if not 1 <= self.n_critic <= 100:
             raise ConfigError(f"n_critic must be from 1 to 100, got {self.n_critic!r}")
 
@@ -84,6 +86,7 @@ class WGANGP(AdversarialModel):
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
+            self.update_average()
             self._last_g_loss = g_loss.detach()
         parts = {k: v.detach() for k, v in parts.items()}
         if self._last_g_loss is None:

@@ -55,8 +55,9 @@ def ensure_application():
 def run_app(checkpoint: str | None = None, screenshot: str | None = None) -> int:
     """Open the window (on ``checkpoint`` if given) and run until it closes; the exit code.
 
-    With ``screenshot``, render the window offscreen with the model loaded, the marker at
-    the origin and the territory computed, save it as PNG and exit.
+    With ``screenshot``, render the window offscreen with the model loaded (the pretrained
+    VAE when no checkpoint is given), the marker at the origin and the territory computed,
+    save it as PNG and exit.
     """
     if screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -71,45 +72,30 @@ def run_app(checkpoint: str | None = None, screenshot: str | None = None) -> int
     return _run_interactive(app, checkpoint)
 
 
-def _splash():
-    """A small card shown while PyTorch loads (~1.5 s of the ~2.5 s start-up)."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-    from PySide6.QtWidgets import QSplashScreen
-
-    pixmap = QPixmap(460, 150)
-    pixmap.fill(QColor("#f7f7f7"))
-    painter = QPainter(pixmap)
-    painter.setPen(QColor("#1f77b4"))
-    painter.drawRect(0, 0, 459, 149)
-    painter.setPen(QColor("#222"))
-    font = QFont()
-    font.setPointSize(22)
-    font.setBold(True)
-    painter.setFont(font)
-    painter.drawText(pixmap.rect().adjusted(0, 0, 0, -40), Qt.AlignmentFlag.AlignCenter, "latentlab")
-    font.setPointSize(11)
-    font.setBold(False)
-    painter.setFont(font)
-    painter.drawText(pixmap.rect().adjusted(0, 60, 0, 0), Qt.AlignmentFlag.AlignCenter, "loading PyTorch…")
-    painter.end()
-    splash = QSplashScreen(pixmap)
-    splash.show()
-    return splash
+#: The warm-up (a training step, scikit-learn's import) waits this long after PyTorch has
+#: loaded, so it does not slow the first map.
+WARM_UP_DELAY_MS = 4000
 
 
 def _run_interactive(app, checkpoint: str | None) -> int:
-    from PySide6.QtCore import QTimer
+    """Show the window at once, load PyTorch and the model behind it (see startup.py)."""
+    from PySide6.QtCore import QEvent, QSettings, QTimer
 
-    splash = _splash()
-    app.processEvents()
-    from .main_window import MainWindow  # imports torch
+    from . import session_state
+    from .main_window import MainWindow, WindowOptions  # imports no PyTorch
+    from .startup import Startup, StartupTrace
 
-    window = MainWindow()
+    settings = QSettings()
+    state = session_state.load(settings)
+    window = MainWindow(settings=settings, options=WindowOptions(defer_engine=True,
+                                                                 warm_up_delay_ms=WARM_UP_DELAY_MS))
+    session_state.restore_layout(window, state)
+    StartupTrace.from_environment(window)
     window.show()
-    splash.finish(window)
-    if checkpoint:
-        window.open_checkpoint(checkpoint)
+    if state.presentation:
+        window.presentation.set_active(True)
+    startup = Startup(window, checkpoint, state)
+    QTimer.singleShot(0, startup.start)  # after the first paint
     previous_hook = sys.excepthook
     sys.excepthook = _dialog_excepthook(window)
     # Ctrl+C in the terminal closes the window (asking to save, as the close button does);
@@ -124,8 +110,12 @@ def _run_interactive(app, checkpoint: str | None) -> int:
         heartbeat.stop()
         signal.signal(signal.SIGINT, previous_sigint)
         sys.excepthook = previous_hook
+        startup.wait()
         window.shutdown()
         _dispose(app, window)
+        # Closing the last window posts a Quit event that may outlive exec(); left queued, it
+        # ends the next event loop of this process at once (an in-process caller's, a test's).
+        app.removePostedEvents(app, QEvent.Type.Quit)
 
 
 def _dispose(app, window) -> None:
@@ -173,6 +163,11 @@ def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
     from .session import Session
 
     out = Path(path).expanduser()
+    if checkpoint is None:  # what the window opens on: the pretrained VAE, when installed
+        from latentlab.pretrained import default_checkpoint
+
+        default = default_checkpoint()
+        checkpoint = str(default) if default is not None else None
     with tempfile.TemporaryDirectory(prefix="latentlab-capture-") as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)  # leave the user's alone
         options = WindowOptions(headless=True, explorer=ExplorerOptions(territory_stages=CAPTURE_TERRITORY))

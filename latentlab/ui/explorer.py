@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from latentlab.latent.projection import SliceProjection
-
 from .decoded_view import DecodedView
-from .jobs import ManifoldImage, ManifoldJob, SampleLabels, SampleLabelsJob, TerritoryImage, TerritoryJob
 from .latent_map import LatentMap
 from .palette import class_rgb
-from .session import MapPoints, Session
 from .threads import ComputeLane
-from .workers import TrainingSnapshot
+
+if TYPE_CHECKING:  # these import PyTorch or SciPy; the explorer is built before them (see startup.py)
+    from latentlab.latent.projection import SliceProjection
+
+    from .session import MapPoints, Session
+    from .workers import TrainingSnapshot
 
 
 @dataclass
@@ -44,6 +46,8 @@ class ExplorerOptions:
 
 def make_projection(latents: np.ndarray, dims: tuple[int, int] = (0, 1)) -> SliceProjection:
     """Exact for latents of up to 2-D; else a slice through ``dims`` with the rest at the data mean."""
+    from latentlab.latent.projection import SliceProjection
+
     latent_dim = latents.shape[1]
     if latent_dim <= 2:
         return SliceProjection(latent_dim)
@@ -116,6 +120,17 @@ class Explorer(QObject):
         self.map.reset_view()
         self.request_labels()
         self.request_territory()
+
+    def restyle(self) -> None:
+        """The look changed (theme.py): the map's colours and sizes, the territory's colours."""
+        self.map.restyle()
+        if self.session is None:
+            return
+        self._colors = class_rgb(len(self.session.class_names))
+        self.map.set_caption(self._caption())
+        self.map.set_axis_labels(*self.projection.axis_labels())
+        self.request_territory()
+        self._judge_timer.start()  # the verdict's swatch takes the new class colour
 
     def _caption(self) -> str:
         session, n = self.session, len(self.points.latents)
@@ -213,6 +228,8 @@ class Explorer(QObject):
             return
         if stages is None:
             stages = self.options.territory_stages_training if self.training else self.options.territory_stages
+        from .jobs import TerritoryJob
+
         x_range, y_range = padded(*self.map.visible_region(), self.options.region_margin)
         self._last_territory_request = time.monotonic()
         self.territory_lane.submit(TerritoryJob(session.snapshot, session.judge, self.projection, x_range, y_range,
@@ -221,6 +238,8 @@ class Explorer(QObject):
     def request_manifold(self) -> None:
         if self.session is None or self.projection is None:
             return
+        from .jobs import ManifoldJob
+
         x_range, y_range = self.map.visible_region()
         self.decode_lane.submit(ManifoldJob(self.session.snapshot, self.projection, x_range, y_range,
                                             self.options.manifold_n))
@@ -230,10 +249,14 @@ class Explorer(QObject):
         session, points = self.session, self.points
         if session is None or points is None or points.from_data or session.judge is None:
             return
+        from .jobs import SampleLabelsJob
+
         self.territory_lane.submit(SampleLabelsJob(session.snapshot, session.judge, points.latents))
 
     @Slot(object, object)
     def _on_lane_result(self, job, value) -> None:
+        from .jobs import ManifoldImage, SampleLabels, TerritoryImage
+
         if self.session is None:
             return
         if isinstance(value, TerritoryImage):

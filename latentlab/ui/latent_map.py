@@ -19,12 +19,24 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolB
 
 from .palette import class_colors, unknown_color
 from .point_cloud import PointCloudItem
+from .theme import current as current_look
 
 #: Wait this long after the last pan or zoom before asking for a new territory image.
 REGION_DEBOUNCE_MS = 150
 #: A point is "under the cursor" within this many screen pixels of its centre.
 HOVER_RADIUS_PX = 7.0
 HOVER_SCALE = 4
+MARKER_SIZE = 26
+MARKER_WIDTH = 3.0
+HOVER_RING_SIZE = 16
+
+
+def marker_pens(dark: bool, line_scale: float = 1.0):
+    """Pen, brush, hover pen and hover brush of the marker on a light or dark map."""
+    ink, fill = ("#ffffff", (0, 0, 0, 110)) if dark else ("#111111", (255, 255, 255, 110))
+    hover_fill = (0, 0, 0, 160) if dark else (255, 255, 255, 160)
+    return (pg.mkPen(ink, width=MARKER_WIDTH * line_scale), fill,
+            pg.mkPen("#ff4f4f" if dark else "#d62728", width=(MARKER_WIDTH + 0.5) * line_scale), hover_fill)
 
 
 def dot_size(n_points: int) -> tuple[float, float]:
@@ -64,7 +76,7 @@ class ClassLegend(QWidget):
         for i, (name, color) in enumerate(zip(names, colors)):
             button = QToolButton(self)
             button.setText(name)
-            button.setIcon(swatch_icon(color))
+            button.setIcon(swatch_icon(color, round(14 * current_look().font_scale)))
             button.setCheckable(True)
             button.setChecked(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -147,7 +159,9 @@ class LatentMap(QWidget):
             self.header.addWidget(widget)
         self.set_latent_dim(2)
 
-        self.plot = pg.PlotWidget(background="w")
+        look = current_look()
+        self.size_scale = 1.0  # dots, marker and hover ring (presentation mode: larger)
+        self.plot = pg.PlotWidget(background=look.plot_background)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         # A status tip, not a tooltip: a tooltip would cover the hover preview.
         self.plot.setStatusTip("Click to decode a point · drag the marker to decode continuously · hover a dot to "
@@ -161,18 +175,19 @@ class LatentMap(QWidget):
         for name in ("left", "bottom"):
             axis = self.plot_item.getAxis(name)
             axis.setTickFont(tick_font)
-            axis.setTextPen("#333")
+            axis.setTextPen(look.plot_foreground)
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()
 
         self.territory_item = pg.ImageItem(axisOrder="row-major")
         self.territory_item.setZValue(-20)
         self.plot_item.addItem(self.territory_item, ignoreBounds=True)
-        self.hover_ring = pg.ScatterPlotItem(size=16, pen=pg.mkPen("k", width=2), brush=None, pxMode=True)
+        self.hover_ring = pg.ScatterPlotItem(size=HOVER_RING_SIZE, pen=pg.mkPen(look.plot_foreground, width=2),
+                                             brush=None, pxMode=True)
         self.hover_ring.setZValue(5)
         self.plot_item.addItem(self.hover_ring, ignoreBounds=True)
-        self.marker = pg.TargetItem(pos=(0, 0), size=26, symbol="crosshair", movable=True,
-                                    pen=pg.mkPen("#111", width=3), brush=(255, 255, 255, 110),
-                                    hoverPen=pg.mkPen("#d62728", width=3.5), hoverBrush=(255, 255, 255, 160))
+        pen, brush, hover_pen, hover_brush = marker_pens(look.dark)
+        self.marker = pg.TargetItem(pos=(0, 0), size=MARKER_SIZE, symbol="crosshair", movable=True,
+                                    pen=pen, brush=brush, hoverPen=hover_pen, hoverBrush=hover_brush)
         self.marker.setToolTip("Drag the marker to decode continuously, or click anywhere on the map")
         self.marker.setZValue(10)
         self.plot_item.addItem(self.marker, ignoreBounds=True)
@@ -223,6 +238,39 @@ class LatentMap(QWidget):
         self._hidden.clear()
         self.legend.set_classes(self.class_names, self.colors)
 
+    def restyle(self) -> None:
+        """Class colours, dot, marker and ring sizes and pens of the current look (theme.py)."""
+        look = current_look()
+        self.size_scale = look.marker_scale
+        self.colors = class_colors(len(self.class_names))
+        size, halo = dot_size(len(self._labels))
+        for i, (cloud, color) in enumerate(zip(self.clouds, [*self.colors, unknown_color()])):
+            replacement = PointCloudItem(color, size * self.size_scale, halo * self.size_scale)
+            replacement.setVisible(cloud.isVisible())
+            self.plot_item.removeItem(cloud)
+            self.plot_item.addItem(replacement)
+            self.clouds[i] = replacement
+        if len(self._order):
+            self.update_positions(self._xy)
+        for button, color in zip(self.legend.buttons, self.colors):
+            button.setIcon(swatch_icon(color, round(14 * look.font_scale)))
+        pen, brush, hover_pen, hover_brush = marker_pens(look.dark, look.line_scale)
+        self.marker.setPen(pen)
+        self.marker.setBrush(brush)
+        self.marker.setHoverPen(hover_pen)
+        self.marker.setHoverBrush(hover_brush)
+        self.marker.prepareGeometryChange()
+        self.marker.scale = MARKER_SIZE * self.size_scale  # TargetItem keeps its size here
+        self.marker.viewTransformChanged()
+        self.marker.update()
+        self.hover_ring.setSize(HOVER_RING_SIZE * self.size_scale)
+
+    def marker_size(self) -> float:
+        return float(self.marker.scale)
+
+    def dot_size(self) -> float:
+        return float(self.clouds[0].size) if self.clouds else dot_size(len(self._labels))[0] * self.size_scale
+
     def set_class_visible(self, index: int, visible: bool) -> None:
         self.legend.buttons[index].setChecked(visible)
 
@@ -270,6 +318,7 @@ class LatentMap(QWidget):
         self._bounds = np.searchsorted(group[self._order], np.arange(n_classes + 2))
         self._labels = labels
         size, halo = dot_size(len(labels))
+        size *= self.size_scale
         for i, cloud in enumerate(self.clouds):
             if cloud.size != size:
                 replacement = PointCloudItem(cloud.color, size, halo)
@@ -321,10 +370,12 @@ class LatentMap(QWidget):
     # ----------------------------------------------------------------- view
     def set_caption(self, text: str) -> None:
         """One line over the plot that says what the points and the background are."""
-        self.plot_item.setTitle(text, size="10pt", color="#444")
+        look = current_look()
+        self.plot_item.setTitle(text, size=f"{10 * look.font_scale:.1f}pt", color=look.muted)
 
     def set_axis_labels(self, x: str, y: str) -> None:
-        style = {"font-size": "11pt", "color": "#222"}
+        look = current_look()
+        style = {"font-size": f"{11 * look.font_scale:.1f}pt", "color": look.text}
         self.plot_item.setLabel("bottom", x, **style)
         self.plot_item.setLabel("left", y, **style)
 

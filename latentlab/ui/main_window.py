@@ -14,6 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -28,33 +29,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.data import DEFAULT_DATASET
 from latentlab.errors import LatentLabError
 
-from . import dialogs
+from . import dialogs, session_state
+from .analysis_actions import AnalysisActions
 from .beta_panel import BetaPanel
 from .compat import protect_singletons
 from .decoded_view import DecodedView
 from .explorer import Explorer, ExplorerOptions
 from .latent_map import LatentMap
 from .loss_plot import LossPlot
+from .model_menu import ModelMenu
+from .presentation import PresentationMode
 from .recent import RecentMenu
-from .session import Session, remember_judge
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
 from .training_panel import TrainingPanel, summarize
-from .training_run import TrainingRun
-from .welcome import WelcomePage
-from .workers import (
+from .runtime import (
     SNAPSHOTS_PER_S,
     SWITCH_INTERVAL_S,
-    JudgeWorker,
-    WarmUpWorker,
     describe_exception,
     freeze_startup_objects,
     unfreeze_startup_objects,
 )
+from .welcome import WelcomePage
+
+if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before it loads (startup.py)
+    from .session import Session
+    from .training_run import TrainingRun
 
 DEFAULT_SIZE = (1400, 860)
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
@@ -72,6 +75,10 @@ class WindowOptions:
     headless: bool = False
     #: Import what training needs in the background once the window is up (see WarmUpWorker).
     warm_up: bool = True
+    #: ... this long after the engine is there (the start-up gives the first map a head start).
+    warm_up_delay_ms: int = 0
+    #: Build and show the window without PyTorch; ``engine_loaded()`` follows (see startup.py).
+    defer_engine: bool = False
 
 
 class MainWindow(QMainWindow):
@@ -92,6 +99,7 @@ class MainWindow(QMainWindow):
         self._warm_task: BackgroundTask | None = None
         self._dropped_path: str | None = None
         self._shut_down = False
+        self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
         self.setWindowTitle("latentlab")
         self.resize(*DEFAULT_SIZE)
@@ -101,21 +109,33 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self)
         self.explorer.errorRaised.connect(self._on_background_error)
+        self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
         self.show_kl(None)
         self._update_ui_state()
+        if not self.options.defer_engine:
+            self.engine_loaded()
+
+    def engine_loaded(self) -> None:
+        """PyTorch and the model code are imported: fill in what needs them (once)."""
+        if self.engine_ready:
+            return
+        self.engine_ready = True
+        self.training_panel.load_model_defaults()
+        self.welcome.describe_dataset()
+        self._update_ui_state()
         if self.options.warm_up and not _warmed_up[0]:
             _warmed_up[0] = True
-            QTimer.singleShot(0, self._start_warm_up)
+            QTimer.singleShot(self.options.warm_up_delay_ms, self._start_warm_up)
 
     # ================================================================= layout
     def _build_widgets(self) -> None:
         self.latent_map = LatentMap()
         self.decoded_view = DecodedView()
         self.beta_panel = BetaPanel()
-        self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES))
+        self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES), load_defaults=False)
         self.loss_plot = LossPlot()
         self.loss_plot.setMinimumHeight(170)
         self.welcome = WelcomePage()
@@ -210,6 +230,9 @@ class MainWindow(QMainWindow):
         view_menu = menu_bar.addMenu("&View")
         view_menu.addAction(self.grid_action)
         view_menu.addAction(self.reset_view_action)
+        self.model_menu = ModelMenu(self)
+        menu_bar.insertMenu(train_menu.menuAction(), self.model_menu)
+        self.presentation = PresentationMode(self, view_menu, menu_bar.addMenu("&Help"))
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -240,6 +263,8 @@ class MainWindow(QMainWindow):
             return False
         if not self.confirm_discard("The open model has unsaved training. Save it before opening another?"):
             return False
+        from .session import Session
+
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             session = Session.open(path)
@@ -387,6 +412,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def train_default_vae(self) -> None:
+        from latentlab.data import DEFAULT_DATASET
+
         panel = self.training_panel
         panel.family.setCurrentIndex(panel.family.findData("vae"))
         panel.backbone.setCurrentText("mlp")
@@ -418,6 +445,8 @@ class MainWindow(QMainWindow):
     def _start_warm_up(self) -> None:
         if self._shut_down:
             return
+        from .workers import WarmUpWorker
+
         self._warm_task = BackgroundTask(WarmUpWorker(), "warm-up", parent=self)
         self._warm_task.ended.connect(self._on_warm_up_ended)
         self._warm_task.start()
@@ -430,6 +459,8 @@ class MainWindow(QMainWindow):
     def _start_judge_training(self, dataset) -> None:
         if self._judge_task is not None:
             return
+        from .workers import JudgeWorker
+
         worker = JudgeWorker(dataset)
         worker.progress.connect(self._on_judge_progress)
         worker.finished.connect(self._on_judge_finished)
@@ -452,6 +483,8 @@ class MainWindow(QMainWindow):
             self.show_error("Could not get a judge classifier",
                             f"{error}\nThe map works without it, but shows no class territory.")
             return
+        from .session import remember_judge
+
         remember_judge(dataset, judge)
         self.statusBar().showMessage(f"Judge classifier for {dataset.name} ready", 5000)
         if self.session is not None and self.session.dataset is dataset:
@@ -488,13 +521,22 @@ class MainWindow(QMainWindow):
             can_fine_tune=model_has_beta and not training)
         for action in (self.save_action, self.save_as_action, self.grid_action, self.reset_view_action):
             action.setEnabled(session is not None)
+        for action in (self.open_action, self.train_action, self.default_vae_action):
+            action.setEnabled(self.engine_ready)  # before that, opening would wait for PyTorch
+        self.welcome.open_button.setEnabled(self.engine_ready)
+        if not self.engine_ready:
+            self.training_panel.start_button.setEnabled(False)
         self.stop_action.setEnabled(training)
         self._update_status()
 
     def _update_status(self) -> None:
+        session, run = self.session, self.run
+        if not self.engine_ready:
+            self.status_device.setText("loading PyTorch…")
+            return
+        from latentlab.data import DEFAULT_DATASET
         from latentlab.training.device import resolve_device
 
-        session, run = self.session, self.run
         device = run.job.settings.device if run is not None else self.training_panel.device.currentText()
         try:
             device = str(resolve_device(device))
@@ -540,7 +582,7 @@ class MainWindow(QMainWindow):
         calm = 0
         while time.monotonic() < deadline:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.explorer.idle and self._judge_task is None and self._warm_task is None:
+            if self.explorer.idle and self.analysis.idle and self._judge_task is None and self._warm_task is None:
                 calm += 1
                 if calm >= 3:
                     return True
@@ -553,6 +595,8 @@ class MainWindow(QMainWindow):
         if not self._shut_down and not self._confirm_close():
             event.ignore()
             return
+        if not self._shut_down:
+            session_state.save(self.settings, session_state.capture(self))
         self.shutdown()
         event.accept()
 
@@ -580,5 +624,6 @@ class MainWindow(QMainWindow):
         for task in (self._judge_task, self._warm_task):
             if task is not None:
                 task.wait()
+        self.analysis.shutdown()
         self.explorer.shutdown()
         unfreeze_startup_objects()

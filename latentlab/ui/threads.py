@@ -8,10 +8,15 @@ process. Every owner can be waited for, which the window does when it closes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from .jobs import Job
-from .workers import ComputeWorker, enter_background_training, leave_background_training
+if TYPE_CHECKING:
+    from .jobs import Job
+
+# ``.workers`` (and so PyTorch) is imported where a thread starts, not here: the window is
+# built and shown before PyTorch is imported (see startup.py).
 
 
 def start_in_thread(worker: QObject, name: str) -> QThread:
@@ -50,6 +55,8 @@ class BackgroundTask(QObject):
 
     def start(self) -> None:
         if self.heavy:
+            from .workers import enter_background_training
+
             enter_background_training()
         self._thread = start_in_thread(self.worker, self.name)
         self._thread.finished.connect(self._on_thread_finished)
@@ -73,6 +80,8 @@ class BackgroundTask(QObject):
         self._thread = None
         self.worker = None
         if self.heavy:
+            from .workers import leave_background_training
+
             leave_background_training()
         self.ended.emit()
 
@@ -94,19 +103,31 @@ class ComputeLane(QObject):
         self.name = name
         self._pending: dict[str, Job] = {}
         self._running: Job | None = None
-        self._thread: QThread | None = QThread()
-        self._thread.setObjectName(f"latentlab-{name}")
-        self._worker: ComputeWorker | None = ComputeWorker()
-        self._worker.moveToThread(self._thread)
-        self._send.connect(self._worker.run_job)
-        self._worker.result.connect(self._on_result)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.done.connect(self._on_done)
-        self._thread.finished.connect(self._worker.deleteLater)
-        self._thread.start()
+        self._thread: QThread | None = None  # started with the first job
+        self._worker = None
+        self._closed = False
+
+    def _ensure_thread(self) -> bool:
+        """Start the worker thread on first use (so a lane costs nothing until it has work)."""
+        if self._closed:
+            return False
+        if self._thread is None:
+            from .workers import ComputeWorker
+
+            self._thread = QThread()
+            self._thread.setObjectName(f"latentlab-{self.name}")
+            self._worker = ComputeWorker()
+            self._worker.moveToThread(self._thread)
+            self._send.connect(self._worker.run_job)
+            self._worker.result.connect(self._on_result)
+            self._worker.failed.connect(self._on_failed)
+            self._worker.done.connect(self._on_done)
+            self._thread.finished.connect(self._worker.deleteLater)
+            self._thread.start()
+        return True
 
     def submit(self, job: Job) -> None:
-        if self._thread is None:
+        if not self._ensure_thread():
             return
         if self._running is None:
             self._start(job)
@@ -150,6 +171,7 @@ class ComputeLane(QObject):
 
         No time limit: dropping a QThread that still runs would abort the process.
         """
+        self._closed = True
         if self._thread is None:
             return
         self.cancel_all()

@@ -13,14 +13,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from latentlab.data import DEFAULT_DATASET
-
-from .session import Session, find_judge_cached, get_dataset
-from .training_run import TrainingRun
-from .workers import TrainingJob, TrainOutcome
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PyTorch is imported when a run starts: the window is built before it is
     from .main_window import MainWindow
+    from .training_run import TrainingRun
+    from .workers import TrainOutcome
 
 #: While training, the KL bars follow the snapshots at most this often (a repaint costs ~5 ms).
 KL_EVERY_S = 1.0
@@ -48,8 +44,11 @@ class TrainingController(QObject):
         """Train a new model; ``config`` and ``settings`` default to the training panel's fields."""
         import torch
 
+        from latentlab.data import DEFAULT_DATASET
         from latentlab.models.registry import create_model, family_class, make_config
         from latentlab.training.trainer import TrainSettings
+
+        from .session import Session, find_judge_cached, get_dataset
 
         window = self.window
         if self.run is not None:
@@ -102,6 +101,9 @@ class TrainingController(QObject):
 
     def _launch(self, settings, history: list[dict]) -> bool:
         from latentlab.training.control import TrainControl
+
+        from .training_run import TrainingRun
+        from .workers import TrainingJob
 
         window, session = self.window, self.window.session
         job = TrainingJob(session.model, session.dataset, settings, TrainControl(), list(history),

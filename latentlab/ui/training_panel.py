@@ -100,7 +100,9 @@ class TrainingPanel(QWidget):
     pauseRequested = Signal()  # pause or resume, whichever applies
     stopRequested = Signal()
 
-    def __init__(self, families: list[str], parent: QWidget | None = None) -> None:
+    def __init__(self, families: list[str], parent: QWidget | None = None, *, load_defaults: bool = True) -> None:
+        """``load_defaults=False`` leaves the family defaults and the GPU devices (which need
+        PyTorch) to a later ``load_model_defaults()``: the window is shown before PyTorch loads."""
         super().__init__(parent)
         self.family = QComboBox()
         for name in families:
@@ -124,7 +126,6 @@ class TrainingPanel(QWidget):
         self.gamma = QDoubleSpinBox()
         self.gamma.setRange(0.0, 1000.0)
         self.gamma.setDecimals(2)
-        self.gamma.setValue(_default_setting("msvae", "gamma", 10.0))
         self.gamma.setToolTip("γ: weight of the classifier head's cross-entropy (multi-stage VAE only)")
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10_000)
@@ -137,7 +138,7 @@ class TrainingPanel(QWidget):
         self.lr.setValue(0.001)
         self.lr.setToolTip("Learning rate of Adam (set to the family's default when you pick a family)")
         self.device = QComboBox()
-        self.device.addItems(available_devices())
+        self.device.addItems(["auto", "cpu"])
         self.device.setToolTip("Where to train: auto picks a GPU when there is one. On a CPU, training from the "
                                "window uses all cores but one, so the window stays responsive")
 
@@ -193,8 +194,19 @@ class TrainingPanel(QWidget):
         layout.addStretch(1)
 
         self.family.currentIndexChanged.connect(self._on_family_changed)
-        self._on_family_changed()
+        self._defaults_loaded = False
+        if load_defaults:
+            self.load_model_defaults()
         self.set_running(False)
+
+    def load_model_defaults(self) -> None:
+        """The chosen family's defaults, the multi-stage VAE's γ and the GPUs (imports PyTorch)."""
+        self._defaults_loaded = True
+        self.gamma.setValue(_default_setting("msvae", "gamma", 10.0))
+        for name in available_devices():
+            if self.device.findText(name) < 0:
+                self.device.addItem(name)
+        self._on_family_changed()
 
     # ---------------------------------------------------------------- settings
     def request(self) -> TrainingRequest:
@@ -222,6 +234,8 @@ class TrainingPanel(QWidget):
 
     @Slot()
     def _on_family_changed(self) -> None:
+        if not self._defaults_loaded:
+            return
         from latentlab.models.registry import family_class
 
         family = self.family.currentData()

@@ -15,7 +15,6 @@ Worker threads also lower their own scheduling priority (``demote_current_thread
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import threading
@@ -31,12 +30,13 @@ from latentlab.errors import LatentLabError
 from latentlab.training.trainer import EpochReport, StepReport, Trainer, TrainingCallback, TrainSettings
 
 from .jobs import Job, ModelCache, ModelSnapshot
-
-#: At most this many weight/latent snapshots per second leave a training run.
-SNAPSHOTS_PER_S = 4.0
-#: Python's thread switch interval while the window runs (default 5 ms): a GUI thread that
-#: waits for the GIL gets it sooner.
-SWITCH_INTERVAL_S = 0.001
+from .runtime import (  # noqa: F401 - re-exported: they live where no PyTorch is imported
+    SNAPSHOTS_PER_S,
+    SWITCH_INTERVAL_S,
+    describe_exception,
+    freeze_startup_objects,
+    unfreeze_startup_objects,
+)
 
 
 def training_threads() -> int:
@@ -78,27 +78,6 @@ def leave_background_training() -> None:
     _background_runs = max(0, _background_runs - 1)
     if _background_runs == 0 and _saved_threads is not None:
         torch.set_num_threads(_saved_threads)
-
-
-def freeze_startup_objects() -> None:
-    """Move everything alive after start-up (torch, Qt, pyqtgraph: ~10^6 objects) out of the
-    garbage collector's reach. Otherwise a full collection, triggered by whichever thread
-    allocates, scans them all with the GIL held: measured 130-570 ms stalls of the GUI
-    while training. Objects made later are collected as usual. Undone by
-    ``unfreeze_startup_objects`` when the window closes, so exit finalizes everything."""
-    gc.collect()
-    gc.freeze()
-
-
-def unfreeze_startup_objects() -> None:
-    gc.unfreeze()
-
-
-def describe_exception(exc: BaseException) -> str:
-    """A dialog-ready message: a LatentLabError's own text, or the type and text of a bug."""
-    if isinstance(exc, LatentLabError):
-        return str(exc)
-    return f"Unexpected error ({type(exc).__name__}): {exc}"
 
 
 # ----------------------------------------------------------------- training

@@ -213,3 +213,43 @@ def test_mode_seeking_enters_the_generator_update(family):
 def test_mode_seeking_must_be_non_negative():
     with pytest.raises(ConfigError, match="mode_seeking"):
         small("gan", mode_seeking=-1.0)
+
+
+@pytest.mark.parametrize("family", ["gan", "wgan-gp"])
+def test_eval_mode_decodes_with_the_averaged_generator(family):
+    model = small(family, backbone="mlp", **({"n_critic": 1} if family == "wgan-gp" else {}))
+    x, y = torch.rand(16, 1, 8, 8), torch.zeros(16, dtype=torch.long)
+    z = torch.randn(4, 2)
+    with torch.no_grad():
+        before = model.eval().decode(z)
+    _train(model, x, y, 30, lr=1e-3)
+    assert int(model.ema_updates) == 30
+    with torch.no_grad():
+        averaged = model.eval().decode(z)
+        live = torch.sigmoid(model.generator(z))
+    # The average moved (it follows the live weights) but lags behind them.
+    assert not torch.equal(averaged, before) and not torch.equal(averaged, live)
+    for avg, cur in zip(model.generator_ema.parameters(), model.generator.parameters()):
+        assert not avg.requires_grad and avg.shape == cur.shape
+    model.train()
+    assert torch.allclose(model.decode(z), torch.sigmoid(model.generator(z)))  # training uses the live one
+
+
+def test_the_average_starts_fast_and_settles_at_the_configured_decay():
+    """Warm-up: decay (1 + t) / (10 + t), capped at ``ema``; after one update the average
+    has moved 9/11 of the way to the live weights."""
+    model = small("gan", backbone="mlp", ema=0.9)
+    start = [p.detach().clone() for p in model.generator_ema.parameters()]
+    with torch.no_grad():
+        for p in model.generator.parameters():
+            p.add_(1.0)
+    model.update_average()  # t = 1: decay min(2/11, 0.9)
+    for s, a in zip(start, model.generator_ema.parameters()):
+        assert torch.allclose(a, s + (1 - 2 / 11), atol=1e-6)
+
+
+def test_ema_zero_has_no_averaged_generator():
+    model = small("gan", backbone="mlp", ema=0.0)
+    assert model.generator_ema is None and not any(k.startswith("generator_ema") for k in model.state_dict())
+    with pytest.raises(ConfigError, match="ema"):
+        small("gan", ema=1.0)

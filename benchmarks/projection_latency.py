@@ -1,0 +1,318 @@
+"""How quickly a UMAP-projected map reacts, and whether UMAP's fit disturbs the GUI: prints
+figures, asserts nothing.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/projection_latency.py           # ~1-2 min
+    QT_QPA_PLATFORM=offscreen python benchmarks/projection_latency.py --quick   # fewer samples
+    ... --cache-dir /tmp/umap-bench --torch-threads 1   # keep the embedding; one torch thread
+
+1. The GUI event loop's longest gap (a 5 ms QTimer) while the window's ProjectionController
+   has a cold UmapService worker process fit 5,000 x 16 latents (an untrained VAE's
+   encodings of mnist-5k's 5,000 images: the speed does not depend on training), and the
+   time from the request to the EmbeddingProjection being ready. The cache is a fresh
+   temporary folder, so this is a real fit in a fresh process (numba compiles in it; umap's
+   few disk-cached numba functions may already be compiled from an earlier run).
+2. Mouse-move on a LatentMap of those 5,000 points at their UMAP positions -> the
+   DecodedView holds the new pixels, while the marker is dragged: the fast local inverse
+   (EmbeddingProjection.to_latent), the distance readout, and the decode (MLP decoder,
+   hidden 512), measured as benchmarks/ui_latency.py does: p50 / p99.
+3. The projection alone: to_latent for one point and a 48 x 48 grid, and building the
+   projection (on the GUI thread when the result arrives), at 5,000 and 60,000 points.
+
+Targets on a 2-core CPU: drag p99 <= 5 ms; longest gap <= 50 ms while UMAP fits.
+
+Heavy imports live inside functions: the spawned worker imports this script as its
+``__mp_main__``, as it imports the ``latentlab`` command's script in the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pct(values, q) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values) * 1000.0, q))
+
+
+def wait(app, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def vae_latents(latent_dim: int):
+    """An untrained VAE (hidden 512) and its encodings of all 5,000 mnist-5k images."""
+    import torch
+
+    from latentlab.data import load_dataset
+    from latentlab.models.registry import create_model, make_config
+
+    dataset = load_dataset("mnist-5k")
+    torch.manual_seed(0)
+    model = create_model(make_config("vae", latent_dim=latent_dim, image_shape=list(dataset.image_shape))).eval()
+    images = torch.cat([dataset.train.images, dataset.test.images])
+    labels = torch.cat([dataset.train.labels, dataset.test.labels]).numpy()
+    with torch.inference_mode():
+        latents = model.encode(images).numpy()
+    return model, dataset, latents, labels
+
+
+# ------------------------------------------------------------- 1. UMAP fit
+def gap_probe_class():
+    from PySide6.QtCore import QObject, Qt, QTimer, Slot
+
+    class GapProbe(QObject):
+        """A 5 ms timer that records the time between its ticks (as in ui_latency.py), and
+        how much of it the GUI thread itself spent on the CPU (``time.thread_time``): on a
+        busy machine a long gap with little CPU is the scheduler's doing, not the code's."""
+
+        def __init__(self, interval_ms: int = 5) -> None:
+            super().__init__()
+            self.gaps: list[float] = []
+            self.cpu: list[float] = []
+            self._last = time.perf_counter()
+            self._last_cpu = time.thread_time()
+            self.timer = QTimer(self)
+            self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+            self.timer.setInterval(interval_ms)
+            self.timer.timeout.connect(self._tick)
+
+        def start(self) -> None:
+            self._last = time.perf_counter()
+            self._last_cpu = time.thread_time()
+            self.gaps.clear()
+            self.cpu.clear()
+            self.timer.start()
+
+        def stop(self) -> None:
+            self.timer.stop()
+
+        @Slot()
+        def _tick(self) -> None:
+            now, cpu = time.perf_counter(), time.thread_time()
+            self.gaps.append(now - self._last)
+            self.cpu.append(cpu - self._last_cpu)
+            self._last, self._last_cpu = now, cpu
+
+    return GapProbe
+
+
+def umap_fit(app, latents, cache_root: str, timeout_s: float) -> dict:
+    from latentlab.latent.umap_service import UmapService
+    from latentlab.ui.projection_controller import ProjectionController
+
+    controller = ProjectionController(service=UmapService(cache_root))
+    outcome: dict = {}
+    stages: list[tuple[float, str]] = []
+    controller.progress.connect(lambda fraction, message: stages.append((time.perf_counter(), message)))
+    controller.ready.connect(lambda projection: outcome.setdefault("projection", projection))
+    controller.failed.connect(lambda message: outcome.setdefault("failed", message))
+    probe = gap_probe_class()()
+    probe.start()
+    wait(app, 0.5)
+    t0 = time.perf_counter()
+    controller.request_umap("benchmark|mnist-5k", latents)
+    request_s = time.perf_counter() - t0
+    while not outcome and time.perf_counter() - t0 < timeout_s:
+        app.processEvents()
+        time.sleep(0.001)
+    fit_s = time.perf_counter() - t0
+    wait(app, 0.3)
+    probe.stop()
+    controller.shutdown()
+    first_layout = next((t - t0 for t, m in stages if "laying out" in m), float("nan"))
+    return {"projection": outcome.get("projection"), "failed": outcome.get("failed"), "fit_s": fit_s,
+            "from_cache": any("from the cache" in message for _, message in stages),
+            "request_ms": request_s * 1000, "layout_starts_s": first_layout, "gaps": probe.gaps,
+            "cpu": probe.cpu}
+
+
+# --------------------------------------------------------------- 2. drag
+def drag_latency(app, model, dataset, projection, latents, labels, n_moves: int) -> tuple[list[float], list[float], list[float]]:
+    import numpy as np
+    from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Slot
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
+
+    from latentlab.ui.decoded_view import DecodedView
+    from latentlab.ui.latent_map import LatentMap
+    from latentlab.ui.projection_picker import ProjectionPicker
+    from latentlab.ui.session import Session
+
+    session = Session(model, dataset)
+    window = QWidget()
+    lmap, view, picker = LatentMap(), DecodedView(), ProjectionPicker()
+    layout = QHBoxLayout(window)
+    layout.addWidget(lmap, 3)
+    layout.addWidget(view, 2)
+    lmap.header.addWidget(picker)
+    picker.set_latent_dim(latents.shape[1])
+    picker.set_kind(projection.kind)
+    window.resize(1400, 860)
+    window.show()
+    lmap.set_classes(dataset.class_names)
+    lmap.set_axis_labels(*projection.axis_labels())
+    plane = projection.to_plane(latents)
+    lmap.set_points(plane, labels)
+    lmap.reset_view()
+
+    class Decoder(QObject):
+        """What the explorer does on markerMoved, with this projection and the distance readout."""
+
+        @Slot(float, float)
+        def on_marker_moved(self, x: float, y: float) -> None:
+            xy = [[x, y]]
+            z = projection.to_latent(xy)
+            view.show_image(session.decode_image(z))
+            view.set_coordinates(z[0])
+            picker.set_distance(float(projection.distance_to_data(xy)[0]))
+
+    decoder = Decoder()
+    lmap.markerMoved.connect(decoder.on_marker_moved)
+    lmap.set_marker(*plane.mean(0))
+    wait(app, 0.5)
+
+    viewport = lmap.plot.viewport()
+
+    def mouse(kind, pos, buttons):
+        button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        return QMouseEvent(kind, pos, viewport.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+
+    shown: list[float] = []
+    shown_cpu: list[float] = []
+    view.imageShown.connect(lambda: (shown.append(time.perf_counter()), shown_cpu.append(time.thread_time())))
+    start = QPointF(lmap.viewport_position(*lmap.marker_position()))
+    held = Qt.MouseButton.LeftButton
+    QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseButtonPress, start, held))
+    to_pixels, to_painted, cpu_to_pixels = [], [], []
+    radius = 0.3 * min(viewport.width(), viewport.height())
+    for i in range(n_moves + 5):
+        angle = 2 * np.pi * i / 60
+        pos = start + QPointF(radius * np.sin(angle), radius * (1 - np.cos(angle)) * 0.5) + QPointF(8, 0)
+        before = len(shown)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseMove, pos, held))
+        if len(shown) > before and i >= 5:  # the first moves start the drag
+            to_pixels.append(shown[-1] - t0)
+            cpu_to_pixels.append(shown_cpu[-1] - c0)
+            view.view.viewport().repaint()
+            to_painted.append(time.perf_counter() - t0)
+        wait(app, 0.012)  # pyqtgraph drops moves closer than 10 ms apart (100 Hz)
+    QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseButtonRelease, start, Qt.MouseButton.NoButton))
+    window.close()
+    window.deleteLater()
+    return to_pixels, to_painted, cpu_to_pixels
+
+
+# --------------------------------------------------------- 3. projection alone
+def projection_costs(latent_dim: int) -> list[dict]:
+    import numpy as np
+
+    from latentlab.latent.embedding import EmbeddingProjection
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in (5_000, 60_000):
+        latents = rng.normal(size=(n, latent_dim)).astype(np.float32)
+        embedding = rng.normal(size=(n, 2)) * 5
+        t = time.perf_counter()
+        projection = EmbeddingProjection(embedding, latents)
+        build = time.perf_counter() - t
+        points = rng.normal(size=(300, 1, 2)) * 5
+        single = []
+        for xy in points:
+            t = time.perf_counter()
+            projection.to_latent(xy)
+            single.append(time.perf_counter() - t)
+        grid = rng.normal(size=(48 * 48, 2)) * 5
+        t = time.perf_counter()
+        projection.to_latent(grid)
+        rows.append({"n": n, "build_ms": build * 1000, "one_p50": pct(single, 50), "one_p99": pct(single, 99),
+                     "grid_ms": (time.perf_counter() - t) * 1000})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples")
+    parser.add_argument("--latent-dim", type=int, default=16)
+    parser.add_argument("--no-fit", action="store_true",
+                        help="skip 1.; drag on the latents' PCA positions as the embedding (same inverse cost)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="UMAP cache folder (default: a fresh temporary one, so 1. is a real fit); "
+                             "a second run with the same folder measures the drag on the real embedding quickly")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch intra-op threads of this process (default: torch's own, as in the window)")
+    args = parser.parse_args()
+
+    import torch
+
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    from PySide6.QtWidgets import QApplication
+
+    from latentlab.latent.embedding import EmbeddingProjection
+    from latentlab.ui.app import ensure_application
+
+    app = ensure_application()
+    print(f"latentlab projection latency  ({os.cpu_count()} CPU cores, torch {torch.__version__} "
+          f"with {torch.get_num_threads()} threads, "
+          f"load average {os.getloadavg()[0]:.2f}, Qt platform {QApplication.platformName()})")
+    model, dataset, latents, labels = vae_latents(args.latent_dim)
+    n, dim = latents.shape
+
+    projection = None
+    if not args.no_fit:
+        print(f"\n1. GUI event loop while UMAP fits {n:,} x {dim} latents in a cold worker process (5 ms timer)")
+        with tempfile.TemporaryDirectory(prefix="latentlab-umap-bench-") as temporary:
+            fit = umap_fit(app, latents, args.cache_dir or temporary, timeout_s=600.0)
+        gaps, cpu = fit["gaps"], fit["cpu"]
+        if fit["failed"]:
+            print(f"   UMAP failed: {fit['failed']}")
+        ok = "met" if pct(gaps, 100) <= 50.0 else "MISSED"
+        print(f"   longest gap {pct(gaps, 100):5.1f} ms [target <= 50 ms: {ok}]  p99 {pct(gaps, 99):5.1f} ms  "
+              f"gaps > 50 ms: {int(sum(g > 0.05 for g in gaps))} of {len(gaps)} ticks")
+        print(f"   GUI thread's own CPU time between two ticks: longest {pct(cpu, 100):5.1f} ms  "
+              f"p99 {pct(cpu, 99):5.2f} ms (the rest of a gap is time the OS gave to other processes)")
+        if fit["from_cache"]:
+            print(f"   (the embedding came from the cache in {args.cache_dir}: no fit was measured)")
+        print(f"   request -> ready {fit['fit_s']:5.1f} s (layout began after {fit['layout_starts_s']:.1f} s); "
+              f"request_umap itself (starts the process) {fit['request_ms']:.1f} ms on the GUI thread")
+        projection = fit["projection"]
+    if projection is None:
+        from latentlab.latent.projection import PCAProjection
+
+        print("\n   (no UMAP result: the drag below uses the latents' PCA positions as the embedding)")
+        projection = EmbeddingProjection(PCAProjection.fit(latents).to_plane(latents), latents)
+
+    moves = 100 if args.quick else 300
+    print(f"\n2. mouse-move on a map of {n:,} points -> decoded view holds the new pixels "
+          "(marker drag, MLP decoder, hidden 512); PCA (a linear map) for comparison")
+    from latentlab.latent.projection import PCAProjection
+
+    for name, shown in (("UMAP", projection), ("PCA", PCAProjection.fit(latents))):
+        pixels, painted, cpu = drag_latency(app, model, dataset, shown, latents, labels, moves)
+        ok = f" [target p99 <= 5 ms: {'met' if pct(pixels, 99) <= 5.0 else 'MISSED'}]" if name == "UMAP" else ""
+        print(f"   {name:4s}: new pixels p50 {pct(pixels, 50):5.2f} ms  p99 {pct(pixels, 99):5.2f} ms{ok};  "
+              f"pixels painted p50 {pct(painted, 50):5.2f} ms  p99 {pct(painted, 99):5.2f} ms  ({len(pixels)} moves)")
+        print(f"         GUI thread's CPU time from event to new pixels: p50 {pct(cpu, 50):5.2f} ms  "
+              f"p99 {pct(cpu, 99):5.2f} ms (torch's intra-op threads not counted)")
+
+    print(f"\n3. the fast inverse alone ({dim}-D latents, k = {projection.neighbours} neighbours)")
+    for row in projection_costs(dim):
+        print(f"   {row['n']:6,d} points: to_latent of one point p50 {row['one_p50'] * 1000:5.0f} us  "
+              f"p99 {row['one_p99'] * 1000:5.0f} us;  48x48 grid {row['grid_ms']:5.1f} ms;  "
+              f"building the projection {row['build_ms']:6.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

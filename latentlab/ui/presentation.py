@@ -1,0 +1,136 @@
+"""Presentation mode (F11): full screen in the projector look (theme.PROJECTOR: black
+background, bright class colours, large fonts, markers and lines), and back. Outside it
+the window follows the system's light or dark scheme, also when that changes while it
+runs.
+
+The demo keys live on the window: Page Down / Page Up (next / previous model, the keys a
+presentation clicker sends), P (play interpolation), G (manifold grid), R (reset view),
+F1 (the list of keyboard shortcuts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QMetaMethod, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
+
+from .shortcuts_help import show_shortcuts
+from .theme import PROJECTOR, Look, apply_look, current, restyle_plots, system_look
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+TOGGLE_KEY = "F11"
+PLAY_KEY = "P"
+HELP_KEYS = ("F1", "Ctrl+/")
+
+
+def restyle_fonts(root: QWidget, look: Look) -> None:
+    """Widgets with a font of their own (a bold readout, say) at ``look``'s scale of it."""
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.testAttribute(Qt.WidgetAttribute.WA_SetFont):
+            continue
+        base = widget.property("latentlab_base_pt")
+        if base is None:
+            base = widget.font().pointSizeF()
+            if base <= 0:
+                continue
+            widget.setProperty("latentlab_base_pt", base)
+        font = QFont(widget.font())
+        font.setPointSizeF(float(base) * look.font_scale)
+        widget.setFont(font)
+
+
+class PresentationMode(QObject):
+    toggled = Signal(bool)  # presentation mode on / off
+    #: "Play interpolation" was asked for (P): the interpolation strip plays its path.
+    playRequested = Signal()
+
+    def __init__(self, window: MainWindow, view_menu: QMenu, help_menu: QMenu) -> None:
+        super().__init__(window)
+        self.window = window
+        self._normal_geometry: QByteArray | None = None
+        self._was_maximized = False
+        self.toggle_action = self._action(
+            "&Presentation mode", TOGGLE_KEY, self.set_active,
+            "Full screen with large fonts and markers on a high-contrast black background, for a projector "
+            "(F11 again to leave)", checkable=True)
+        self.play_action = self._action("Play &interpolation", PLAY_KEY, self.play,
+                                        "Play the interpolation strip's path through the latent space (P)")
+        self.help_action = self._action("&Keyboard shortcuts", HELP_KEYS[0], self.show_help,
+                                        "List every keyboard shortcut (F1 or Ctrl+/)")
+        self.help_action.setShortcuts([QKeySequence(k) for k in HELP_KEYS])
+        view_menu.addSeparator()
+        view_menu.addAction(self.toggle_action)
+        view_menu.addAction(self.play_action)
+        help_menu.addAction(self.help_action)
+        QApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme_changed)
+
+    def _action(self, text: str, key: str, slot, tip: str, checkable: bool = False) -> QAction:
+        action = QAction(text, self.window)
+        action.setShortcut(QKeySequence(key))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.window.addAction(action)
+        return action
+
+    # ------------------------------------------------------------ state
+    @property
+    def active(self) -> bool:
+        return self.toggle_action.isChecked()
+
+    def normal_geometry(self) -> QByteArray:
+        """The window's geometry outside presentation mode (what session state saves)."""
+        return self._normal_geometry if self._normal_geometry is not None else self.window.saveGeometry()
+
+    @Slot(bool)
+    def set_active(self, on: bool) -> None:
+        if self.toggle_action.isChecked() != on:
+            self.toggle_action.setChecked(on)  # comes back here through toggled
+            return
+        window = self.window
+        if on == (current() is PROJECTOR):
+            return
+        if on:
+            self._normal_geometry = window.saveGeometry()
+            self._was_maximized = window.isMaximized()
+            self.apply(PROJECTOR)
+            window.showFullScreen()
+            window.statusBar().showMessage("Presentation mode: F11 to leave, F1 for the keys", 6000)
+        else:
+            self.apply(system_look())
+            window.showMaximized() if self._was_maximized else window.showNormal()
+            if self._normal_geometry is not None:
+                window.restoreGeometry(self._normal_geometry)
+            self._normal_geometry = None
+        self.toggled.emit(on)
+
+    def apply(self, look: Look) -> None:
+        """``look`` for the application and every part of the window."""
+        apply_look(QApplication.instance(), look)
+        window = self.window
+        restyle_fonts(window, look)
+        restyle_plots(window, look)
+        window.explorer.restyle()
+
+    @Slot(object)
+    def _on_color_scheme_changed(self, scheme) -> None:
+        if not self.active:
+            self.apply(system_look())
+
+    # ------------------------------------------------------------ keys
+    @Slot()
+    def play(self) -> None:
+        if self.isSignalConnected(QMetaMethod.fromSignal(self.playRequested)):
+            self.playRequested.emit()
+        else:
+            self.window.statusBar().showMessage("No interpolation strip to play in this window", 4000)
+
+    @Slot()
+    def show_help(self) -> None:
+        show_shortcuts(self.window)

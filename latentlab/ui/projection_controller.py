@@ -1,0 +1,95 @@
+"""The window's side of the UMAP worker: requests, a polling timer, Qt signals.
+
+It owns one :class:`~latentlab.latent.umap_service.UmapService` (one worker process for
+the whole window, so umap compiles once per app run) and polls it with a QTimer while a
+job is under way: polling never blocks, so the GUI thread never waits for the worker.
+Only the newest request counts: a new ``request_umap`` cancels the previous one, and
+events of older jobs are ignored.
+
+Signals, all on the GUI thread:
+
+- ``progress(fraction, message)``: 0..1 and what the worker is doing;
+- ``ready(projection)``: an :class:`~latentlab.latent.embedding.EmbeddingProjection` of
+  the requested latents (straight from the cache when they were laid out before);
+- ``failed(message)``: a sentence for the user (umap missing, the worker died, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from latentlab.latent.embedding import EmbeddingProjection
+from latentlab.latent.umap_service import UmapFailed, UmapProgress, UmapResult, UmapService
+
+POLL_MS = 50
+
+
+class ProjectionController(QObject):
+    progress = Signal(float, str)
+    ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, *, service: UmapService | None = None,
+                 poll_ms: int = POLL_MS) -> None:
+        super().__init__(parent)
+        self.service = service if service is not None else UmapService()
+        self._job_id: int | None = None
+        self._latents: np.ndarray | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self._poll)
+
+    def request_umap(self, key: str, latents: np.ndarray) -> None:
+        """Lay out ``latents`` (N, D) with UMAP; ``ready`` follows (a cached layout within one
+        poll interval). ``key`` names the model and dataset, e.g. ``"vae.safetensors|mnist"``."""
+        self.cancel()
+        latents = np.ascontiguousarray(latents, np.float32)
+        try:
+            self._job_id = self.service.submit(key, latents)
+        except ValueError as err:
+            self.failed.emit(f"Cannot lay out these latents with UMAP: {err}")
+            return
+        self._latents = latents
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Forget the current request (a fit that has started still ends in the worker)."""
+        if self._job_id is not None:
+            self.service.cancel(self._job_id)
+        self._job_id = None
+        self._latents = None
+
+    @property
+    def pending(self) -> bool:
+        """True from a request until its ``ready`` or ``failed``."""
+        return self._job_id is not None
+
+    @property
+    def polling(self) -> bool:
+        """True while the timer polls the worker: only while a job waits or runs."""
+        return self._timer.isActive()
+
+    @Slot()
+    def _poll(self) -> None:
+        for event in self.service.poll():
+            if event.job_id != self._job_id:
+                continue
+            if isinstance(event, UmapProgress):
+                self.progress.emit(event.fraction, event.message)
+            elif isinstance(event, UmapResult):
+                latents, self._job_id, self._latents = self._latents, None, None
+                self.progress.emit(1.0, "UMAP ready" + (" (from the cache)" if event.from_cache else ""))
+                self.ready.emit(EmbeddingProjection(event.embedding, latents))
+            elif isinstance(event, UmapFailed):
+                self._job_id, self._latents = None, None
+                self.failed.emit(event.message)
+        if not self.service.busy:
+            self._timer.stop()
+
+    def shutdown(self) -> None:
+        """Stop polling and the worker process (the window calls this when it closes)."""
+        self._timer.stop()
+        self._job_id = None
+        self._latents = None
+        self.service.shutdown()

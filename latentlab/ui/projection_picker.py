@@ -1,0 +1,142 @@
+"""The map's projection picker: Slice / PCA / UMAP, UMAP's progress, and how far the marker
+lies from the data.
+
+A small row for the map's header. It knows nothing of models or the worker: the window
+connects ``kindChanged`` to its projection switch and feeds ``set_progress`` /
+``set_ready`` / ``set_failed`` from the ProjectionController and ``set_distance`` from
+``projection.distance_to_data`` at the marker.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
+
+from latentlab.latent.neighbours import FAR_SPACINGS, is_far
+
+#: (kind, label, tooltip) of each entry, in order.
+CHOICES = (
+    ("slice", "Slice",
+     "Two latent dimensions, with the others held at the data mean. Exact for a 2-D latent."),
+    ("pca", "PCA",
+     "The plane of the two directions along which the latents vary most (principal components). "
+     "Immediate; a click decodes the point on that plane."),
+    ("umap", "UMAP",
+     "A non-linear map (umap-learn) that keeps neighbours together, so classes separate better. "
+     "Computed in the background (the first time in a session about 30 s) and cached per model and "
+     "dataset; PCA is shown until it is ready. A click decodes a blend of the nearest data points' latents."),
+)
+NEEDS_MORE_DIMS = "Needs a latent of more than 2 dimensions: a 2-D latent is shown whole by the slice."
+PROGRESS_STEPS = 1000
+
+
+class ProjectionPicker(QWidget):
+    kindChanged = Signal(str)  # "slice", "pca" or "umap", when the user (or set_kind) changes it
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel("Map:")
+        self.combo = QComboBox()
+        for row, (kind, text, tip) in enumerate(CHOICES):
+            self.combo.addItem(text, kind)
+            self.combo.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        self.combo.setToolTip("How the latent space is laid out on the map")
+        self.label.setToolTip(self.combo.toolTip())
+        self.combo.currentIndexChanged.connect(self._on_index_changed)
+
+        self.bar = QProgressBar()
+        self.bar.setRange(0, PROGRESS_STEPS)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(6)
+        self.bar.setStyleSheet("QProgressBar { min-height: 0px; }")  # the theme's 20 px is for full bars
+        self.bar.setFixedWidth(120)
+        self.bar.setToolTip("UMAP is being computed in a background process")
+        self.status = QLabel("")
+        self.status.setObjectName("projectionStatus")
+        self.status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.distance = QLabel("")
+        self.distance.setObjectName("distanceToData")
+        # Fixed width (of the widest, bold text): it changes on every drag step and must not
+        # re-lay out the row.
+        bold = QFont(self.distance.font())
+        bold.setBold(True)
+        self.distance.setFixedWidth(QFontMetrics(bold).horizontalAdvance("Extrapolating: 99.9 spacings from the data") + 8)
+        self._far: bool | None = None
+        self.distance.setToolTip(
+            "How far the marker lies from the nearest data point on the map, in units of the typical gap "
+            f"between neighbouring data points. From {FAR_SPACINGS:g} on, the decode is an extrapolation: "
+            "the model has seen nothing like it.")
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        for widget in (self.label, self.combo, self.bar, self.status, self.distance):
+            layout.addWidget(widget)
+        self.bar.hide()
+
+    # ------------------------------------------------------------ the choice
+    def kind(self) -> str:
+        return str(self.combo.currentData())
+
+    def set_kind(self, kind: str) -> None:
+        """Select an entry (emits ``kindChanged`` when it changes)."""
+        row = self.combo.findData(kind)
+        if row < 0:
+            raise ValueError(f"unknown projection kind {kind!r}; choose one of {[c[0] for c in CHOICES]}")
+        self.combo.setCurrentIndex(row)
+
+    def set_latent_dim(self, latent_dim: int) -> None:
+        """PCA and UMAP need more than two dimensions; for fewer the slice is chosen."""
+        model = self.combo.model()
+        for row, (kind, _text, tip) in enumerate(CHOICES):
+            enabled = kind == "slice" or latent_dim > 2
+            model.item(row).setEnabled(enabled)
+            self.combo.setItemData(row, tip if enabled else NEEDS_MORE_DIMS, Qt.ItemDataRole.ToolTipRole)
+        if latent_dim <= 2 and self.kind() != "slice":
+            self.set_kind("slice")
+
+    @Slot(int)
+    def _on_index_changed(self, row: int) -> None:
+        if self.kind() != "umap":
+            self.bar.hide()
+            self.status.clear()
+        self.kindChanged.emit(self.kind())
+
+    # ------------------------------------------------------- UMAP progress
+    @Slot(float, str)
+    def set_progress(self, fraction: float, message: str) -> None:
+        self.bar.setValue(round(max(0.0, min(1.0, fraction)) * PROGRESS_STEPS))
+        self.bar.show()
+        self.status.setStyleSheet("")
+        self.status.setText(f"UMAP: {message}")
+        self.status.setToolTip("The map shows PCA until UMAP is ready")
+
+    @Slot(object)
+    def set_ready(self, projection: object = None) -> None:
+        self.bar.hide()
+        self.status.setStyleSheet("")
+        self.status.setText("")
+
+    @Slot(str)
+    def set_failed(self, message: str) -> None:
+        self.bar.hide()
+        self.status.setStyleSheet("color: #b00020;")
+        self.status.setText("UMAP failed: PCA shown")
+        self.status.setToolTip(message)
+
+    # ------------------------------------------------------------ distance
+    @Slot(float)
+    def set_distance(self, spacings: float) -> None:
+        """The marker's distance to the data in data spacings (NaN: unknown, shows nothing)."""
+        if not math.isfinite(spacings):
+            self.distance.clear()
+            return
+        far = is_far(spacings)
+        if far != self._far:  # restyling costs far more than new text: only when it flips
+            self._far = far
+            self.distance.setStyleSheet("color: #b00020; font-weight: bold;" if far else "color: #555;")
+        text = f"{spacings:.1f} spacings from the data"
+        self.distance.setText(f"Extrapolating: {text}" if far else f"Marker: {text}")

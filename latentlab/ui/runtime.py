@@ -1,0 +1,38 @@
+"""Process-wide pacing and helpers of the window that need no PyTorch.
+
+The window module imports these at start-up, before PyTorch is loaded (see startup.py);
+``workers.py`` re-exports them for the code that already imports them from there.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from latentlab.errors import LatentLabError
+
+#: At most this many weight/latent snapshots per second leave a training run.
+SNAPSHOTS_PER_S = 4.0
+#: Python's thread switch interval while the window runs (default 5 ms): a GUI thread that
+#: waits for the GIL gets it sooner.
+SWITCH_INTERVAL_S = 0.001
+
+
+def freeze_startup_objects() -> None:
+    """Move everything alive after start-up (torch, Qt, pyqtgraph: ~10^6 objects) out of the
+    garbage collector's reach. Otherwise a full collection, triggered by whichever thread
+    allocates, scans them all with the GIL held: measured 130-570 ms stalls of the GUI
+    while training. Objects made later are collected as usual. Undone by
+    ``unfreeze_startup_objects`` when the window closes, so exit finalizes everything."""
+    gc.collect()
+    gc.freeze()
+
+
+def unfreeze_startup_objects() -> None:
+    gc.unfreeze()
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A dialog-ready message: a LatentLabError's own text, or the type and text of a bug."""
+    if isinstance(exc, LatentLabError):
+        return str(exc)
+    return f"Unexpected error ({type(exc).__name__}): {exc}"

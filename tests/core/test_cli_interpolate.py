@@ -1,0 +1,154 @@
+"""`latentlab interpolate`: tables of path metrics for one pair and for ten, files, JSON,
+and one-line errors. Tiny models trained a few steps on the bundled mnist-5k (the command
+reads the dataset and the bundled judge by name)."""
+
+import json
+import re
+
+import pytest
+import torch
+from PIL import Image
+
+from latentlab.cli import main
+from latentlab.cli_interpolate import STANDARD_PAIRS, parse_pairs
+from latentlab.data import load_dataset
+from latentlab.errors import ConfigError
+from latentlab.models import create_model, make_config
+from latentlab.models.checkpoint import save_checkpoint
+
+DIGITS = [str(d) for d in range(10)]
+
+
+def _tiny(family, dataset, steps=8, **overrides):
+    torch.manual_seed(0)
+    model = create_model(make_config(family, hidden=32, image_shape=list(dataset.image_shape),
+                                     num_classes=dataset.num_classes, **overrides))
+    optimizers = model.configure_optimizers(model.default_lr)
+    x, y = dataset.train.images, dataset.train.labels
+    g = torch.Generator().manual_seed(0)
+    model.train()
+    for step in range(steps):
+        idx = torch.randint(0, len(x), (64,), generator=g)
+        model.train_step(x[idx], y[idx], optimizers, step)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory):
+    dataset = load_dataset("mnist-5k")
+    root = tmp_path_factory.mktemp("interp")
+    paths = {}
+    for name, family, extra in (("vae", "vae", {}), ("ae", "ae", {}), ("gan", "gan", {"backbone": "mlp"})):
+        paths[name] = save_checkpoint(root / name, _tiny(family, dataset, **extra), dataset=dataset.info())
+    judge = create_model(make_config("judge", image_shape=list(dataset.image_shape)))
+    paths["judge"] = save_checkpoint(root / "judge", judge, dataset=dataset.info())
+    small = create_model(make_config("ae", hidden=16, image_shape=[1, 14, 14]))  # mnist-5k at 14x14
+    paths["small"] = save_checkpoint(root / "small", small, dataset={**dataset.info(), "image_shape": [1, 14, 14]})
+    return paths
+
+
+def _run(capsys, argv):
+    code = main(["interpolate", *map(str, argv)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out, err
+
+
+def test_one_pair_prints_each_models_metrics_and_writes_a_png(ckpts, tmp_path, capsys):
+    out_png = tmp_path / "strip.png"
+    out, _ = _run(capsys, [ckpts["vae"], ckpts["ae"], "--from", "3", "--to", "8", "--steps", "9", "--out", out_png])
+    lines = out.splitlines()
+    assert lines[0].startswith("3 to 8, lerp, 9 frames")
+    header = next(i for i, line in enumerate(lines) if line.startswith("model"))
+    rows = {line.split()[0]: line.split() for line in lines[header + 1 : header + 3]}
+    assert set(rows) == {"vae", "ae"}
+    assert all(0.0 <= float(r[1]) <= 1.0 for r in rows.values())
+    assert f"saved {out_png}" in out
+    assert Image.open(out_png).size[0] > 9 * 28 * 3
+
+
+def test_json_metrics_are_consistent_with_the_frames_classes(ckpts, capsys):
+    out, _ = _run(capsys, [ckpts["vae"], ckpts["ae"], "--from", "1", "--to", "7", "--mode", "slerp", "--json"])
+    data = json.loads(out)
+    assert data["mode"] == "slerp" and data["steps"] == 12 and len(data["pairs"]) == 1
+    pair = data["pairs"][0]
+    assert (pair["from"], pair["to"]) == ("1", "7")
+    for m in pair["models"]:
+        assert len(m["classes"]) == 12
+        expected = sum(c in (1, 7) for c in m["classes"]) / 12
+        assert m["purity"] == pytest.approx(expected)
+        assert m["passes_through_third"] == any(c not in (1, 7) for c in m["classes"])
+
+
+def test_ten_class_pairs_give_a_model_by_pair_purity_table(ckpts, capsys):
+    argv = [ckpts["vae"], ckpts["ae"], "--pairs", "standard", "--steps", "6"]
+    out, _ = _run(capsys, [*argv, "--names", "V,A"])
+    data = json.loads(_run(capsys, [*argv, "--json"])[0])
+    assert [f"{p['from']}-{p['to']}" for p in data["pairs"]] == list(STANDARD_PAIRS)
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("model"))
+    assert header.split()[1:] == [*STANDARD_PAIRS, "mean"]
+    for k, (name, key) in enumerate((("V", "vae"), ("A", "ae"))):
+        row = next(line for line in lines if line.startswith(name + " "))
+        cells = re.findall(r"(\d\.\d\d)(\*| )?(!| )?", row[len(name):])
+        assert len(cells) == 11  # ten pairs and the mean
+        for (value, star, bang), pair in zip(cells[:10], data["pairs"]):
+            m = pair["models"][k]
+            assert float(value) == pytest.approx(m["purity"], abs=0.005)
+            assert (star == "*") == m["passes_through_third"] and (bang == "!") == (not m["ends_ok"])
+        assert float(cells[10][0]) == pytest.approx(data["mean_purity"][key], abs=0.005)
+        assert data["mean_purity"][key] == pytest.approx(sum(p["models"][k]["purity"] for p in data["pairs"]) / 10)
+    assert any(line.startswith("mean") for line in lines)
+
+
+def test_a_gif_has_one_frame_per_step_and_several_pairs_write_one_file_each(ckpts, tmp_path, capsys):
+    _run(capsys, [ckpts["vae"], "--from", "0", "--to", "6", "--steps", "7", "--out", tmp_path / "s.gif"])
+    with Image.open(tmp_path / "s.gif") as gif:
+        assert gif.n_frames == 7
+    _run(capsys, [ckpts["vae"], ckpts["ae"], "--pairs", "3-8,4:9", "--steps", "5", "--out", tmp_path / "c.gif"])
+    for label in ("3-8", "4-9"):
+        with Image.open(tmp_path / f"c-{label}.gif") as gif:
+            assert gif.n_frames == 5
+
+
+def test_a_gan_is_inverted_and_explicit_test_images_set_the_classes(ckpts, capsys):
+    out, err = _run(capsys, [ckpts["gan"], ckpts["vae"], "--index-a", "0", "--index-b", "1", "--steps", "4",
+                             "--invert-steps", "5", "--invert-restarts", "1"])
+    assert "inverting 2 test images" in err
+    labels = load_dataset("mnist-5k").test.labels
+    assert out.startswith(f"{int(labels[0])} to {int(labels[1])}, lerp, 4 frames; test images #0 and #1")
+
+
+def test_parse_pairs_accepts_both_separators_and_names_an_unknown_class():
+    pairs = parse_pairs("3-8, 1:7", DIGITS)
+    assert [(p.a, p.b) for p in pairs] == [(3, 8), (1, 7)]
+    assert [(p.a, p.b) for p in parse_pairs("a-b-c", ["a-b", "c", "a"])] == [(0, 1)]
+    with pytest.raises(ConfigError, match="'x'"):
+        parse_pairs("3-x", DIGITS)
+    with pytest.raises(ConfigError, match="digits"):
+        parse_pairs("standard", ["cat", "dog"])
+
+
+def _one_line_error(capsys, argv, *words):
+    code = main(["interpolate", *map(str, argv)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("latentlab: error:"), err
+    for w in words:
+        assert re.search(w, err), err
+
+
+def test_errors_are_one_line(ckpts, capsys, tmp_path):
+    vae = ckpts["vae"]
+    _one_line_error(capsys, [vae, "--from", "3", "--to", "eleven"], "eleven", "0, 1, 2")
+    _one_line_error(capsys, [vae, "--from", "3"], "--from A --to B")
+    _one_line_error(capsys, [vae, "--pairs", "3-8", "--from", "3", "--to", "8"], "either --pairs")
+    _one_line_error(capsys, [vae, "--pairs", "3+8"], "3\\+8")
+    _one_line_error(capsys, [vae, "--from", "3", "--to", "8", "--steps", "1"], "--steps")
+    _one_line_error(capsys, [vae, "--from", "3", "--to", "8", "--out", tmp_path / "x.jpg"], ".png or .gif")
+    _one_line_error(capsys, [vae, "--index-a", "0", "--index-b", "100000"], "--index-b")
+    _one_line_error(capsys, [ckpts["judge"], "--from", "3", "--to", "8"], "judge", "decodes nothing")
+    _one_line_error(capsys, [vae, ckpts["small"], "--from", "3", "--to", "8"], "same dataset")
+    _one_line_error(capsys, [vae, "--from", "3", "--to", "8", "--names", "a,b"], "--names")
+    _one_line_error(capsys, [ckpts["gan"], "--from", "3", "--to", "8", "--invert-restarts", "0"], "--invert-restarts")
+    _one_line_error(capsys, [tmp_path / "missing", "--from", "3", "--to", "8"], "missing")

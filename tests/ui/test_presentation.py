@@ -1,0 +1,120 @@
+"""Presentation mode (F11), the look that follows the system, the demo keys and their help."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from latentlab.ui import presentation, theme
+from latentlab.ui.shortcuts_help import ShortcutsDialog, shortcut_rows
+
+
+def looks_of(window):
+    """What presentation mode changes, in numbers."""
+    lmap = window.latent_map
+    tick = lmap.plot_item.getAxis("bottom").style["tickFont"]
+    curves = [i for i in window.loss_plot.scene().items() if isinstance(i, pg.PlotDataItem)]
+    return {
+        "app_font": QApplication.font().pointSizeF(),
+        "tick_font": tick.pointSizeF(),
+        "readout_font": window.decoded_view.readout.font().pointSizeF(),
+        "dot": lmap.dot_size(),
+        "marker": lmap.marker_size(),
+        "class0": lmap.colors[0].name(),
+        "background": lmap.plot.backgroundBrush().color().name(),
+        "window_colour": QApplication.palette().window().color().name(),
+        "line": max(pg.mkPen(i.opts["pen"]).widthF() for i in curves),
+    }
+
+
+@pytest.fixture
+def presenting(window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    yield window
+    window.presentation.set_active(False)  # the look is application-wide: leave it as found
+
+
+def test_f11_toggles_presentation_mode_and_back(qtbot, presenting):
+    window = presenting
+    action = window.presentation.toggle_action
+    assert action.shortcut().toString() == "F11" and action.toolTip()
+    before = looks_of(window)
+    assert theme.current() in (theme.LIGHT, theme.DARK)
+
+    action.trigger()
+    during = looks_of(window)
+    assert window.presentation.active and theme.current() is theme.PROJECTOR
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    for key in ("app_font", "tick_font", "readout_font", "dot", "marker", "line"):
+        assert during[key] > before[key] * 1.4, key
+    assert during["background"] == "#000000" and during["window_colour"] == "#000000"
+    assert during["class0"] != before["class0"]
+
+    action.trigger()
+    assert not window.presentation.active and not window.isFullScreen()
+    assert looks_of(window) == before
+
+
+def test_presentation_mode_survives_a_model_switch(presenting, checkpoints):
+    window = presenting
+    window.presentation.set_active(True)
+    big = looks_of(window)
+    assert window.open_checkpoint(checkpoints["vae4"])
+    after = looks_of(window)
+    assert after["dot"] == big["dot"] and after["class0"] == big["class0"] and after["marker"] == big["marker"]
+    title = window.latent_map.plot_item.titleLabel
+    assert float(title.opts["size"].removesuffix("pt")) >= 15  # the new caption is large too
+
+
+def test_the_look_follows_the_system_colour_scheme(window, monkeypatch):
+    assert theme.system_look() is theme.LIGHT  # offscreen reports no scheme: light
+    hints = QApplication.styleHints()
+    monkeypatch.setattr(presentation, "system_look", lambda: theme.DARK)
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    try:
+        assert theme.current() is theme.DARK
+        assert window.latent_map.plot.backgroundBrush().color().name() == theme.DARK.plot_background
+        window.presentation.set_active(True)
+        hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)  # presentation mode keeps its own look
+        assert theme.current() is theme.PROJECTOR
+        window.presentation.set_active(False)
+        assert theme.current() is theme.DARK
+    finally:
+        monkeypatch.setattr(presentation, "system_look", lambda: theme.LIGHT)
+        hints.colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert theme.current() is theme.LIGHT
+
+
+def test_play_interpolation_says_so_without_a_strip_and_calls_one_that_listens(window):
+    action = window.presentation.play_action
+    assert action.text().replace("&", "") == "Play interpolation" and action.shortcut().toString() == "P"
+    action.trigger()
+    assert "No interpolation strip" in window.statusBar().currentMessage()
+    played = []
+    window.presentation.playRequested.connect(lambda: played.append(True))
+    window.statusBar().clearMessage()
+    action.trigger()
+    assert played == [True] and window.statusBar().currentMessage() == ""
+
+
+@pytest.mark.parametrize("keys", ["F11", "PgDown", "PgUp", "P", "G", "R", "F1"])
+def test_the_help_lists_the_demo_keys(window, keys):
+    rows = shortcut_rows(window)
+    assert any(keys in row[0].split(" or ") and row[2] for row in rows)
+
+
+def test_the_help_dialog_shows_every_shortcut(qtbot, window):
+    assert window.presentation.help_action.shortcut().toString() == "F1"
+    assert [k.toString() for k in window.presentation.help_action.shortcuts()] == ["F1", "Ctrl+/"]
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    keyed = [a for a in window.actions() if not a.shortcut().isEmpty()]
+    assert dialog.table.rowCount() == len(keyed) >= 12
+    assert all(dialog.table.item(r, 2).text() for r in range(dialog.table.rowCount()))
+
+
+def test_every_window_action_has_a_tooltip_and_status_tip(window):
+    missing = [a.text() for a in window.actions() if not (a.toolTip() and a.statusTip())]
+    assert not missing
