@@ -196,7 +196,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"dataset      {d.get('name', '?')} ({len(d.get('class_names', []))} classes, images {d.get('image_shape')})")
     if "parameters" in meta:
         print(f"parameters   {meta['parameters']:,}")
-    print(f"epochs       {len(meta.get('history', []))}")
+    history, training = meta.get("history") or [], meta.get("training") or {}
+    # The shipped models keep no per-epoch history (smaller files): their settings say how long.
+    epochs = len(history) or training.get("epochs", 0)
+    print(f"epochs       {epochs}" + ("" if history or not epochs else " (no per-epoch history kept)"))
     print(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
     if meta.get("metrics"):
         print("metrics")

@@ -55,7 +55,7 @@ RECIPES: dict[str, dict] = {
     "vae-beta8": {"family": "vae", "config": {"hidden": 256, "beta": 8.0}, "epochs": 60},
     "vae-16d": {"family": "vae", "config": {"hidden": 256, "latent_dim": 16}, "epochs": 60},
     "gan": {"family": "gan", "config": {}, "epochs": 100},
-    "wgan-gp": {"family": "wgan-gp", "config": {}, "epochs": 100},
+    "wgan-gp": {"family": "wgan-gp", "config": {}, "epochs": 200},
 }
 
 #: The metrics the manifest records per family, with how they are shown.

@@ -11,8 +11,12 @@ scale of the axes (PCA units, UMAP's arbitrary units), so one threshold fits the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 #: From this many spacings away a decode is shown as an extrapolation (see ``is_far``).
 FAR_SPACINGS = 3.0
@@ -26,6 +30,8 @@ class PlaneIndex:
         if len(points) == 0:
             raise ValueError("a plane index needs at least one data point")
         self.points = points
+        from scipy.spatial import cKDTree  # here, not at import: SciPy costs ~0.2 s of start-up
+
         self.tree = cKDTree(points, balanced_tree=False)  # builds ~2x faster; 2-D queries as fast
         self.spacing = median_spacing(self.tree, points)
 
@@ -47,7 +53,7 @@ class PlaneIndex:
 SPACING_SAMPLE = 4000
 
 
-def median_spacing(tree: cKDTree, points: np.ndarray) -> float:
+def median_spacing(tree: "cKDTree", points: np.ndarray) -> float:
     """Median distance from a point to its nearest *other* point; never 0.
 
     Duplicated points (a collapsed latent) would give 0: then the median of the non-zero

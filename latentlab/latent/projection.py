@@ -162,6 +162,23 @@ class PCAProjection:
         projection._data = latents.astype(np.float32)
         return projection
 
+    def aligned_with(self, previous: "PCAProjection | None") -> "PCAProjection":
+        """This fit with each component's sign flipped where it points away from the same
+        component of ``previous`` (same latent size), else itself.
+
+        A component's sign is arbitrary, and a refit to slightly different latents (the next
+        snapshot of a training run) may flip it: the whole map would mirror. Flipping a
+        component changes nothing else (the plane, the variance, the exactness).
+        """
+        if not isinstance(previous, PCAProjection) or previous.components.shape != self.components.shape:
+            return self
+        signs = np.where(np.sum(self.components * previous.components, axis=1) < 0, -1.0, 1.0)
+        if np.all(signs > 0):
+            return self
+        aligned = PCAProjection(self.mean, self.components * signs[:, None], self.explained)
+        aligned._data = self._data
+        return aligned
+
     @property
     def latent_dim(self) -> int:
         return int(self.components.shape[1])

@@ -140,7 +140,7 @@ class UmapService:
     @property
     def cache_root(self) -> Path:
         if self._cache_root is None:
-            from latentlab.data import cache_dir
+            from latentlab.locations import cache_dir
 
             self._cache_root = cache_dir() / "umap"
         return self._cache_root

@@ -7,6 +7,12 @@ GAN point labels (judge-heavy) on one, the manifold grid on the other. While a m
 trains, ``apply_training_snapshot`` takes the newest weights and latents (a few times a
 second: the points jump to their new places; tweening between snapshots looked nicer but
 cost the GUI thread ~20 extra map repaints a second).
+
+The projection is one of three kinds (the window's picker): a slice through two latent
+dimensions, the data's PCA plane, or a UMAP embedding. UMAP is laid out in the window's
+ProjectionController (a worker process); until it is ready, and while a model trains (the
+latents change a few times a second), the map shows PCA. Switching keeps the marker on
+the same latent (as far as the new projection can show it).
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from .palette import class_rgb
 from .threads import ComputeLane
 
 if TYPE_CHECKING:  # these import PyTorch or SciPy; the explorer is built before them (see startup.py)
-    from latentlab.latent.projection import SliceProjection
+    from latentlab.latent.embedding import EmbeddingProjection
+    from latentlab.latent.projection import PCAProjection, SliceProjection
 
+    from .projection_controller import ProjectionController
     from .session import MapPoints, Session
     from .workers import TrainingSnapshot
 
@@ -44,13 +52,28 @@ class ExplorerOptions:
     manifold_n: int = 16
 
 
-def make_projection(latents: np.ndarray, dims: tuple[int, int] = (0, 1)) -> SliceProjection:
-    """Exact for latents of up to 2-D; else a slice through ``dims`` with the rest at the data mean."""
-    from latentlab.latent.projection import SliceProjection
+#: The picker's kinds; PCA and UMAP need a latent of more than two dimensions.
+KINDS = ("slice", "pca", "umap")
+
+
+def make_projection(latents: np.ndarray, dims: tuple[int, int] = (0, 1), kind: str = "slice",
+                    previous=None) -> SliceProjection | PCAProjection:
+    """The projection of ``kind`` that needs no background work.
+
+    A latent of up to 2-D is always shown by the (exact) slice. For more dimensions,
+    "slice" is the slice through ``dims`` with the rest at the data mean, and "pca" and
+    "umap" the data's PCA plane (UMAP's stand-in until its layout is ready), with the
+    component signs of ``previous`` (a PCA of the previous snapshot) so the map does not
+    mirror. The slice goes through the data mean for 2-D latents too: it then remembers the
+    data, for ``distance_to_data``.
+    """
+    from latentlab.latent.projection import PCAProjection, SliceProjection
 
     latent_dim = latents.shape[1]
     if latent_dim <= 2:
-        return SliceProjection(latent_dim)
+        return SliceProjection.through_mean(latents)
+    if kind in ("pca", "umap") and len(latents) >= 2:
+        return PCAProjection.fit(latents).aligned_with(previous)
     return SliceProjection.through_mean(latents, dims)
 
 
@@ -63,6 +86,11 @@ def padded(x_range, y_range, margin: float):
 class Explorer(QObject):
     decoded = Signal()  # the decoded view holds the marker's new decode
     errorRaised = Signal(str, str)  # title, message
+    #: The marker's distance to the data on the map, in data spacings (NaN: unknown).
+    markerDistance = Signal(float)
+    #: A new projection is shown (another kind or slice, UMAP ready, a training snapshot):
+    #: whatever is drawn in plane coordinates must be redrawn.
+    projectionChanged = Signal()
 
     def __init__(self, latent_map: LatentMap, decoded_view: DecodedView, options: ExplorerOptions | None = None,
                  parent: QObject | None = None) -> None:
@@ -73,6 +101,15 @@ class Explorer(QObject):
         self.session: Session | None = None
         self.points: MapPoints | None = None
         self.projection = None
+        #: What the picker asks for ("slice", "pca" or "umap"); ``projection.kind`` says what
+        #: is shown (PCA while UMAP is computed).
+        self.kind = "slice"
+        #: Lays out UMAP embeddings (the window's); without one, "umap" shows PCA.
+        self.umap_controller: ProjectionController | None = None
+        self._umap: EmbeddingProjection | None = None  # the newest layout of the current points
+        self._axis_labels: tuple[str, str] | None = None
+        #: View and marker (UMAP coordinates) to show with the awaited layout (session restore).
+        self._umap_view: tuple | None = None
         self.training = False
         self.decode_count = 0
         self._colors = class_rgb(10)
@@ -96,22 +133,31 @@ class Explorer(QObject):
         self.view.gridToggled.connect(self._on_grid_toggled)
 
     # ------------------------------------------------------------- session
-    def set_session(self, session: Session | None) -> None:
+    def set_session(self, session: Session | None, kind: str | None = None) -> None:
+        """Show ``session`` in the projection of ``kind`` (default: the current kind)."""
         self.territory_lane.cancel_all()
         self.decode_lane.cancel_all()
+        self._cancel_umap()
+        self._umap = None
         self.session = session
+        if kind is not None:
+            self._check_kind(kind)
+            self.kind = kind
         self.map.set_territory(None)
         if session is None:
             self.points = None
             self.projection = None
             self.view.clear()
+            self.markerDistance.emit(float("nan"))
             return
         self._colors = class_rgb(len(session.class_names))
         self.map.set_classes(session.class_names)
         self.points = session.map_points()
         self.map.set_latent_dim(session.latent_dim)
-        self.projection = make_projection(self.points.latents, self.map.dims())
-        self.map.set_axis_labels(*self.projection.axis_labels())
+        self.projection = None  # another model's PCA: nothing to align with
+        self.projection = self._projection_for(self.kind)
+        self.map.set_slice_shown(self.projection.kind == "slice")
+        self._set_axis_labels()
         self.map.set_points(self.projection.to_plane(self.points.latents), self.points.labels)
         self.map.set_hover_source(self._hover_image)
         self.map.set_caption(self._caption())
@@ -128,7 +174,7 @@ class Explorer(QObject):
             return
         self._colors = class_rgb(len(self.session.class_names))
         self.map.set_caption(self._caption())
-        self.map.set_axis_labels(*self.projection.axis_labels())
+        self._set_axis_labels(force=True)
         self.request_territory()
         self._judge_timer.start()  # the verdict's swatch takes the new class colour
 
@@ -169,9 +215,11 @@ class Explorer(QObject):
             return
         if x is None or y is None:
             x, y = self.map.marker_position()
-        z = self.projection.to_latent(np.array([[x, y]], np.float32))
+        xy = np.array([[x, y]], np.float32)
+        z = self.projection.to_latent(xy)
         self.view.show_image(self.session.decode_image(z))
         self.view.set_coordinates(z[0])
+        self.markerDistance.emit(float(self.projection.distance_to_data(xy)[0]))
         self.decode_count += 1
         self.decoded.emit()
         self._judge_timer.start()  # the judge's readout follows when the event queue is empty
@@ -203,14 +251,113 @@ class Explorer(QObject):
     # --------------------------------------------------------- projection
     @Slot(int, int)
     def _on_dims_changed(self, dx: int, dy: int) -> None:
-        if self.points is None:
+        if self.points is None or self.kind != "slice":  # the spin boxes are hidden then
             return
         self.projection = make_projection(self.points.latents, (dx, dy))
-        self.map.set_axis_labels(*self.projection.axis_labels())
+        self._set_axis_labels()
         self.map.update_positions(self.projection.to_plane(self.points.latents))
         self.map.reset_view()
         self._decode_marker()
         self.request_territory()
+        self.projectionChanged.emit()
+
+    def _set_axis_labels(self, force: bool = False) -> None:
+        """The projection's axis labels, unless they are shown already (re-laying out the axes
+        costs a repaint of the plot's frame: not a few times a second while training)."""
+        labels = self.projection.axis_labels()
+        if force or labels != self._axis_labels:
+            self._axis_labels = labels
+            self.map.set_axis_labels(*labels)
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown projection kind {kind!r}; choose one of {list(KINDS)}")
+
+    @Slot(str)
+    def set_projection_kind(self, kind: str) -> None:
+        """Show the map as a slice, the PCA plane or the UMAP layout (PCA until it is ready)."""
+        self._check_kind(kind)
+        if kind == self.kind and self.projection is not None:
+            return
+        self.kind = kind
+        if kind != "umap":
+            self._cancel_umap()
+        if self.points is None:
+            return
+        self._show_projection(self._projection_for(kind))
+
+    def _projection_for(self, kind: str):
+        """The projection to show now for ``kind``; for UMAP, the layout of the current
+        points if there is one, else PCA while one is requested (not while training)."""
+        latents = self.points.latents
+        if kind == "umap" and latents.shape[1] > 2:
+            if self._umap is not None and self._umap.latents.shape == latents.shape \
+                    and np.array_equal(self._umap.latents, latents):
+                return self._umap
+            if not self.training:
+                self._request_umap()
+        previous = self.projection if self.projection is not None and self.projection.kind == "pca" else None
+        return make_projection(latents, self.map.dims(), kind, previous)
+
+    def _request_umap(self) -> None:
+        session, controller = self.session, self.umap_controller
+        if session is None or controller is None or self.points is None:
+            return
+        controller.request_umap(f"{session.path or session.family}|{session.dataset.name}", self.points.latents)
+
+    def _cancel_umap(self) -> None:
+        self._umap_view = None
+        if self.umap_controller is not None:
+            self.umap_controller.cancel()
+
+    @property
+    def waiting_for_umap(self) -> bool:
+        """True while UMAP is chosen and PCA stands in until its layout is ready."""
+        return (self.kind == "umap" and self.projection is not None and self.projection.kind != "umap"
+                and self.umap_controller is not None and self.umap_controller.pending)
+
+    def restore_on_umap(self, view: tuple | None, marker: tuple[float, float] | None) -> None:
+        """Show ``view`` ((x0, x1), (y0, y1)) and put the marker at ``marker``, both in UMAP
+        coordinates, when the awaited layout is shown (rather than keeping the marker's latent)."""
+        self._umap_view = (view, marker)
+
+    @Slot(object)
+    def on_umap_ready(self, projection: EmbeddingProjection) -> None:
+        """A UMAP layout arrived: show it, if UMAP is still wanted for these very points."""
+        points = self.points
+        if points is None or projection.latents.shape != points.latents.shape \
+                or not np.array_equal(projection.latents, points.latents):
+            return  # a layout of another model, or of latents a training run has moved since
+        self._umap = projection
+        if self.kind == "umap" and not self.training:
+            restore, self._umap_view = self._umap_view, None
+            self._show_projection(projection, *(restore or (None, None)))
+
+    def _show_projection(self, projection, view: tuple | None = None,
+                         marker: tuple[float, float] | None = None) -> None:
+        """Replace the shown projection, keeping the marker on its latent (or putting it at
+        ``marker``) and framing the points (or showing ``view``)."""
+        old_z = self.marker_latent()
+        self.projection = projection
+        self.map.set_slice_shown(projection.kind == "slice")
+        self._set_axis_labels()
+        self.map.update_positions(projection.to_plane(self.points.latents))
+        if marker is None:
+            marker = projection.to_plane(old_z[None])[0] if old_z is not None else (0.0, 0.0)
+        before = self.decode_count
+        self.set_marker(float(marker[0]), float(marker[1]))  # decodes (markerMoved) unless it did not move
+        if self.decode_count == before:
+            self._decode_marker()
+        if view is None:
+            self.map.reset_view()
+        else:
+            self.map.following = False
+            self.map.set_region(*view)
+        self.request_territory()
+        if self.view.grid_mode:
+            self.request_manifold()
+        self.projectionChanged.emit()
 
     # ------------------------------------------------- region-bound images
     @Slot(object, object)
@@ -278,6 +425,9 @@ class Explorer(QObject):
 
     def refresh_all(self) -> None:
         """Recompute everything that depends on the weights (after training ends)."""
+        if self.kind == "umap" and self.points is not None and self.projection is not None \
+                and self.projection.kind != "umap":
+            self._request_umap()  # the final latents' layout; PCA until then
         self._decode_marker()
         self.request_labels()
         self.request_territory()
@@ -293,10 +443,20 @@ class Explorer(QObject):
         session.apply_snapshot(snap.snapshot)
         if snap.latents is not None and self.points is not None and len(snap.latents) == len(self.points.latents):
             self.points.latents = snap.latents
-            self.projection = make_projection(snap.latents, self.map.dims())
+            # PCA is refitted per snapshot (milliseconds); UMAP falls back to PCA (refresh_all
+            # asks for a new layout when training ends).
+            self._cancel_umap()
+            self._umap = None
+            previous = self.projection if self.projection is not None and self.projection.kind == "pca" else None
+            shown = self.projection.kind if self.projection is not None else "slice"
+            self.projection = make_projection(snap.latents, self.map.dims(), self.kind, previous)
+            if self.projection.kind != shown:
+                self.map.set_slice_shown(self.projection.kind == "slice")
+            self._set_axis_labels()  # PCA's shares of the variance change as it trains
             self.map.update_positions(self.projection.to_plane(snap.latents))
             if self.map.following:
                 self.map.frame_points(force=False)
+            self.projectionChanged.emit()
         self._decode_marker()
         if self.view.grid_mode:
             self.request_manifold()

@@ -155,8 +155,15 @@ class LatentMap(QWidget):
                            "data mean (a slice through the latent space)")
             box.valueChanged.connect(self._on_dim_changed)
         self.dims_label.setToolTip(self.dim_x.toolTip())
+        # A second row for how the map is laid out: the window's projection picker
+        # (``insert_control``) and the slice dimensions.
+        self.controls = QHBoxLayout()
+        self.controls.setContentsMargins(4, 0, 4, 0)
         for widget in (self.dims_label, self.dim_x, self.dim_y_label, self.dim_y):
-            self.header.addWidget(widget)
+            self.controls.addWidget(widget)
+        self.controls.addStretch(1)
+        self._latent_dim = 2
+        self._slice_shown = True
         self.set_latent_dim(2)
 
         look = current_look()
@@ -222,6 +229,7 @@ class LatentMap(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(self.header)
+        layout.addLayout(self.controls)
         layout.addWidget(self.plot, 1)
 
     # -------------------------------------------------------------- classes
@@ -283,16 +291,31 @@ class LatentMap(QWidget):
         self.clouds[index].setVisible(on)
 
     # ---------------------------------------------------------- slice dims
+    def insert_control(self, widget: QWidget, stretch: int = 0) -> None:
+        """Put ``widget`` first in the row of the slice dimensions (the projection picker);
+        the row's spare room is left empty, at its end."""
+        self.controls.insertWidget(0, widget, stretch)
+
     def set_latent_dim(self, latent_dim: int, dims: tuple[int, int] = (0, 1)) -> None:
         """Show the slice spin boxes only for latents of more than two dimensions."""
-        sliced = latent_dim > 2
-        for widget in (self.dims_label, self.dim_x, self.dim_y_label, self.dim_y):
-            widget.setVisible(sliced)
+        self._latent_dim = latent_dim
+        self._show_slice_controls()
         for box, value in ((self.dim_x, dims[0]), (self.dim_y, dims[1])):
             box.blockSignals(True)
             box.setRange(0, max(latent_dim - 1, 0))
             box.setValue(value)
             box.blockSignals(False)
+
+    def set_slice_shown(self, shown: bool) -> None:
+        """Whether the map shows a slice (the spin boxes choose its dimensions) or another
+        projection (PCA, UMAP: the spin boxes are hidden)."""
+        self._slice_shown = shown
+        self._show_slice_controls()
+
+    def _show_slice_controls(self) -> None:
+        visible = self._slice_shown and self._latent_dim > 2
+        for widget in (self.dims_label, self.dim_x, self.dim_y_label, self.dim_y):
+            widget.setVisible(visible)
 
     def dims(self) -> tuple[int, int]:
         return self.dim_x.value(), self.dim_y.value()

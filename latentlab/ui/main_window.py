@@ -41,6 +41,8 @@ from .latent_map import LatentMap
 from .loss_plot import LossPlot
 from .model_menu import ModelMenu
 from .presentation import PresentationMode
+from .projection_controller import ProjectionController
+from .projection_picker import ProjectionPicker
 from .recent import RecentMenu
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
@@ -109,7 +111,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self)
         self.explorer.errorRaised.connect(self._on_background_error)
+        self._connect_projections()
         self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
+        self.explorer.projectionChanged.connect(self.analysis.reproject)
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
@@ -142,6 +146,8 @@ class MainWindow(QMainWindow):
         self.welcome.trainRequested.connect(self.train_default_vae)
         self.welcome.openRequested.connect(self.choose_and_open)
 
+        self.projection_picker = ProjectionPicker()
+        self.latent_map.insert_control(self.projection_picker)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.latent_map)
@@ -180,6 +186,24 @@ class MainWindow(QMainWindow):
         self.beta_panel.betaChanged.connect(self._on_beta_changed)
         self.beta_panel.fineTuneRequested.connect(self.fine_tune)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
+
+    def _connect_projections(self) -> None:
+        """The picker switches the explorer's projection; the controller lays out UMAP in a
+        worker process (started on the first UMAP request) and reports to both."""
+        self.projection_controller = ProjectionController(self)
+        self.explorer.umap_controller = self.projection_controller
+        picker, controller = self.projection_picker, self.projection_controller
+        controller.progress.connect(picker.set_progress)
+        controller.failed.connect(picker.set_failed)
+        controller.failed.connect(self._on_umap_failed)
+        controller.ready.connect(picker.set_ready)
+        controller.ready.connect(self.explorer.on_umap_ready)
+        picker.kindChanged.connect(self.explorer.set_projection_kind)
+        self.explorer.markerDistance.connect(picker.set_distance)
+
+    @Slot(str)
+    def _on_umap_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"UMAP failed, the map shows PCA: {message}", 15000)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         action = QAction(text, self)
@@ -282,7 +306,7 @@ class MainWindow(QMainWindow):
 
     def set_session(self, session: Session | None) -> None:
         self.session = session
-        self.explorer.set_session(session)
+        self.explorer.set_session(session, self._projection_kind_for(session))
         if session is not None:
             model = session.model
             self.loss_plot.set_parts(model.loss_parts)
@@ -298,6 +322,23 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.welcome)
         self._update_ui_state()
         self.sessionChanged.emit()
+
+    def _projection_kind_for(self, session: Session | None) -> str:
+        """Set the picker up for ``session``'s latent and return the kind to show: the slice
+        for a 1-D or 2-D latent (exact); for more dimensions PCA or UMAP, whichever was
+        chosen last (PCA at first: it is immediate)."""
+        picker = self.projection_picker
+        kind = picker.kind()
+        if session is not None:
+            kind = "slice" if session.latent_dim <= 2 else kind if kind in ("pca", "umap") else "pca"
+        picker.blockSignals(True)  # the explorer gets the kind with the session, not before it
+        try:
+            if session is not None:
+                picker.set_latent_dim(session.latent_dim)
+            picker.set_kind(kind)
+        finally:
+            picker.blockSignals(False)
+        return kind
 
     def show_kl(self, values) -> None:
         session = self.session
@@ -527,6 +568,8 @@ class MainWindow(QMainWindow):
         if not self.engine_ready:
             self.training_panel.start_button.setEnabled(False)
         self.stop_action.setEnabled(training)
+        if training and self.projection_picker.kind() == "umap" and session.model.has_encoder:  # the points move
+            self.projection_picker.set_note("UMAP after training: PCA follows the training")
         self._update_status()
 
     def _update_status(self) -> None:
@@ -626,4 +669,5 @@ class MainWindow(QMainWindow):
                 task.wait()
         self.analysis.shutdown()
         self.explorer.shutdown()
+        self.projection_controller.shutdown()  # stops the UMAP worker process
         unfreeze_startup_objects()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from latentlab.latent.embedding import EmbeddingProjection
 from latentlab.latent.umap_service import UmapFailed, UmapProgress, UmapResult, UmapService
 
 POLL_MS = 50
@@ -72,6 +71,8 @@ class ProjectionController(QObject):
 
     @Slot()
     def _poll(self) -> None:
+        from latentlab.latent.embedding import EmbeddingProjection  # SciPy: not at the window's start-up
+
         for event in self.service.poll():
             if event.job_id != self._job_id:
                 continue

@@ -57,6 +57,9 @@ class ProjectionPicker(QWidget):
         self.status = QLabel("")
         self.status.setObjectName("projectionStatus")
         self.status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        # The progress lines are long: they may be cut (the tooltip has them whole) rather
+        # than widen the map, and with it the window.
+        self.status.setMinimumWidth(60)
         self.distance = QLabel("")
         self.distance.setObjectName("distanceToData")
         # Fixed width (of the widest, bold text): it changes on every drag step and must not
@@ -112,13 +115,20 @@ class ProjectionPicker(QWidget):
         self.bar.show()
         self.status.setStyleSheet("")
         self.status.setText(f"UMAP: {message}")
-        self.status.setToolTip("The map shows PCA until UMAP is ready")
+        self.status.setToolTip(f"UMAP: {message}. The map shows PCA until UMAP is ready.")
 
     @Slot(object)
     def set_ready(self, projection: object = None) -> None:
         self.bar.hide()
         self.status.setStyleSheet("")
         self.status.setText("")
+
+    def set_note(self, text: str) -> None:
+        """A neutral line in place of the progress (say, why PCA stands in for UMAP now)."""
+        self.bar.hide()
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+        self.status.setToolTip("")
 
     @Slot(str)
     def set_failed(self, message: str) -> None:

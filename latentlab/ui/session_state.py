@@ -1,5 +1,5 @@
-"""The window's state between runs: open model, map view, slice dims, marker, layout,
-presentation mode. Saved in the window's QSettings when it closes, restored on the next
+"""The window's state between runs: open model, map projection (slice, PCA or UMAP), map
+view, slice dims, marker, layout, presentation mode. Saved in the window's QSettings when it closes, restored on the next
 start.
 
 Every key is read on its own and checked: a value of the wrong type or shape (an edited
@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 GROUP = "lastSession"
-KEYS = ("models", "view", "dims", "marker", "geometry", "windowState", "splitters", "presentation", "grid")
+KEYS = ("models", "projection", "view", "dims", "marker", "geometry", "windowState", "splitters", "presentation",
+        "grid")
+PROJECTIONS = ("slice", "pca", "umap")
 
 
 @dataclass
 class SessionState:
     models: list[str] = field(default_factory=list)  # paths of the open models (the first is shown)
+    projection: str | None = None  # "slice", "pca" or "umap" (the map's picker)
     view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 of the map
     dims: tuple[int, int] | None = None  # latent dims on the map's x and y
     marker: tuple[float, float] | None = None  # plane coordinates
@@ -88,8 +91,10 @@ def load(settings: QSettings) -> SessionState:
     if dims is not None and dims[0] == dims[1]:
         dims = None
     splitters = get("splitters")
+    projection = get("projection")
     return SessionState(
         models=_paths(get("models")),
+        projection=projection if isinstance(projection, str) and projection in PROJECTIONS else None,
         view=view,
         dims=dims,
         marker=_floats(get("marker"), 2),
@@ -105,6 +110,7 @@ def save(settings: QSettings, state: SessionState) -> None:
     settings.remove(GROUP)
     values = {
         "models": state.models,
+        "projection": state.projection,
         "view": list(state.view) if state.view else None,
         "dims": list(state.dims) if state.dims else None,
         "marker": list(state.marker) if state.marker else None,
@@ -139,6 +145,7 @@ def capture(window: MainWindow) -> SessionState:
     session = window.session
     if session is not None and session.path is not None:
         state.models = [str(Path(session.path).resolve())]
+        state.projection = window.projection_picker.kind()
         (x0, x1), (y0, y1) = window.latent_map.visible_region()
         state.view = (x0, x1, y0, y1)
         state.dims = window.latent_map.dims()
@@ -157,9 +164,11 @@ def restore_layout(window: MainWindow, state: SessionState) -> None:
 
 
 def restore_view(window: MainWindow, state: SessionState) -> bool:
-    """Slice dims, map view, marker and grid of the model the state was saved with.
+    """Projection, slice dims, map view, marker and grid of the model the state was saved with.
 
-    Only when that model is the open one; True when restored.
+    Only when that model is the open one; True when restored. A UMAP view and marker are in
+    the layout's coordinates, so they are applied when the layout is shown (from the cache
+    within a poll interval, else after the fit).
     """
     session = window.session
     if session is None or session.path is None or not state.models:
@@ -167,15 +176,23 @@ def restore_view(window: MainWindow, state: SessionState) -> bool:
     if str(Path(session.path).resolve()) != state.models[0]:
         return False
     lmap = window.latent_map
+    if state.projection is not None and session.latent_dim > 2:
+        window.projection_picker.set_kind(state.projection)
     if state.dims is not None and max(state.dims) < session.latent_dim and session.latent_dim > 2:
         lmap.dim_x.setValue(state.dims[0])
         lmap.dim_y.setValue(state.dims[1])
+    view = None
     if state.view is not None:
         x0, x1, y0, y1 = state.view
-        lmap.following = False
-        lmap.set_region((x0, x1), (y0, y1))
-    if state.marker is not None:
-        window.explorer.set_marker(*state.marker)
+        view = ((x0, x1), (y0, y1))
+    if window.explorer.waiting_for_umap:
+        window.explorer.restore_on_umap(view, state.marker)
+    else:
+        if view is not None:
+            lmap.following = False
+            lmap.set_region(*view)
+        if state.marker is not None:
+            window.explorer.set_marker(*state.marker)
     if state.grid:
         window.grid_action.setChecked(True)
     return True

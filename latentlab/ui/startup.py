@@ -61,7 +61,7 @@ class EngineLoader(QObject):
         try:
             import numpy as np
 
-            from latentlab.latent import projection  # noqa: F401 - imports SciPy
+            from latentlab.latent import projection  # noqa: F401 - imported off the GUI thread
             from latentlab.pretrained import default_checkpoint
 
             from . import jobs, workers  # noqa: F401 - imported here so the GUI thread finds them loaded
@@ -75,6 +75,10 @@ class EngineLoader(QObject):
                     return
                 path = str(default)
             session = Session.open(path)
+            import scipy.spatial  # noqa: F401 - the marker's distance to the data (its first decode)
+
+            if session.latent_dim > 2:
+                import sklearn.decomposition  # noqa: F401 - the map opens in PCA
             session.map_points()  # the first forward passes of a process are slow: pay them here
             session.decode(np.zeros((1, session.latent_dim), np.float32))
             image = session.decode_image(np.zeros(session.latent_dim, np.float32))

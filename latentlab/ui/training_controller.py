@@ -77,6 +77,7 @@ class TrainingController(QObject):
             window.report_exception("Could not start training", exc)
             return False
         session.training = settings.to_dict()
+        window.explorer.training = True  # before the map is drawn: no UMAP of the untrained latents
         window.set_session(session)
         return self._launch(settings, history=[])
 

@@ -307,6 +307,7 @@ class WarmUpWorker(QObject):
             model = create_model(make_config("vae", hidden=8, image_shape=[1, 28, 28], num_classes=2))
             Trainer(model, data, TrainSettings(epochs=1, batch_size=4, device="cpu")).fit()
             import sklearn.mixture  # noqa: F401 - fitted after every finished run
+            import sklearn.decomposition  # noqa: F401 - the map's PCA (~1 s to import, else on the GUI thread)
         except Exception:  # noqa: BLE001 - a failed warm-up only costs the time it would have saved
             traceback.print_exc(file=sys.stderr)
         self.finished.emit()

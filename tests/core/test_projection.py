@@ -66,6 +66,20 @@ def test_pca_shows_the_directions_of_largest_variance_through_the_mean():
     assert projection.axis_labels()[0].startswith("PC1 (")
 
 
+def test_a_refit_keeps_the_previous_fits_component_signs():
+    latents = stretched_latents()
+    first = PCAProjection.fit(latents)
+    flipped = PCAProjection.fit(latents)
+    flipped.components = flipped.components * [[-1.0], [1.0]]  # what a refit to new latents may do
+    aligned = flipped.aligned_with(first)
+    np.testing.assert_allclose(aligned.components, first.components)
+    np.testing.assert_allclose(aligned.to_plane(latents), first.to_plane(latents), atol=1e-5)
+    assert aligned.explained == first.explained
+    assert aligned.distance_to_data([[0.0, 0.0]])[0] == pytest.approx(first.distance_to_data([[0.0, 0.0]])[0])
+    assert first.aligned_with(first) is first and first.aligned_with(None) is first
+    assert first.aligned_with(PCAProjection.fit(latents[:, :4])) is first  # another latent size: nothing to align
+
+
 def test_pca_needs_two_dimensions_and_two_points():
     with pytest.raises(ConfigError, match="at least 2 dimensions"):
         PCAProjection.fit(np.zeros((10, 1), np.float32))

@@ -249,6 +249,7 @@ def test_a_new_model_clears_the_path(qtbot, vae_window, checkpoints):
     window = vae_window
     decode_path(qtbot, window, source="centroids", classes=(3, 8), steps=5)
     assert window.open_checkpoint(checkpoints["vae4"])
+    window.projection_picker.set_kind("slice")
     assert window.analysis.path is None and window.analysis.strip_view.count() == 0
     x, _ = window.analysis.overlay.line.getData()
     assert x is None or len(x) == 0
@@ -289,6 +290,7 @@ def test_presentation_mode_restyles_the_path(qtbot, vae_window):
 
 def test_another_slice_redraws_the_path(qtbot, window, checkpoints):
     assert window.open_checkpoint(checkpoints["vae4"])
+    window.projection_picker.set_kind("slice")
     path = decode_path(qtbot, window, source="centroids", classes=(2, 6), steps=5)
     window.latent_map.dim_y.setValue(3)
     x, y = window.analysis.overlay.line.getData()

@@ -134,6 +134,9 @@ def test_manifold_grid_toggle(qtbot, window, checkpoints):
 def test_slice_of_a_four_dimensional_latent(qtbot, window, checkpoints):
     assert window.open_checkpoint(checkpoints["vae4"])
     lmap = window.latent_map
+    assert window.projection_picker.kind() == "pca"  # a latent of more than 2-D opens in PCA
+    assert not lmap.dim_x.isVisible() and not lmap.dim_y.isVisible()
+    window.projection_picker.set_kind("slice")
     assert lmap.dim_x.isVisible() and lmap.dim_y.isVisible()
     label = lmap.plot_item.getAxis("bottom").labelText
     assert "z0" in label and "data mean" in label

@@ -24,6 +24,7 @@ def arrange(window, path):
     window.resize(760, 700)  # inside the offscreen screen (800 x 800), so geometry restores exactly
     assert window.open_checkpoint(path)
     lmap = window.latent_map
+    window.projection_picker.set_kind("slice")  # a 4-D latent opens in PCA
     lmap.dim_x.setValue(2)
     lmap.dim_y.setValue(3)
     lmap.set_region((-1.25, 0.75), (-0.5, 1.5))
@@ -42,7 +43,7 @@ def test_state_round_trips_through_a_settings_file(qtbot, make_window, checkpoin
     session_state.save(ini(tmp_path), state)
 
     loaded = session_state.load(ini(tmp_path))
-    assert loaded.models == [str(path.resolve())]
+    assert loaded.models == [str(path.resolve())] and loaded.projection == "slice"
     assert loaded.dims == (2, 3) and loaded.marker == pytest.approx((0.3, -0.2))
     assert loaded.view == pytest.approx(state.view) and loaded.grid and not loaded.presentation
     assert loaded.geometry == state.geometry and loaded.splitters == state.splitters
@@ -69,7 +70,9 @@ def test_closing_saves_and_the_next_start_restores(qtbot, make_window, checkpoin
     startup.wait()
     assert second.session.path == path
     lmap = second.latent_map
-    assert lmap.dims() == (2, 3)
+    assert second.projection_picker.kind() == "slice" and second.explorer.projection.kind == "slice"
+    assert lmap.dims() == (2, 3) and lmap.dim_x.isVisible()
+    assert lmap.plot_item.getAxis("left").labelText.startswith("z3")
     assert lmap.marker_position() == pytest.approx((0.3, -0.2))
     for got, want in zip(lmap.visible_region(), view):
         assert got == pytest.approx(want, abs=1e-6)
@@ -108,6 +111,7 @@ def test_a_vanished_model_falls_back_to_the_default_with_a_message(qtbot, make_w
 
 GARBAGE = {
     "models": 5,
+    "projection": "tsne",
     "view": "abc",
     "dims": [1, 1],
     "marker": ["x", 2],
@@ -122,7 +126,7 @@ GARBAGE = {
 @pytest.mark.parametrize("key", sorted(GARBAGE))
 def test_a_malformed_key_is_ignored(tmp_path, key):
     settings = ini(tmp_path)
-    good = SessionState(models=["/x/m.safetensors"], view=(0.0, 1.0, 2.0, 3.0), dims=(0, 1), marker=(1.0, 2.0),
+    good = SessionState(models=["/x/m.safetensors"], projection="umap", view=(0.0, 1.0, 2.0, 3.0), dims=(0, 1), marker=(1.0, 2.0),
                         geometry=QByteArray(b"g"), window_state=QByteArray(b"w"), splitters=[QByteArray(b"s")],
                         presentation=True, grid=True)
     session_state.save(settings, good)
@@ -131,7 +135,7 @@ def test_a_malformed_key_is_ignored(tmp_path, key):
     default = SessionState()
     field = {"windowState": "window_state"}.get(key, key)
     assert getattr(loaded, field) == getattr(default, field)
-    others = [f for f in ("models", "view", "dims", "marker", "presentation", "grid") if f != field]
+    others = [f for f in ("models", "projection", "view", "dims", "marker", "presentation", "grid") if f != field]
     for name in others:
         assert getattr(loaded, name) == getattr(good, name), name
 
