@@ -594,10 +594,10 @@ class MainWindow(QMainWindow):
             self.setWindowTitle("latentlab")
             return
         self.status_model.setText(f"model: {session.describe()}")
-        self.training_panel.summary.setText(summarize(session.family, len(session.history), session.metrics))
+        self.training_panel.summary.setText(summarize(session.family, session.epochs_done, session.metrics))
         d = session.dataset
         self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)")
-        self.status_epoch.setText(f"epoch {len(session.history)}" + (" (training)" if run is not None else ""))
+        self.status_epoch.setText(f"epoch {session.epochs_done}" + (" (training)" if run is not None else ""))
         name = session.path.name if session.path else "unsaved"
         self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
 

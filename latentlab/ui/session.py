@@ -138,7 +138,12 @@ class Session:
 
     @property
     def epochs_done(self) -> int:
-        return len(self.history)
+        """Epochs trained: the history's length, or the training settings' epochs for a
+        checkpoint saved without per-epoch history (the shipped GANs)."""
+        if self.history:
+            return len(self.history)
+        epochs = (self.training or {}).get("epochs")
+        return epochs if isinstance(epochs, int) and epochs > 0 else 0
 
     def kl_per_dim(self) -> list[float] | None:
         values = self.metrics.get("kl_per_dim")

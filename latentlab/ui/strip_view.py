@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -190,13 +190,18 @@ class StripCanvas(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, min(font.pointSizeF(), cell / 5.0)))
         font.setBold(True)
+        widest = max((QFontMetricsF(font).horizontalAdvance(self.caption(i)[0]) for i in range(len(self._pixmaps))),
+                     default=0.0)
+        room = cell + GAP - 2
+        if widest > room:  # small frames (many models side by side): shrink the captions to fit
+            font.setPointSizeF(max(5.0, font.pointSizeF() * room / widest))
         painter.setFont(font)
         intrusions = self.strip.intrusions
         for i, pixmap in enumerate(self._pixmaps):
             rect = self.frame_rect(i)
             painter.drawPixmap(rect, pixmap)
             text, color = self.caption(i)
-            caption_rect = QRect(rect.left(), rect.bottom() + 2, rect.width(), CAPTION_HEIGHT - 2)
+            caption_rect = QRect(rect.left() - GAP // 2, rect.bottom() + 2, rect.width() + GAP, CAPTION_HEIGHT - 2)
             if intrusions is not None and intrusions[i]:
                 painter.fillRect(caption_rect, INTRUSION_FILL)
             if text:

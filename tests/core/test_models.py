@@ -253,3 +253,20 @@ def test_ema_zero_has_no_averaged_generator():
     assert model.generator_ema is None and not any(k.startswith("generator_ema") for k in model.state_dict())
     with pytest.raises(ConfigError, match="ema"):
         small("gan", ema=1.0)
+
+
+def test_r1_penalises_the_discriminators_gradient_on_real_images():
+    x = torch.rand(8, 1, 8, 8)
+    losses = []
+    for r1 in (0.0, 10.0):
+        model = small("gan", backbone="mlp", r1=r1, label_flip=0.0, d_dropout=0.0)
+        torch.manual_seed(0)
+        fake = model.decode(model.prior_sample(8)).detach()
+        torch.manual_seed(1)
+        losses.append(model._d_loss(x, fake)[0].item())
+        assert model.supports_amp is (r1 == 0)  # R1 differentiates twice: float32 only
+    assert losses[1] > losses[0]  # the same D, the same batch: only the penalty differs
+    with torch.no_grad():  # evaluation (no autograd) measures the plain losses
+        model = small("gan", backbone="mlp", r1=10.0, label_flip=0.0, d_dropout=0.0)
+        torch.manual_seed(1)
+        assert model._d_loss(x, fake)[0].item() == pytest.approx(losses[0], rel=1e-5)
