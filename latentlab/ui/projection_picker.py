@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
@@ -63,10 +63,8 @@ class ProjectionPicker(QWidget):
         self.distance = QLabel("")
         self.distance.setObjectName("distanceToData")
         # Fixed width (of the widest, bold text): it changes on every drag step and must not
-        # re-lay out the row.
-        bold = QFont(self.distance.font())
-        bold.setBold(True)
-        self.distance.setFixedWidth(QFontMetrics(bold).horizontalAdvance("Extrapolating: 99.9 spacings from the data") + 8)
+        # re-lay out the row. Refitted when the font changes (presentation mode's larger one).
+        self._fit_distance_width()
         self._far: bool | None = None
         self.distance.setToolTip(
             "How far the marker lies from the nearest data point on the map, in units of the typical gap "
@@ -138,6 +136,21 @@ class ProjectionPicker(QWidget):
         self.status.setToolTip(message)
 
     # ------------------------------------------------------------ distance
+    def _fit_distance_width(self) -> None:
+        bold = QFont(self.distance.font())
+        bold.setBold(True)
+        self.distance.setFixedWidth(QFontMetrics(bold).horizontalAdvance("Extrapolating: 99.9 spacings from the data") + 8)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._fit_distance_width()
+            self._far = None  # restyle the readout for the new look on its next value
+        super().changeEvent(event)
+
+    def _far_color(self) -> str:
+        """Red that reads on the current background: dark red on light looks, light red on dark."""
+        return "#ff6b6b" if self.palette().window().color().lightness() < 128 else "#b00020"
+
     @Slot(float)
     def set_distance(self, spacings: float) -> None:
         """The marker's distance to the data in data spacings (NaN: unknown, shows nothing)."""
@@ -147,6 +160,6 @@ class ProjectionPicker(QWidget):
         far = is_far(spacings)
         if far != self._far:  # restyling costs far more than new text: only when it flips
             self._far = far
-            self.distance.setStyleSheet("color: #b00020; font-weight: bold;" if far else "color: #555;")
+            self.distance.setStyleSheet(f"color: {self._far_color()}; font-weight: bold;" if far else "")
         text = f"{spacings:.1f} spacings from the data"
         self.distance.setText(f"Extrapolating: {text}" if far else f"Marker: {text}")
