@@ -31,7 +31,7 @@ from latentlab.errors import LatentLabError
 from latentlab.latent.arithmetic import apply_vector, class_vector
 
 from .palette import class_colors, unknown_color
-from .path_tool import DEFAULT_CLASSES
+from .class_pair import fill_class_pair
 from .strip_view import frame_pixmap, to_uint8_frames
 
 if TYPE_CHECKING:
@@ -141,16 +141,7 @@ class ArithmeticPanel(QDialog):
     def _on_session_changed(self) -> None:
         session = self.window_.session
         names = session.class_names if session is not None else []
-        colors = class_colors(len(names))
-        for box, default in ((self.class_a, DEFAULT_CLASSES[0]), (self.class_b, DEFAULT_CLASSES[1])):
-            box.blockSignals(True)
-            box.clear()
-            for i, name in enumerate(names):
-                box.addItem(name, i)
-                box.setItemData(i, colors[i], Qt.ItemDataRole.ForegroundRole)
-            if names:
-                box.setCurrentIndex(min(default, len(names) - 1))
-            box.blockSignals(False)
+        fill_class_pair(self.class_a, self.class_b, names)
         has_data = session is not None and self.window_.explorer.points is not None \
             and self.window_.explorer.points.from_data
         self.use_image.setEnabled(has_data)

@@ -48,7 +48,8 @@ from latentlab.models.checkpoint import read_checkpoint_meta
 from . import dialogs
 from .analysis_jobs import Cancelled, CompareRequest, model_name, run_comparison
 from .palette import class_colors, unknown_color
-from .path_tool import DEFAULT_CLASSES, DEFAULT_STEPS, MODES
+from .class_pair import fill_class_pair, pair_row
+from .path_tool import DEFAULT_STEPS, MODES
 from .runtime import describe_exception
 from .strip_view import CAPTION_HEIGHT, GAP, Strip, StripCanvas, frame_pixmap, to_uint8_frames
 from .threads import BackgroundTask
@@ -153,8 +154,8 @@ class CompareWindow(QWidget):
         for box in (self.image_a, self.image_b):
             box.setPrefix("#")
         self.pair_stack = QStackedWidget()
-        self.pair_stack.addWidget(self._pair(self.class_a, self.class_b))
-        self.pair_stack.addWidget(self._pair(self.image_a, self.image_b))
+        self.pair_stack.addWidget(pair_row(self.class_a, self.class_b))
+        self.pair_stack.addWidget(pair_row(self.image_a, self.image_b))
         self.source_box.currentIndexChanged.connect(self.pair_stack.setCurrentIndex)
         self.mode_box = QComboBox()
         for key, text in MODES:
@@ -254,30 +255,13 @@ class CompareWindow(QWidget):
         self.set_dataset(list(class_names) or [str(d) for d in range(10)], test_count)
         self._set_busy(False)
 
-    @staticmethod
-    def _pair(a: QWidget, b: QWidget) -> QWidget:
-        widget = QWidget()
-        row = QHBoxLayout(widget)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("A"))
-        row.addWidget(a, 1)
-        row.addWidget(QLabel("→ B"))
-        row.addWidget(b, 1)
-        return widget
-
     # ================================================================ models
     def set_dataset(self, class_names: list[str], test_count: int) -> None:
         """The class names and test-set size the path choices offer (kept when unchanged)."""
         if list(class_names) == getattr(self, "class_names", None) and test_count == self.image_a.maximum() + 1:
             return
         self.class_names = list(class_names)
-        colors = class_colors(len(class_names))
-        for box, default in ((self.class_a, DEFAULT_CLASSES[0]), (self.class_b, DEFAULT_CLASSES[1])):
-            box.clear()
-            for i, name in enumerate(class_names):
-                box.addItem(name, i)
-                box.setItemData(i, colors[i], Qt.ItemDataRole.ForegroundRole)
-            box.setCurrentIndex(min(default, len(class_names) - 1))
+        fill_class_pair(self.class_a, self.class_b, self.class_names)
         for box, value in ((self.image_a, 0), (self.image_b, 1)):
             box.setRange(0, max(test_count - 1, 0))
             box.setValue(min(value, max(test_count - 1, 0)))

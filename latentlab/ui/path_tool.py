@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from .latent_map import LatentMap
-from .palette import class_colors
+from .class_pair import fill_class_pair, pair_row
 from .theme import current as current_look
 
 #: Where the ends of a path come from (PathPanel.source).
@@ -49,7 +49,6 @@ SOURCES = (
 )
 MODES = (("lerp", "Straight (lerp)"), ("slerp", "Spherical (slerp)"))
 DEFAULT_STEPS = 12
-DEFAULT_CLASSES = (3, 8)
 PICK_HINT = "Shift+click on the map sets the start A, Ctrl+click the end B"
 DRAW_HINT = "Drag on the map to draw a path; release to interpolate along it"
 #: Freehand: ignore mouse moves closer than this many screen pixels to the last point.
@@ -240,7 +239,7 @@ class PathPanel(QWidget):
         self.class_a, self.class_b = QComboBox(), QComboBox()
         for box, end in ((self.class_a, "start"), (self.class_b, "end")):
             box.setToolTip(f"The path's {end}: the mean latent of this class's test images")
-        self.stack.addWidget(self._pair(self.class_a, self.class_b))
+        self.stack.addWidget(pair_row(self.class_a, self.class_b))
         # map points
         self.points_label = QLabel(f"<small>{PICK_HINT}.</small>")
         self.points_label.setWordWrap(True)
@@ -251,7 +250,7 @@ class PathPanel(QWidget):
             box.setPrefix("#")
             box.setRange(0, 0)
             box.setToolTip(f"Index of the test image at the path's {end} (encoded; inverted for a GAN)")
-        self.stack.addWidget(self._pair(self.image_a, self.image_b))
+        self.stack.addWidget(pair_row(self.image_a, self.image_b))
         # freehand
         self.freehand_label = QLabel("Press Draw path, then drag on the map.")
         self.freehand_label.setWordWrap(True)
@@ -292,28 +291,9 @@ class PathPanel(QWidget):
         layout.addStretch(1)
         self.setMaximumWidth(300)
 
-    @staticmethod
-    def _pair(a: QWidget, b: QWidget) -> QWidget:
-        widget = QWidget()
-        row = QHBoxLayout(widget)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("A"))
-        row.addWidget(a, 1)
-        row.addWidget(QLabel("→ B"))
-        row.addWidget(b, 1)
-        return widget
-
     # ------------------------------------------------------------------ state
     def set_classes(self, names: Sequence[str]) -> None:
-        colors = class_colors(len(names))
-        for box, default in ((self.class_a, DEFAULT_CLASSES[0]), (self.class_b, DEFAULT_CLASSES[1])):
-            box.blockSignals(True)
-            box.clear()
-            for i, name in enumerate(names):
-                box.addItem(name, i)
-                box.setItemData(i, colors[i], Qt.ItemDataRole.ForegroundRole)
-            box.setCurrentIndex(default if default < len(names) else min(1, len(names) - 1))
-            box.blockSignals(False)
+        fill_class_pair(self.class_a, self.class_b, names)
 
     def set_test_count(self, n: int) -> None:
         for box in (self.image_a, self.image_b):
