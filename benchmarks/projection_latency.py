@@ -67,40 +67,7 @@ def vae_latents(latent_dim: int):
 
 # ------------------------------------------------------------- 1. UMAP fit
 def gap_probe_class():
-    from PySide6.QtCore import QObject, Qt, QTimer, Slot
-
-    class GapProbe(QObject):
-        """A 5 ms timer that records the time between its ticks (as in ui_latency.py), and
-        how much of it the GUI thread itself spent on the CPU (``time.thread_time``): on a
-        busy machine a long gap with little CPU is the scheduler's doing, not the code's."""
-
-        def __init__(self, interval_ms: int = 5) -> None:
-            super().__init__()
-            self.gaps: list[float] = []
-            self.cpu: list[float] = []
-            self._last = time.perf_counter()
-            self._last_cpu = time.thread_time()
-            self.timer = QTimer(self)
-            self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-            self.timer.setInterval(interval_ms)
-            self.timer.timeout.connect(self._tick)
-
-        def start(self) -> None:
-            self._last = time.perf_counter()
-            self._last_cpu = time.thread_time()
-            self.gaps.clear()
-            self.cpu.clear()
-            self.timer.start()
-
-        def stop(self) -> None:
-            self.timer.stop()
-
-        @Slot()
-        def _tick(self) -> None:
-            now, cpu = time.perf_counter(), time.thread_time()
-            self.gaps.append(now - self._last)
-            self.cpu.append(cpu - self._last_cpu)
-            self._last, self._last_cpu = now, cpu
+    from gap_probe import GapProbe  # benchmarks/gap_probe.py; Qt only here, not in the UMAP worker
 
     return GapProbe
 

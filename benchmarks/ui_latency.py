@@ -26,10 +26,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QThread, QTimer, Signal, Slot  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QThread, Signal, Slot  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from gap_probe import GapProbe  # noqa: E402  (benchmarks/gap_probe.py)
 from latentlab.data import load_dataset  # noqa: E402
 from latentlab.models.registry import create_model, make_config  # noqa: E402
 from latentlab.training.trainer import Trainer, TrainingCallback, TrainSettings  # noqa: E402
@@ -137,31 +138,6 @@ def map_update(app, n: int, reps: int) -> dict[str, float]:
 
 
 # ------------------------------------------------------------- 3. event loop
-class GapProbe(QObject):
-    def __init__(self, interval_ms: int = 5) -> None:
-        super().__init__()
-        self.gaps: list[float] = []
-        self._last = time.perf_counter()
-        self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self._tick)
-
-    def start(self) -> None:
-        self._last = time.perf_counter()
-        self.gaps.clear()
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-    @Slot()
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-
 def gaps_in_window(app, dataset, seconds: float) -> dict[str, float]:
     window = new_window(dataset, "mlp")
     probe = GapProbe()
