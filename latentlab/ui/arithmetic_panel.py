@@ -30,9 +30,10 @@ from PySide6.QtWidgets import (
 from latentlab.errors import LatentLabError
 from latentlab.latent.arithmetic import apply_vector, class_vector
 
-from .palette import class_colors, unknown_color
 from .class_pair import fill_class_pair
-from .strip_view import frame_pixmap, to_uint8_frames
+from .palette import class_colors, unknown_color
+from .pixmaps import frame_pixmap
+from .strip_view import to_uint8_frames
 
 if TYPE_CHECKING:
     from .main_window import MainWindow

@@ -47,11 +47,12 @@ from latentlab.models.checkpoint import read_checkpoint_meta
 
 from . import dialogs
 from .analysis_jobs import Cancelled, CompareRequest, model_name, run_comparison
-from .palette import class_colors, unknown_color
 from .class_pair import fill_class_pair, pair_row
+from .palette import class_colors, unknown_color
 from .path_tool import DEFAULT_STEPS, MODES
+from .pixmaps import frame_pixmap
 from .runtime import describe_exception
-from .strip_view import CAPTION_HEIGHT, GAP, Strip, StripCanvas, frame_pixmap, to_uint8_frames
+from .strip_view import CAPTION_HEIGHT, GAP, Strip, StripCanvas, to_uint8_frames
 from .threads import BackgroundTask
 from .workers import demote_current_thread
 

@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QImage, QPixmap
+from PySide6.QtGui import QColor, QFont, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from .palette import class_colors, unknown_color
+from .pixmaps import frame_pixmap
 from .point_cloud import PointCloudItem
 from .theme import current as current_look
 
@@ -105,13 +106,8 @@ class HoverPreview(QLabel):
 
     def show_image(self, image: np.ndarray, caption: str, color: QColor, at: QPointF) -> None:
         """``image`` is (H, W) or (H, W, 3) uint8."""
-        image = np.ascontiguousarray(image)
         h, w = image.shape[:2]
-        if image.ndim == 2:
-            qimage = QImage(image.data, w, h, w, QImage.Format.Format_Grayscale8)
-        else:
-            qimage = QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-        pixmap = QPixmap.fromImage(qimage.copy()).scaled(
+        pixmap = frame_pixmap(image).scaled(
             w * HOVER_SCALE, h * HOVER_SCALE, Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.FastTransformation)
         self.setPixmap(pixmap)

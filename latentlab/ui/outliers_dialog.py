@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from latentlab.latent.outliers import OutlierRanking
 
 from .analysis_jobs import OutliersJob
-from .strip_view import frame_pixmap, to_uint8_frames
+from .pixmaps import frame_pixmap
+from .strip_view import to_uint8_frames
 from .threads import ComputeLane
 
 if TYPE_CHECKING:

@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .latent_map import LatentMap
 from .class_pair import fill_class_pair, pair_row
+from .latent_map import LatentMap
 from .theme import current as current_look
 
 #: Where the ends of a path come from (PathPanel.source).

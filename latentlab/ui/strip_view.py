@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -27,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from .palette import class_colors, unknown_color
+from .pixmaps import frame_pixmap
 
 #: Frames are drawn at most this many pixels wide (a 28-pixel digit at 4x).
 MAX_CELL = 112
@@ -51,17 +61,6 @@ def to_uint8_frames(frames: np.ndarray) -> np.ndarray:
     if arr.dtype != np.uint8:
         arr = (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return np.ascontiguousarray(arr)
-
-
-def frame_pixmap(frame: np.ndarray) -> QPixmap:
-    """One (H, W) or (H, W, 3) uint8 frame as a pixmap (copied: the array may go away)."""
-    frame = np.ascontiguousarray(frame)
-    h, w = frame.shape[:2]
-    if frame.ndim == 2:
-        image = QImage(frame.data, w, h, w, QImage.Format.Format_Grayscale8)
-    else:
-        image = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())
 
 
 @dataclass
