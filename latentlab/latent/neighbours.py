@@ -22,23 +22,43 @@ if TYPE_CHECKING:
 FAR_SPACINGS = 3.0
 
 
+#: Up to this many data points a NumPy brute-force search answers a query as fast as a
+#: k-d tree, without importing SciPy (~0.3 s, on the first screen's path: startup.py).
+BRUTE_FORCE_MAX = 2048
+#: Brute force compares at most this many (query, data point) pairs at once (~16 MB).
+BRUTE_FORCE_PAIRS = 2**21
+
+
 class PlaneIndex:
-    """A k-d tree over the data's plane positions, built once, and their spacing."""
+    """The data's plane positions, searchable for nearest neighbours, and their spacing.
+
+    Small sets (the bundled test set's 1,000 points) are searched by brute force in
+    NumPy; larger ones with SciPy's k-d tree, built on first use.
+    """
 
     def __init__(self, plane_points: np.ndarray) -> None:
         points = np.asarray(plane_points, np.float64).reshape(-1, 2)
         if len(points) == 0:
             raise ValueError("a plane index needs at least one data point")
         self.points = points
-        from scipy.spatial import cKDTree  # here, not at import: SciPy costs ~0.2 s of start-up
+        self._tree: cKDTree | None = None
+        self.spacing = median_spacing(self, points)
 
-        self.tree = cKDTree(points, balanced_tree=False)  # builds ~2x faster; 2-D queries as fast
-        self.spacing = median_spacing(self.tree, points)
+    @property
+    def tree(self) -> cKDTree:
+        """A k-d tree over the points (built once, on first use)."""
+        if self._tree is None:
+            from scipy.spatial import cKDTree  # here, not at import: SciPy costs ~0.3 s of start-up
+
+            self._tree = cKDTree(self.points, balanced_tree=False)  # builds ~2x faster; 2-D queries as fast
+        return self._tree
 
     def query(self, xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices (N, k) of the ``k`` nearest data points to each plane point."""
         xy = np.atleast_2d(np.asarray(xy, np.float64))
         k = min(k, len(self.points))
+        if len(self.points) <= BRUTE_FORCE_MAX:
+            return _brute_force_query(self.points, xy, k)
         distances, indices = self.tree.query(xy, k=k)
         return distances.reshape(len(xy), k), indices.reshape(len(xy), k)
 
@@ -48,12 +68,31 @@ class PlaneIndex:
         return distances[:, 0] / self.spacing
 
 
+def _brute_force_query(points: np.ndarray, xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cKDTree.query`` by comparing every pair: (N, k) distances and indices, nearest first."""
+    distances = np.empty((len(xy), k))
+    indices = np.empty((len(xy), k), np.int64)
+    step = max(1, BRUTE_FORCE_PAIRS // len(points))
+    for start in range(0, len(xy), step):
+        chunk = xy[start:start + step]
+        d2 = ((chunk[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        if k < len(points):
+            nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        else:
+            nearest = np.tile(np.arange(k), (len(chunk), 1))
+        near_d2 = np.take_along_axis(d2, nearest, axis=1)
+        order = np.argsort(near_d2, axis=1, kind="stable")
+        indices[start:start + step] = np.take_along_axis(nearest, order, axis=1)
+        distances[start:start + step] = np.sqrt(np.take_along_axis(near_d2, order, axis=1))
+    return distances, indices
+
+
 #: The spacing is the median over this many points (a fixed random sample of larger sets):
 #: as good a unit, at a fraction of the cost for 60,000 points.
 SPACING_SAMPLE = 4000
 
 
-def median_spacing(tree: "cKDTree", points: np.ndarray) -> float:
+def median_spacing(index: PlaneIndex, points: np.ndarray) -> float:
     """Median distance from a point to its nearest *other* point; never 0.
 
     Duplicated points (a collapsed latent) would give 0: then the median of the non-zero
@@ -63,7 +102,7 @@ def median_spacing(tree: "cKDTree", points: np.ndarray) -> float:
         return 1.0
     if len(points) > SPACING_SAMPLE:
         points = points[np.random.default_rng(0).choice(len(points), SPACING_SAMPLE, replace=False)]
-    distances, _ = tree.query(points, k=2)
+    distances, _ = index.query(points, 2)
     gaps = distances[:, 1]
     positive = gaps[gaps > 0]
     if len(positive) == 0:

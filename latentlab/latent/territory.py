@@ -6,22 +6,15 @@ decode of 900 latents, not 900 decodes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
+from latentlab.latent.plane_grid import Territory, grid_points, mosaic
 from latentlab.models.base import LatentModel
 
+__all__ = ["CHUNK", "Territory", "decode_latents", "grid_points", "manifold", "territory"]
+
 CHUNK = 2048
-
-
-def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], nx: int, ny: int) -> np.ndarray:
-    """Cell centres of an nx x ny grid over the region, row-major with y increasing per row."""
-    xs = np.linspace(x_range[0], x_range[1], nx, endpoint=False) + (x_range[1] - x_range[0]) / (2 * nx)
-    ys = np.linspace(y_range[0], y_range[1], ny, endpoint=False) + (y_range[1] - y_range[0]) / (2 * ny)
-    gx, gy = np.meshgrid(xs, ys)
-    return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
 
 
 @torch.no_grad()
@@ -30,14 +23,6 @@ def decode_latents(model: LatentModel, z: np.ndarray) -> torch.Tensor:
     device = model.device
     zt = torch.as_tensor(np.asarray(z, np.float32))
     return torch.cat([model.decode(zt[i : i + CHUNK].to(device)).cpu() for i in range(0, len(zt), CHUNK)])
-
-
-@dataclass
-class Territory:
-    classes: np.ndarray  # (ny, nx) int, the judge's class of each cell's decode
-    confidence: np.ndarray  # (ny, nx) float in [0, 1]
-    x_range: tuple[float, float]
-    y_range: tuple[float, float]
 
 
 @torch.no_grad()
@@ -66,7 +51,4 @@ def manifold(
 ) -> np.ndarray:
     """An n x n mosaic of decodes over the region as one (n*H, n*W) float image, top row = high y."""
     z = projection.to_latent(grid_points(x_range, y_range, n, n))
-    images = decode_latents(model, z).numpy()  # (n*n, C, H, W), row-major, y increasing
-    c, h, w = images.shape[1:]
-    tiles = images.reshape(n, n, c, h, w)[::-1]  # top row shows the largest y
-    return tiles.transpose(0, 3, 1, 4, 2).reshape(n * h, n * w, c).squeeze(-1)
+    return mosaic(decode_latents(model, z).numpy(), n)

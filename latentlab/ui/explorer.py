@@ -25,6 +25,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from .decoded_view import DecodedView
+from .jobs_base import ManifoldImage, SampleLabels, TerritoryImage
 from .latent_map import LatentMap
 from .palette import class_rgb
 from .threads import ComputeLane
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # these import PyTorch or SciPy; the explorer is built before
     from latentlab.latent.embedding import EmbeddingProjection
     from latentlab.latent.projection import PCAProjection, SliceProjection
 
+    from .preview_session import PreviewSession
     from .projection_controller import ProjectionController
     from .session import MapPoints, Session
     from .workers import TrainingSnapshot
@@ -91,6 +93,8 @@ class Explorer(QObject):
     #: A new projection is shown (another kind or slice, UMAP ready, a training snapshot):
     #: whatever is drawn in plane coordinates must be redrawn.
     projectionChanged = Signal()
+    #: A territory image was painted on the map (start-up waits for the first one).
+    territoryShown = Signal()
 
     def __init__(self, latent_map: LatentMap, decoded_view: DecodedView, options: ExplorerOptions | None = None,
                  parent: QObject | None = None) -> None:
@@ -115,10 +119,15 @@ class Explorer(QObject):
         self._colors = class_rgb(10)
         self._last_territory_request = 0.0
         self._territory_due = False  # the view moved while training: refresh when the lane is free
+        self._territory_region: tuple | None = None  # the visible region of the last territory request
+        self._territory_resolution = 0  # cells per side of the territory image shown
 
         self.territory_lane = ComputeLane("territory", self)
         self.decode_lane = ComputeLane("decode", self)
-        for lane in (self.territory_lane, self.decode_lane):
+        #: The NumPy jobs of a PreviewSession (the first screen, before PyTorch is loaded).
+        self.preview_lane = ComputeLane("preview", self, make_models=None)
+        self._lanes = (self.territory_lane, self.decode_lane, self.preview_lane)
+        for lane in self._lanes:
             lane.result.connect(self._on_lane_result)
             lane.failed.connect(self._on_lane_failed)
 
@@ -133,17 +142,25 @@ class Explorer(QObject):
         self.view.gridToggled.connect(self._on_grid_toggled)
 
     # ------------------------------------------------------------- session
-    def set_session(self, session: Session | None, kind: str | None = None) -> None:
-        """Show ``session`` in the projection of ``kind`` (default: the current kind)."""
-        self.territory_lane.cancel_all()
-        self.decode_lane.cancel_all()
+    def set_session(self, session: Session | PreviewSession | None, kind: str | None = None, *,
+                    keep_view: bool = False) -> None:
+        """Show ``session`` in the projection of ``kind`` (default: the current kind).
+
+        ``keep_view``: keep the view, the marker's place and the territory shown until the
+        new one is computed: the real session replacing the first screen's preview of the
+        same checkpoint (the same map, to ~1e-6).
+        """
+        marker = self.map.marker_position() if keep_view else (0.0, 0.0)
+        for lane in self._lanes:
+            lane.cancel_all()
         self._cancel_umap()
         self._umap = None
         self.session = session
         if kind is not None:
             self._check_kind(kind)
             self.kind = kind
-        self.map.set_territory(None)
+        if not keep_view or session is None:
+            self.map.set_territory(None)
         if session is None:
             self.points = None
             self.projection = None
@@ -161,11 +178,15 @@ class Explorer(QObject):
         self.map.set_points(self.projection.to_plane(self.points.latents), self.points.labels)
         self.map.set_hover_source(self._hover_image)
         self.map.set_caption(self._caption())
-        self.set_marker(0.0, 0.0)
-        self._decode_marker()  # even when the marker already sat at the origin
-        self.map.reset_view()
+        self.set_marker(*marker)
+        self._decode_marker()  # even when the marker did not move
+        stages = None
+        if not keep_view:
+            self.map.reset_view()
+        elif self.map.has_territory():  # the preview's image is right: only finer ones are new
+            stages = tuple(s for s in self.options.territory_stages if s > self._territory_resolution) or None
         self.request_labels()
-        self.request_territory()
+        self.request_territory(stages)
 
     def restyle(self) -> None:
         """The look changed (theme.py): the map's colours and sizes, the territory's colours."""
@@ -181,7 +202,7 @@ class Explorer(QObject):
     def _caption(self) -> str:
         session, n = self.session, len(self.points.latents)
         if self.points.from_data:
-            what = "posterior means" if session.model.has_beta else "encodings"
+            what = "posterior means" if session.has_beta else "encodings"
             points = f"{n:,} test images ({what}), coloured by their true class"
         else:
             points = f"{n:,} samples z ~ N(0, I), coloured by the judge's class of G(z)"
@@ -366,8 +387,8 @@ class Explorer(QObject):
             self.request_manifold()
         if self.training:  # the view follows the points: the snapshots pace the territory
             self._territory_due = True
-        else:
-            self.request_territory()
+        elif (tuple(x_range), tuple(y_range)) != self._territory_region:
+            self.request_territory()  # (not again for the region just requested, e.g. by set_session)
 
     def request_territory(self, stages: tuple[int, ...] | None = None) -> None:
         session = self.session
@@ -375,21 +396,23 @@ class Explorer(QObject):
             return
         if stages is None:
             stages = self.options.territory_stages_training if self.training else self.options.territory_stages
-        from .jobs import TerritoryJob
-
-        x_range, y_range = padded(*self.map.visible_region(), self.options.region_margin)
+        region = self.map.visible_region()
+        self._territory_region = (tuple(region[0]), tuple(region[1]))
+        x_range, y_range = padded(*region, self.options.region_margin)
         self._last_territory_request = time.monotonic()
-        self.territory_lane.submit(TerritoryJob(session.snapshot, session.judge, self.projection, x_range, y_range,
-                                                self._colors, tuple(stages)))
+        job = session.territory_job(self.projection, x_range, y_range, self._colors, tuple(stages))
+        self._lane(self.territory_lane).submit(job)
 
     def request_manifold(self) -> None:
         if self.session is None or self.projection is None:
             return
-        from .jobs import ManifoldJob
-
         x_range, y_range = self.map.visible_region()
-        self.decode_lane.submit(ManifoldJob(self.session.snapshot, self.projection, x_range, y_range,
-                                            self.options.manifold_n))
+        job = self.session.manifold_job(self.projection, x_range, y_range, self.options.manifold_n)
+        self._lane(self.decode_lane).submit(job)
+
+    def _lane(self, lane: ComputeLane) -> ComputeLane:
+        """``lane``, or the preview's lane while the session is the first screen's preview."""
+        return self.preview_lane if getattr(self.session, "is_preview", False) else lane
 
     def request_labels(self) -> None:
         """Colour a GAN's prior samples by the judge's class of G(z)."""
@@ -402,12 +425,12 @@ class Explorer(QObject):
 
     @Slot(object, object)
     def _on_lane_result(self, job, value) -> None:
-        from .jobs import ManifoldImage, SampleLabels, TerritoryImage
-
         if self.session is None:
             return
         if isinstance(value, TerritoryImage):
             self.map.set_territory(value.rgba, value.x_range, value.y_range)
+            self._territory_resolution = value.resolution
+            self.territoryShown.emit()
         elif isinstance(value, ManifoldImage):
             self.view.show_grid(value.image)
         elif isinstance(value, SampleLabels) and self.points is not None and not self.points.from_data:
@@ -469,9 +492,9 @@ class Explorer(QObject):
     # ------------------------------------------------------------ lifetime
     @property
     def idle(self) -> bool:
-        return self.territory_lane.idle and self.decode_lane.idle and not self.map.region_pending()
+        return all(lane.idle for lane in self._lanes) and not self.map.region_pending()
 
     def shutdown(self) -> None:
         self._judge_timer.stop()
-        self.territory_lane.shutdown()
-        self.decode_lane.shutdown()
+        for lane in self._lanes:
+            lane.shutdown()

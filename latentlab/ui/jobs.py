@@ -1,7 +1,7 @@
 """Computations that run off the GUI thread, and the weight snapshots they read.
 
 Nothing here imports Qt: a job is plain data plus a ``run`` method that a worker thread
-calls (see ``workers.ComputeWorker``). Jobs never touch the model the optimizer is
+calls (see ``threads.ComputeWorker``). Jobs never touch the model the optimizer is
 changing: they carry a ``ModelSnapshot`` (CPU tensors that nobody modifies after they
 are made) and decode with the worker's own model copy, rebuilt from the snapshot when
 its version changes.
@@ -9,23 +9,27 @@ its version changes.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import itertools
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from latentlab.latent.territory import Territory, decode_latents, manifold, territory
+from latentlab.latent.territory import decode_latents, manifold, territory
 from latentlab.models.base import LatentModel
 from latentlab.models.registry import config_from_dict, create_model
 
-#: Territory tint: class colour at this alpha, scaled by the judge's confidence.
-TERRITORY_ALPHA = 0.35
+from .jobs_base import (  # noqa: F401 - re-exported
+    TERRITORY_ALPHA,
+    ManifoldImage,
+    SampleLabels,
+    TerritoryImage,
+    image_for_display,
+    Emit,
+    Job,
+    territory_rgba,
+)
 
 _versions = itertools.count(1)
 
@@ -75,59 +79,7 @@ class ModelCache:
         return self._model
 
 
-# ----------------------------------------------------------------------- images
-def territory_rgba(result: Territory, colors: np.ndarray, alpha: float = TERRITORY_ALPHA,
-                   smooth: int = 1) -> np.ndarray:
-    """(ny, nx, 4) uint8: the class colour of each cell, alpha = ``alpha`` x confidence.
-
-    ``smooth`` > 1 enlarges the image that many times with bilinear interpolation, so
-    the borders between classes read as soft edges rather than blocks on a projector.
-    """
-    classes = np.clip(result.classes, 0, len(colors) - 1)
-    rgba = np.empty(classes.shape + (4,), np.float32)
-    rgba[..., :3] = colors[classes]
-    rgba[..., 3] = np.clip(result.confidence, 0.0, 1.0) * (alpha * 255.0)
-    if smooth > 1:
-        import torch.nn.functional as F
-
-        t = torch.from_numpy(rgba).permute(2, 0, 1)[None]
-        t = F.interpolate(t, scale_factor=smooth, mode="bilinear", align_corners=False)
-        rgba = t[0].permute(1, 2, 0).numpy()
-    return np.clip(rgba + 0.5, 0, 255).astype(np.uint8)
-
-
-def image_for_display(images: np.ndarray) -> np.ndarray:
-    """(C, H, W) or (N=1, C, H, W) floats -> (H, W) or (H, W, 3) for an ImageItem."""
-    img = np.asarray(images, np.float32)
-    if img.ndim == 4:
-        img = img[0]
-    return img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
-
-
 # ------------------------------------------------------------------------- jobs
-Emit = Callable[[Any], None]
-
-
-@dataclass
-class Job(ABC):
-    """Base: ``run`` is called in a worker thread and hands results to ``emit`` (maybe several)."""
-
-    kind = "job"
-    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True)
-
-    @abstractmethod
-    def run(self, models: ModelCache, emit: Emit) -> None:
-        """Compute in the worker thread; hand each result to ``emit``; stop early if cancelled."""
-
-
-@dataclass
-class TerritoryImage:
-    rgba: np.ndarray
-    x_range: tuple[float, float]
-    y_range: tuple[float, float]
-    resolution: int
-
-
 @dataclass
 class TerritoryJob(Job):
     """The judge's class of the decode of every cell of a region, coarse to fine."""
@@ -154,14 +106,6 @@ class TerritoryJob(Job):
 
 
 @dataclass
-class ManifoldImage:
-    image: np.ndarray  # (n*H, n*W) or (n*H, n*W, 3), top row = highest y
-    x_range: tuple[float, float]
-    y_range: tuple[float, float]
-    n: int
-
-
-@dataclass
 class ManifoldJob(Job):
     """An n x n grid of decodes over a region: one batched forward pass."""
 
@@ -177,12 +121,6 @@ class ManifoldJob(Job):
         with torch.inference_mode():
             image = manifold(model, self.projection, self.x_range, self.y_range, self.n)
         emit(ManifoldImage(np.ascontiguousarray(image, np.float32), self.x_range, self.y_range, self.n))
-
-
-@dataclass
-class SampleLabels:
-    labels: np.ndarray
-    confidence: np.ndarray
 
 
 @dataclass

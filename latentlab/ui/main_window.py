@@ -58,6 +58,7 @@ from .runtime import (
 from .welcome import WelcomePage
 
 if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before it loads (startup.py)
+    from .preview_session import PreviewSession
     from .session import Session
     from .training_run import TrainingRun
 
@@ -304,9 +305,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
-    def set_session(self, session: Session | None) -> None:
+    def show_preview(self, preview: PreviewSession) -> None:
+        """The first screen: the map of the model being opened, from NumPy networks, while
+        PyTorch loads (startup.py). Exploring works; training, analysis and saving wait
+        for the real session, which ``set_session(..., keep_view=True)`` puts in its place."""
+        if self.session is not None or self._shut_down:
+            return
+        self.explorer.set_session(preview, self._projection_kind_for(preview))
+        self.stack.setCurrentWidget(self.latent_map)
+        self.status_model.setText(preview.describe())
+        self._update_ui_state()
+
+    def set_session(self, session: Session | None, *, keep_view: bool = False) -> None:
+        """Open ``session`` (None: the welcome page). ``keep_view``: it replaces the first
+        screen's preview of the same checkpoint, so the view and marker stay where they are."""
         self.session = session
-        self.explorer.set_session(session, self._projection_kind_for(session))
+        self.explorer.set_session(session, self._projection_kind_for(session), keep_view=keep_view)
         if session is not None:
             model = session.model
             self.loss_plot.set_parts(model.loss_parts)
@@ -370,10 +384,14 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self._dropped_path = path
-            QTimer.singleShot(0, self._open_dropped)  # not inside the drop handler: it may show a dialog
+            if not self.engine_ready:  # opened after the start-up model (startup.py), not instead of it
+                self.statusBar().showMessage(f"{Path(path).name} opens as soon as PyTorch has loaded")
+                return
+            QTimer.singleShot(0, self.open_dropped)  # not inside the drop handler: it may show a dialog
 
     @Slot()
-    def _open_dropped(self) -> None:
+    def open_dropped(self) -> None:
+        """Open the file dropped on the window, if one waits (dropped while PyTorch loaded)."""
         path, self._dropped_path = self._dropped_path, None
         if path:
             self.open_checkpoint(path)
@@ -560,8 +578,10 @@ class MainWindow(QMainWindow):
         self.beta_panel.set_enabled_for(
             has_beta=model_has_beta or not training,  # idle: the β of the next new run
             can_fine_tune=model_has_beta and not training)
-        for action in (self.save_action, self.save_as_action, self.grid_action, self.reset_view_action):
+        for action in (self.save_action, self.save_as_action):
             action.setEnabled(session is not None)
+        for action in (self.grid_action, self.reset_view_action):  # the first screen's preview too
+            action.setEnabled(self.explorer.session is not None)
         for action in (self.open_action, self.train_action, self.default_vae_action):
             action.setEnabled(self.engine_ready)  # before that, opening would wait for PyTorch
         self.welcome.open_button.setEnabled(self.engine_ready)

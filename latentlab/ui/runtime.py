@@ -7,6 +7,11 @@ The window module imports these at start-up, before PyTorch is loaded (see start
 from __future__ import annotations
 
 import gc
+import os
+import sys
+import threading
+
+from PySide6.QtCore import QThread
 
 from latentlab.errors import LatentLabError
 
@@ -36,3 +41,18 @@ def describe_exception(exc: BaseException) -> str:
     if isinstance(exc, LatentLabError):
         return str(exc)
     return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+#: How much lower than the GUI thread the worker threads run (Linux nice levels).
+WORKER_NICENESS = 10
+
+
+def demote_current_thread(niceness: int = WORKER_NICENESS) -> None:
+    """Run the calling worker thread at a lower priority than the GUI thread."""
+    QThread.currentThread().setPriority(QThread.Priority.LowPriority)
+    if sys.platform.startswith("linux"):
+        try:  # on Linux, PRIO_PROCESS with a thread id sets that thread's nice value
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        except OSError:
+            pass  # not permitted: keep the priority

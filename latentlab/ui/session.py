@@ -8,7 +8,6 @@ the training thread, so the GUI never reads it then: every decode on the GUI thr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,8 @@ from latentlab.data import DEFAULT_DATASET, ImageDataset, load_dataset
 from latentlab.errors import ConfigError
 from latentlab.models.base import LatentModel
 
-from .jobs import ModelSnapshot, build_model, image_for_display
+from .jobs import ManifoldJob, ModelSnapshot, TerritoryJob, build_model, image_for_display
+from .map_points import MapPoints
 
 #: How many prior samples stand in for the data on the map of a model without encoder.
 PRIOR_POINTS = 2000
@@ -59,15 +59,6 @@ def to_uint8_images(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) floats in [0, 1] -> (N, H, W) or (N, H, W, 3) uint8 for hover previews."""
     arr = (images.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
     return arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1)
-
-
-@dataclass
-class MapPoints:
-    """The points of the latent map, in latent coordinates."""
-
-    latents: np.ndarray  # (N, D) float32
-    labels: np.ndarray  # (N,) int64, -1 where the class is not known yet
-    from_data: bool  # True: test-set encodings; False: prior samples (GAN families)
 
 
 class Session:
@@ -129,6 +120,10 @@ class Session:
         return self.model.latent_dim
 
     @property
+    def has_beta(self) -> bool:
+        return self.model.has_beta
+
+    @property
     def class_names(self) -> list[str]:
         return list(self.dataset.class_names)
 
@@ -177,6 +172,15 @@ class Session:
         x = x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None]
         cls, conf = self.judge.predict(x)
         return int(cls[0]), float(conf[0])
+
+    def territory_job(self, projection, x_range, y_range, colors: np.ndarray,
+                      resolutions: tuple[int, ...]) -> TerritoryJob:
+        """The job (a compute lane's) painting the judge's class territory of a region."""
+        return TerritoryJob(self.snapshot, self.judge, projection, x_range, y_range, colors, tuple(resolutions))
+
+    def manifold_job(self, projection, x_range, y_range, n: int) -> ManifoldJob:
+        """The job (a compute lane's) decoding an n x n grid over a region."""
+        return ManifoldJob(self.snapshot, projection, x_range, y_range, n)
 
     @torch.inference_mode()
     def map_points(self) -> MapPoints:

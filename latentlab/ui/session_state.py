@@ -166,11 +166,12 @@ def restore_layout(window: MainWindow, state: SessionState) -> None:
 def restore_view(window: MainWindow, state: SessionState) -> bool:
     """Projection, slice dims, map view, marker and grid of the model the state was saved with.
 
-    Only when that model is the open one; True when restored. A UMAP view and marker are in
-    the layout's coordinates, so they are applied when the layout is shown (from the cache
-    within a poll interval, else after the fit).
+    Only when that model is the open one (the session, or the first screen's preview of it);
+    True when restored. A UMAP view and marker are in the layout's coordinates, so they
+    are applied when the layout is shown (from the cache within a poll interval, else
+    after the fit).
     """
-    session = window.session
+    session = window.session or window.explorer.session
     if session is None or session.path is None or not state.models:
         return False
     if str(Path(session.path).resolve()) != state.models[0]:

@@ -1,30 +1,40 @@
-"""Start-up: the window first, then PyTorch and the first model in the background.
+"""Start-up: the window first, then a map to explore, then PyTorch in the background.
 
 ``latentlab`` with no argument opens the model of the last session, else the pretrained
 VAE (``latentlab.pretrained.default_checkpoint``). The window module imports no PyTorch,
-so the window is built and painted first (~0.7 s); ``EngineLoader`` then imports PyTorch
-and the model code in a worker thread (~1.7 s, the window keeps painting), opens the
-checkpoint there and runs each network once, so the first decode and the first
-territory image on the GUI side pay no first-call costs. The session is handed to the
-window on the GUI thread.
+so the window is built and painted first (~0.7 s). ``EngineLoader`` then works in a
+worker thread:
+
+1. The first screen: when the checkpoint is one that ``latentlab.preview`` runs in NumPy
+   (the shipped 2-D MLP autoencoders, the default VAE among them), it is read without
+   PyTorch and handed to the window as a ``PreviewSession``: the map is painted, its
+   territory computed and the marker decodes live about 0.4 s after the window appears.
+2. PyTorch and the model code are imported (~1.8 s) while the user explores; the
+   checkpoint is opened for real and each network run once, so the first decode and the
+   first territory image on the GUI side pay no first-call costs.
+3. The session is handed to the window on the GUI thread. It replaces the preview of
+   the same checkpoint without moving the view or the marker (the same weights: the
+   points move by ~1e-6); training, analysis and saving become available.
 
 With ``LATENTLAB_STARTUP_TRACE=FILE`` in the environment the app writes, as JSON, the
-wall-clock times (and the process's CPU seconds) at which the window was first painted
-and at which the map was explorable (points and territory painted, the marker's decode
-shown), then quits: ``benchmarks/startup.py`` reads it.
+wall-clock times (and the process's CPU seconds) at which the window was first painted,
+at which the map was explorable (points and territory painted, the marker's decode
+shown) and at which the PyTorch session was set, then quits: ``benchmarks/startup.py``
+reads it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from .runtime import describe_exception
@@ -35,6 +45,8 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 TRACE_ENV = "LATENTLAB_STARTUP_TRACE"
+#: PyTorch's import waits at most this long for the first screen (see EngineLoader).
+FIRST_SCREEN_WAIT_S = 2.0
 
 
 @dataclass
@@ -47,17 +59,24 @@ class Loaded:
 
 
 class EngineLoader(QObject):
-    """Imports PyTorch and the model code, opens the first checkpoint, warms the networks."""
+    """Shows the first screen's preview, imports PyTorch and the model code, opens the
+    first checkpoint and warms the networks."""
 
+    previewed = Signal(object)  # a PreviewSession of the checkpoint, before PyTorch
     finished = Signal(object)  # Loaded
 
     def __init__(self, path: str | None) -> None:
         super().__init__()
         self.path = path
+        #: Set by the GUI when the preview's map is painted. Until then the import of
+        #: PyTorch waits: it holds the GIL most of its ~1.8 s, and run alongside it the
+        #: first screen took 4 s instead of 0.4 s (measured on 2 cores).
+        self.first_screen_shown = threading.Event()
 
     @Slot()
     def run(self) -> None:
         path = self.path
+        self._preview(path)
         try:
             import numpy as np
 
@@ -75,8 +94,6 @@ class EngineLoader(QObject):
                     return
                 path = str(default)
             session = Session.open(path)
-            import scipy.spatial  # noqa: F401 - the marker's distance to the data (its first decode)
-
             if session.latent_dim > 2:
                 import sklearn.decomposition  # noqa: F401 - the map opens in PCA
             session.map_points()  # the first forward passes of a process are slow: pay them here
@@ -92,6 +109,26 @@ class EngineLoader(QObject):
             self.finished.emit(Loaded(None, path, f"Could not open {name}: {describe_exception(exc)}"))
             return
         self.finished.emit(Loaded(session, path, ""))
+
+    def _preview(self, path: str | None) -> None:
+        """Emit ``previewed`` when the checkpoint runs without PyTorch (latentlab.preview)."""
+        from latentlab.preview import PreviewUnavailable, open_preview
+        from latentlab.pretrained import default_checkpoint
+
+        from .preview_session import PreviewSession
+
+        target = path if path is not None else default_checkpoint()
+        if target is None:
+            return
+        try:
+            preview = open_preview(target)
+        except PreviewUnavailable:
+            return  # the window waits for PyTorch; the real loader reports any problem
+        except Exception:  # noqa: BLE001 - a bug in the preview must not cost the start-up
+            traceback.print_exc()
+            return
+        self.previewed.emit(PreviewSession(preview))
+        self.first_screen_shown.wait(FIRST_SCREEN_WAIT_S)
 
 
 class Startup(QObject):
@@ -113,9 +150,12 @@ class Startup(QObject):
                 self.notice = f"The last session's model {Path(state.models[0]).name} is gone; opened the default."
         self.path = path
         self.task: BackgroundTask | None = None
+        self.loader: EngineLoader | None = None
+        self.view_restored = False  # restore_view applied to the first screen's preview
 
     def start(self) -> None:
-        loader = EngineLoader(self.path)
+        self.loader = loader = EngineLoader(self.path)
+        loader.previewed.connect(self._on_previewed)
         loader.finished.connect(self._on_loaded)
         self.task = BackgroundTask(loader, "startup", parent=self)
         self.task.start()
@@ -123,7 +163,30 @@ class Startup(QObject):
     def wait(self) -> None:
         """Block until the loader thread has ended (before the window is destroyed)."""
         if self.task is not None:
+            self.loader.first_screen_shown.set()  # no first screen to wait for any more
             self.task.wait()
+
+    @Slot(object)
+    def _on_previewed(self, preview) -> None:
+        window = self.window
+        if window._shut_down or window.session is not None:
+            return
+        window.show_preview(preview)
+        if self.origin == "restored":
+            self.view_restored = restore_view(window, self.state)
+        if preview.judge is None or window.latent_map.has_territory():
+            self._first_screen_shown()
+        else:
+            window.explorer.territoryShown.connect(self._first_screen_shown)
+
+    @Slot()
+    def _first_screen_shown(self) -> None:
+        """The preview's territory is painted: PyTorch may load now."""
+        self.loader.first_screen_shown.set()
+        try:
+            self.window.explorer.territoryShown.disconnect(self._first_screen_shown)
+        except (RuntimeError, TypeError):
+            pass  # was not connected
 
     @Slot(object)
     def _on_loaded(self, loaded: Loaded) -> None:
@@ -131,17 +194,22 @@ class Startup(QObject):
         if window._shut_down:
             return
         window.engine_loaded()
+        previewing = getattr(window.explorer.session, "is_preview", False)
         if loaded.session is None:
+            if previewing:
+                window.set_session(None)
             window.welcome.set_notice(loaded.error)
             window.statusBar().showMessage(loaded.error, 10_000)
             if self.origin == "argument":
                 window.show_error("Could not open the checkpoint", loaded.error)
         else:
-            window.set_session(loaded.session)
+            same = previewing and window.explorer.session.path == loaded.session.path
+            window.set_session(loaded.session, keep_view=same)
             window.recent_menu.add(loaded.path)
-            if self.origin == "restored":
+            if self.origin == "restored" and not (same and self.view_restored):
                 restore_view(window, self.state)
             window.statusBar().showMessage(self.notice or f"Opened {loaded.path}", 8000)
+        QTimer.singleShot(0, window.open_dropped)  # a file dropped on the window meanwhile
         self.done.emit()
 
 
@@ -154,8 +222,13 @@ class StartupTrace(QObject):
         self.out = Path(out)
         self.times: dict[str, float] = {}  # wall-clock time.time() of each event
         self.cpu: dict[str, float] = {}  # the process's CPU seconds by then (all threads)
+        #: The longest wait of the event loop (between two 5 ms polls) from "explorable"
+        #: to "session_set": how long a drag may stall while PyTorch loads.
+        self.longest_gap_s = 0.0
+        self._last_poll = time.perf_counter()
         window.installEventFilter(self)
         self._poll = QTimer(self)
+        self._poll.setTimerType(Qt.TimerType.PreciseTimer)
         self._poll.setInterval(5)
         self._poll.timeout.connect(self._check_explorable)
         self._poll.start()
@@ -177,19 +250,28 @@ class StartupTrace(QObject):
 
     @Slot()
     def _check_explorable(self) -> None:
+        """Mark "explorable" once a session (the preview or the real one) shows its points,
+        territory and decode, and "session_set" once the PyTorch session is open; stop
+        when both are marked, or when nothing could be opened."""
         window = self.window
+        now = time.perf_counter()
+        if "explorable" in self.times and "session_set" not in self.times:
+            self.longest_gap_s = max(self.longest_gap_s, now - self._last_poll)
+        self._last_poll = now
         if window.session is not None:
             self.mark("session_set")
         if window.welcome.notice.isVisible():  # nothing could be opened: record and stop
             self._finish()
             return
-        if window.session is None or window.decoded_view.image() is None or not window.latent_map.has_territory():
-            return
-        window.latent_map.plot.viewport().repaint()  # the points and the territory, painted now
-        self.mark("explorable")
-        self._finish()
+        if "explorable" not in self.times and window.explorer.session is not None \
+                and window.decoded_view.image() is not None and window.latent_map.has_territory():
+            window.latent_map.plot.viewport().repaint()  # the points and the territory, painted now
+            self.mark("explorable")
+        if "explorable" in self.times and "session_set" in self.times:
+            self._finish()
 
     def _finish(self) -> None:
         self._poll.stop()
-        self.out.write_text(json.dumps({"wall": self.times, "cpu": self.cpu}))
+        self.out.write_text(json.dumps({"wall": self.times, "cpu": self.cpu,
+                                        "longest_gap_while_loading_s": self.longest_gap_s}))
         QTimer.singleShot(0, QApplication.instance().quit)

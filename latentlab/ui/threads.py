@@ -8,15 +8,30 @@ process. Every owner can be waited for, which the window does when it closes.
 
 from __future__ import annotations
 
+import sys
+import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-if TYPE_CHECKING:
-    from .jobs import Job
+from latentlab.errors import LatentLabError
 
-# ``.workers`` (and so PyTorch) is imported where a thread starts, not here: the window is
-# built and shown before PyTorch is imported (see startup.py).
+from .runtime import demote_current_thread, describe_exception
+
+if TYPE_CHECKING:
+    from .jobs_base import Job
+
+# PyTorch is imported where a thread needs it (``.workers``, ``.jobs``), not here: the
+# window is built, shown and explorable before PyTorch is loaded (see startup.py).
+
+
+def torch_model_cache():
+    """The model copies of a lane's thread (jobs.ModelCache); imports PyTorch, so it is made
+    in the worker thread when the first job arrives."""
+    from .jobs import ModelCache
+
+    return ModelCache()
 
 
 def start_in_thread(worker: QObject, name: str) -> QThread:
@@ -86,6 +101,47 @@ class BackgroundTask(QObject):
         self.ended.emit()
 
 
+class ComputeWorker(QObject):
+    """Runs jobs (territory, manifold, GAN labels) one at a time in its thread.
+
+    A job's ``run`` gets the thread's model cache, made by ``make_models`` on first use
+    (None without one: the NumPy jobs of the first screen need no PyTorch models).
+    """
+
+    result = Signal(object, object)  # job, value (a job may emit several, e.g. coarse to fine)
+    failed = Signal(object, str)  # job, message
+    done = Signal(object)  # job: always after the job ends, so the lane may send the next
+
+    def __init__(self, make_models: Callable[[], object] | None = torch_model_cache) -> None:
+        super().__init__()
+        self._make_models = make_models
+        self._models = None
+        self._job: Job | None = None
+        self._demoted = False
+
+    @Slot(object)
+    def run_job(self, job: Job) -> None:
+        if not self._demoted:
+            demote_current_thread()
+            self._demoted = True
+        self._job = job
+        try:
+            if self._models is None and self._make_models is not None:
+                self._models = self._make_models()
+            job.run(self._models, self._emit)
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI
+            if not isinstance(exc, LatentLabError):
+                traceback.print_exc(file=sys.stderr)
+            self.failed.emit(job, describe_exception(exc))
+        finally:
+            self._job = None
+            self.done.emit(job)
+
+    def _emit(self, value: object) -> None:
+        if self._job is not None and not self._job.cancel.is_set():
+            self.result.emit(self._job, value)
+
+
 class ComputeLane(QObject):
     """A persistent worker thread with newest-wins scheduling per job kind.
 
@@ -98,9 +154,11 @@ class ComputeLane(QObject):
     failed = Signal(object, str)
     _send = Signal(object)
 
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(self, name: str, parent: QObject | None = None, *,
+                 make_models: Callable[[], object] | None = torch_model_cache) -> None:
         super().__init__(parent)
         self.name = name
+        self._make_models = make_models
         self._pending: dict[str, Job] = {}
         self._running: Job | None = None
         self._thread: QThread | None = None  # started with the first job
@@ -112,11 +170,9 @@ class ComputeLane(QObject):
         if self._closed:
             return False
         if self._thread is None:
-            from .workers import ComputeWorker
-
             self._thread = QThread()
             self._thread.setObjectName(f"latentlab-{self.name}")
-            self._worker = ComputeWorker()
+            self._worker = ComputeWorker(self._make_models)
             self._worker.moveToThread(self._thread)
             self._send.connect(self._worker.run_job)
             self._worker.result.connect(self._on_result)

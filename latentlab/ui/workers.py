@@ -17,26 +17,28 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from latentlab.errors import LatentLabError
 from latentlab.training.trainer import EpochReport, StepReport, Trainer, TrainingCallback, TrainSettings
 
-from .jobs import Job, ModelCache, ModelSnapshot
+from .jobs import ModelSnapshot
 from .runtime import (  # noqa: F401 - re-exported: they live where no PyTorch is imported
     SNAPSHOTS_PER_S,
     SWITCH_INTERVAL_S,
+    WORKER_NICENESS,
+    demote_current_thread,
     describe_exception,
     freeze_startup_objects,
     unfreeze_startup_objects,
 )
+from .threads import ComputeWorker  # noqa: F401 - re-exported
 
 
 def training_threads() -> int:
@@ -46,21 +48,6 @@ def training_threads() -> int:
 
 _background_runs = 0
 _saved_threads: int | None = None
-
-
-#: How much lower than the GUI thread the worker threads run (Linux nice levels).
-WORKER_NICENESS = 10
-
-
-def demote_current_thread(niceness: int = WORKER_NICENESS) -> None:
-    """Run the calling worker thread at a lower priority than the GUI thread."""
-    QThread.currentThread().setPriority(QThread.Priority.LowPriority)
-    if sys.platform.startswith("linux"):
-        try:  # on Linux, PRIO_PROCESS with a thread id sets that thread's nice value
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
-        except OSError:
-            pass  # not permitted: keep the priority
 
 
 def enter_background_training() -> None:
@@ -221,40 +208,6 @@ class TrainingWorker(QObject):
 
 
 # ------------------------------------------------------------------- compute
-class ComputeWorker(QObject):
-    """Runs jobs (territory, manifold, GAN labels) one at a time in its thread."""
-
-    result = Signal(object, object)  # job, value (a job may emit several, e.g. coarse to fine)
-    failed = Signal(object, str)  # job, message
-    done = Signal(object)  # job: always after the job ends, so the lane may send the next
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._models = ModelCache()
-        self._job: Job | None = None
-        self._demoted = False
-
-    @Slot(object)
-    def run_job(self, job: Job) -> None:
-        if not self._demoted:
-            demote_current_thread()
-            self._demoted = True
-        self._job = job
-        try:
-            job.run(self._models, self._emit)
-        except Exception as exc:  # noqa: BLE001 - reported to the GUI
-            if not isinstance(exc, LatentLabError):
-                traceback.print_exc(file=sys.stderr)
-            self.failed.emit(job, describe_exception(exc))
-        finally:
-            self._job = None
-            self.done.emit(job)
-
-    def _emit(self, value: object) -> None:
-        if self._job is not None and not self._job.cancel.is_set():
-            self.result.emit(self._job, value)
-
-
 # --------------------------------------------------------------------- judge
 class JudgeWorker(QObject):
     """Finds or trains (once, ~1 min) the judge classifier of a dataset."""

@@ -1,10 +1,15 @@
-"""The start-up trace that benchmarks/startup.py reads: both moments recorded, in order,
-and the app quits by itself."""
+"""Start-up: the first screen (a NumPy preview of the model) is explorable before the
+PyTorch session arrives, which then takes its place without moving the view; and the
+trace that benchmarks/startup.py reads records the moments in order and quits the app."""
 
 from __future__ import annotations
 
 import json
+import threading
 
+import numpy as np
+import pytest
+import torch
 from PySide6.QtCore import QSettings
 
 from pretrained_helpers import pretrained  # noqa: F401 - a fixture
@@ -21,6 +26,165 @@ def test_the_startup_trace_records_window_then_explorable_and_quits(qtbot, tmp_p
     assert app.run_app(None, None) == 0  # returns: the trace quit the app once the map was explorable
     recorded = json.loads(trace.read_text())
     wall, cpu = recorded["wall"], recorded["cpu"]
-    assert list(wall) == ["window_shown", "session_set", "explorable"]
-    assert wall["window_shown"] < wall["session_set"] <= wall["explorable"]
+    # The tiny default VAE is previewed: explorable before the PyTorch session is set.
+    assert list(wall) == ["window_shown", "explorable", "session_set"]
+    assert wall["window_shown"] < wall["explorable"] < wall["session_set"]
     assert set(cpu) == set(wall) and cpu["window_shown"] <= cpu["explorable"]
+    assert recorded["longest_gap_while_loading_s"] > 0
+
+
+# ---------------------------------------------------------------- first screen
+@pytest.fixture
+def deferred_window(qtbot, tmp_path):
+    """A window as ``latentlab`` builds it: PyTorch's part not loaded yet (defer_engine)."""
+    from latentlab.ui.explorer import ExplorerOptions
+    from latentlab.ui.main_window import MainWindow, WindowOptions
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, options=WindowOptions(
+        defer_engine=True, warm_up=False, explorer=ExplorerOptions(territory_stages=(8,))))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.close()
+    window.shutdown()
+    window.deleteLater()
+
+
+@pytest.fixture
+def gated_session_open(monkeypatch):
+    """Session.open waits until the test sets the returned event: the PyTorch session is late."""
+    from latentlab.ui.session import Session
+
+    gate = threading.Event()
+    original = Session.open.__func__
+
+    def late_open(cls, path):
+        assert gate.wait(30), "the test never let the session open"
+        return original(cls, path)
+
+    monkeypatch.setattr(Session, "open", classmethod(late_open))
+    yield gate
+    gate.set()
+
+
+def _first_screen_ready(window) -> bool:
+    return (window.explorer.session is not None and window.decoded_view.image() is not None
+            and window.latent_map.has_territory())
+
+
+def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
+        qtbot, deferred_window, gated_session_open, pretrained):  # noqa: F811
+    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.startup import Startup
+
+    window = deferred_window
+    startup = Startup(window, None, SessionState())
+    startup.start()
+    try:
+        qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
+        preview = window.explorer.session
+        assert getattr(preview, "is_preview", False) and window.session is None
+        assert preview.path == pretrained / "vae.safetensors"
+        assert window.stack.currentWidget() is window.latent_map
+        assert window.latent_map.point_count() == len(preview.test_images)
+        # Training, analysis and saving wait for PyTorch; the map's own actions work.
+        assert not window.save_action.isEnabled() and not window.train_action.isEnabled()
+        assert window.grid_action.isEnabled() and window.reset_view_action.isEnabled()
+
+        # Decodes live, with the checkpoint's own weights.
+        window.latent_map.set_marker(0.7, -0.4)
+        z = window.explorer.marker_latent()
+        model = load_checkpoint(preview.path).model.eval()
+        with torch.inference_mode():
+            expected = model.decode(torch.from_numpy(z[None].astype(np.float32)))[0, 0].numpy()
+        np.testing.assert_allclose(window.decoded_view.image(), expected, atol=1e-5)
+        window.latent_map.following = False
+        window.latent_map.set_region((-1.5, 2.0), (-2.0, 1.0))
+        qtbot.waitUntil(lambda: not window.latent_map.region_pending(), timeout=5000)
+        region = window.latent_map.visible_region()
+
+        gated_session_open.set()
+        qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
+    finally:
+        gated_session_open.set()
+        startup.wait()
+    assert window.explorer.session is window.session and window.session.path == preview.path
+    assert window.latent_map.marker_position() == pytest.approx((0.7, -0.4))
+    for got, want in zip(window.latent_map.visible_region(), region):
+        assert got == pytest.approx(want, abs=1e-6)
+    assert window.latent_map.has_territory()  # the preview's, until the session's own arrives
+    assert window.save_action.isEnabled() and window.train_action.isEnabled()
+
+
+def test_when_the_session_fails_after_the_first_screen_the_welcome_page_says_why(
+        qtbot, deferred_window, monkeypatch, pretrained):  # noqa: F811
+    from latentlab.errors import CheckpointError
+    from latentlab.ui.session import Session
+    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.startup import Startup
+
+    def broken(cls, path):
+        raise CheckpointError(f"{path} is damaged (test)")
+
+    monkeypatch.setattr(Session, "open", classmethod(broken))
+    window = deferred_window
+    shown = []
+    window.explorer.territoryShown.connect(lambda: shown.append(window.explorer.session))
+    startup = Startup(window, None, SessionState())
+    startup.start()
+    try:
+        qtbot.waitUntil(lambda: window.welcome.notice.isVisible(), timeout=20_000)
+    finally:
+        startup.wait()
+    assert shown and getattr(shown[0], "is_preview", False)  # the first screen was there
+    assert window.explorer.session is None and window.session is None
+    assert window.stack.currentWidget() is window.welcome
+    assert "damaged (test)" in window.welcome.notice.text()
+
+
+def test_a_model_the_preview_cannot_run_opens_with_pytorch_alone(qtbot, deferred_window, checkpoints):
+    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.startup import Startup
+
+    window = deferred_window
+    seen = []
+    window.explorer.territoryShown.connect(lambda: seen.append(window.explorer.session))
+    startup = Startup(window, str(checkpoints["gan"]), SessionState())
+    startup.start()
+    try:
+        qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
+    finally:
+        startup.wait()
+    assert not any(getattr(s, "is_preview", False) for s in seen)
+    assert window.explorer.session is window.session and window.session.family == "gan"
+
+
+def test_a_file_dropped_while_pytorch_loads_opens_after_the_start_up_model(
+        qtbot, deferred_window, gated_session_open, pretrained, checkpoints):  # noqa: F811
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.startup import Startup
+
+    window = deferred_window
+    startup = Startup(window, None, SessionState())
+    startup.start()
+    try:
+        qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(checkpoints["vae4"]))])
+        window.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                    Qt.KeyboardModifier.NoModifier))
+        assert "opens as soon as PyTorch has loaded" in window.statusBar().currentMessage()
+        assert window.session is None
+        gated_session_open.set()
+        qtbot.waitUntil(lambda: window.session is not None and window.session.path == checkpoints["vae4"],
+                        timeout=30_000)
+    finally:
+        gated_session_open.set()
+        startup.wait()
+    assert window.recent_checkpoints()[0] == str(checkpoints["vae4"])

@@ -1,0 +1,83 @@
+"""What every compute-lane job shares: the ``Job`` base, the results jobs hand to the map
+and the decoded view, and how territory images are painted.
+
+NumPy only, no Qt and no PyTorch: the first screen's jobs (preview_session.py, before
+PyTorch is loaded) run and paint exactly as the PyTorch jobs in jobs.py do.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from latentlab.latent.plane_grid import Territory, upsample_bilinear
+
+#: Territory tint: class colour at this alpha, scaled by the judge's confidence.
+TERRITORY_ALPHA = 0.35
+
+
+def territory_rgba(result: Territory, colors: np.ndarray, alpha: float = TERRITORY_ALPHA,
+                   smooth: int = 1) -> np.ndarray:
+    """(ny, nx, 4) uint8: the class colour of each cell, alpha = ``alpha`` x confidence.
+
+    ``smooth`` > 1 enlarges the image that many times with bilinear interpolation, so
+    the borders between classes read as soft edges rather than blocks on a projector.
+    """
+    classes = np.clip(result.classes, 0, len(colors) - 1)
+    rgba = np.empty(classes.shape + (4,), np.float32)
+    rgba[..., :3] = colors[classes]
+    rgba[..., 3] = np.clip(result.confidence, 0.0, 1.0) * (alpha * 255.0)
+    if smooth > 1:
+        rgba = upsample_bilinear(rgba, smooth)
+    return np.clip(rgba + 0.5, 0, 255).astype(np.uint8)
+
+
+def image_for_display(images: np.ndarray) -> np.ndarray:
+    """(C, H, W) or (N=1, C, H, W) floats -> (H, W) or (H, W, 3) for an ImageItem."""
+    img = np.asarray(images, np.float32)
+    if img.ndim == 4:
+        img = img[0]
+    return img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+
+
+@dataclass
+class TerritoryImage:
+    rgba: np.ndarray
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    resolution: int
+
+
+@dataclass
+class ManifoldImage:
+    image: np.ndarray  # (n*H, n*W) or (n*H, n*W, 3), top row = highest y
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    n: int
+
+
+@dataclass
+class SampleLabels:
+    labels: np.ndarray
+    confidence: np.ndarray
+
+
+Emit = Callable[[Any], None]
+
+
+@dataclass
+class Job(ABC):
+    """Base: ``run`` is called in a lane's worker thread with the thread's model cache (see
+    ``ComputeWorker``) and hands results to ``emit`` (maybe several)."""
+
+    kind = "job"
+    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True)
+
+    @abstractmethod
+    def run(self, models: Any, emit: Emit) -> None:
+        """Compute in the worker thread; hand each result to ``emit``; stop early if cancelled."""
