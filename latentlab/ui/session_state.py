@@ -142,7 +142,7 @@ def capture(window: MainWindow) -> SessionState:
         presentation=presentation,
         grid=window.decoded_view.grid_mode,
     )
-    session = window.session
+    session = window.session or window.explorer.session  # closed during the first screen: its model
     if session is not None and session.path is not None:
         state.models = [str(Path(session.path).resolve())]
         state.projection = window.projection_picker.kind()

@@ -77,6 +77,7 @@ def _first_screen_ready(window) -> bool:
 def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
         qtbot, deferred_window, gated_session_open, pretrained):  # noqa: F811
     from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.ui import session_state
     from latentlab.ui.session_state import SessionState
     from latentlab.ui.startup import Startup
 
@@ -105,6 +106,9 @@ def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
         window.latent_map.set_region((-1.5, 2.0), (-2.0, 1.0))
         qtbot.waitUntil(lambda: not window.latent_map.region_pending(), timeout=5000)
         region = window.latent_map.visible_region()
+        state = session_state.capture(window)  # closing now would remember this model and view
+        assert state.models == [str(preview.path.resolve())]
+        assert state.marker == pytest.approx((0.7, -0.4))
 
         gated_session_open.set()
         qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
@@ -188,3 +192,30 @@ def test_a_file_dropped_while_pytorch_loads_opens_after_the_start_up_model(
         gated_session_open.set()
         startup.wait()
     assert window.recent_checkpoints()[0] == str(checkpoints["vae4"])
+
+
+def test_the_last_sessions_view_is_restored_on_the_first_screen_and_kept(
+        qtbot, deferred_window, gated_session_open, pretrained):  # noqa: F811
+    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.startup import Startup
+
+    path = pretrained / "vae-beta2.safetensors"
+    state = SessionState(models=[str(path.resolve())], view=(-1.0, 1.5, -0.5, 2.0), marker=(0.25, 0.75))
+    window = deferred_window
+    startup = Startup(window, None, state)
+    startup.start()
+    try:
+        qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
+        assert window.explorer.session.path == path and window.session is None
+        assert window.latent_map.marker_position() == pytest.approx((0.25, 0.75))
+        restored = window.latent_map.visible_region()
+        assert restored[0] == pytest.approx((-1.0, 1.5), abs=1e-6)
+        gated_session_open.set()
+        qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
+    finally:
+        gated_session_open.set()
+        startup.wait()
+    assert window.session.path == path
+    assert window.latent_map.marker_position() == pytest.approx((0.25, 0.75))
+    for got, want in zip(window.latent_map.visible_region(), restored):
+        assert got == pytest.approx(want, abs=1e-6)
