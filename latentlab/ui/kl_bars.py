@@ -14,6 +14,8 @@ from PySide6.QtGui import QColor
 ACTIVE_KL = 0.1
 ACTIVE = QColor("#1f77b4")
 COLLAPSED = QColor("#c7c7c7")
+#: At most this many labels under the bars (every k-th dimension beyond).
+MAX_TICK_LABELS = 20
 
 
 def nice_ceiling(value: float) -> float:
@@ -75,8 +77,10 @@ class KLBars(pg.PlotWidget):
             self._top = top
             item.setYRange(0, top, padding=0)
         axis = item.getAxis("bottom")
-        step = max(1, n // 16)
-        axis.setTicks([[(i, f"z{i}") for i in range(0, n, step)]])
+        # "z0".."z7" fit under up to 8 bars; with more, the bare index (the title says what
+        # the bars are): "z10z11z12" ran together under 16 bars in a 380-pixel panel.
+        step = max(1, -(-n // MAX_TICK_LABELS))
+        axis.setTicks([[(i, f"z{i}" if n <= 8 else str(i)) for i in range(0, n, step)]])
 
     def values(self) -> np.ndarray:
         return self._values.copy()

@@ -216,3 +216,21 @@ def test_save_without_changes_leaves_the_file_alone(window, checkpoints, tmp_pat
     assert window.open_checkpoint(path)
     assert window.save_checkpoint() == path  # Ctrl+S on an unchanged model
     assert {p.name: p.stat().st_mtime_ns for p in path.iterdir()} == before
+
+
+def test_kl_bar_labels_stay_short_and_few_for_many_dimensions(qtbot):
+    from latentlab.ui.kl_bars import MAX_TICK_LABELS, KLBars
+
+    bars = KLBars()
+    qtbot.addWidget(bars)
+
+    def labels() -> list[str]:
+        return [text for _, text in bars.getPlotItem().getAxis("bottom")._tickLevels[0]]
+
+    bars.set_kl([1.0, 0.0, 2.0])
+    assert labels() == ["z0", "z1", "z2"]
+    bars.set_kl(np.linspace(0, 2, 16))
+    assert labels() == [str(i) for i in range(16)]  # "z10z11z12" ran together at 16
+    bars.set_kl(np.ones(64))
+    shown = labels()
+    assert len(shown) <= MAX_TICK_LABELS and shown[0] == "0" and shown[1] == "4"
