@@ -73,6 +73,11 @@ class _Series:
         return np.asarray(self.x, float), np.asarray(self.y, float)
 
 
+#: Under the empty plots of a checkpoint saved without history (the shipped GANs).
+NO_HISTORY = ("This checkpoint was saved without its per-epoch losses; "
+              "the curves appear here when you train it.")
+
+
 class LossPlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -89,6 +94,7 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self._x_range: tuple[float, float] | None = None
         self._y_ranges: dict[str, tuple[float, float]] = {}
         self._empty = self.addLabel("Loss curves appear here once a model is open or training.", color="#777")
+        self._note: pg.LabelItem | None = None  # under the plots: why they are empty
 
     # ---------------------------------------------------------------- setup
     def set_parts(self, parts: Sequence[str]) -> None:
@@ -97,6 +103,7 @@ class LossPlot(pg.GraphicsLayoutWidget):
             self.clear_data()
             return
         self.clear()
+        self._note = None
         self._plots.clear()
         self._curves.clear()
         self._series.clear()
@@ -148,12 +155,23 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self.clear_data()
         for record in history:
             self.add_epoch(record)
+        self.show_note("" if history else NO_HISTORY)
         self.refresh(force=True)
+
+    def show_note(self, text: str) -> None:
+        """A grey line under the plots (none when ``text`` is empty); gone with the first data."""
+        if self._note is not None:
+            self.removeItem(self._note)
+            self._note = None
+        if text and self._plots:
+            self._note = self.addLabel(text, row=1, col=0, colspan=len(self._plots), color="#777")
 
     def add_epoch(self, record: dict) -> None:
         x = record.get("epoch")
         if x is None:
             return
+        if self._note is not None:
+            self.show_note("")
         for part in self.parts:
             if f"train_{part}" in record:
                 self._series[(part, "epochs")].add(x, record[f"train_{part}"])
@@ -162,6 +180,8 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self._dirty = True
 
     def add_step(self, x: float, losses: dict[str, float]) -> None:
+        if self._note is not None:
+            self.show_note("")
         for part in self.parts:
             if part in losses:
                 self._series[(part, "steps")].add(x, losses[part])

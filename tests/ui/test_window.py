@@ -234,3 +234,15 @@ def test_kl_bar_labels_stay_short_and_few_for_many_dimensions(qtbot):
     bars.set_kl(np.ones(64))
     shown = labels()
     assert len(shown) <= MAX_TICK_LABELS and shown[0] == "0" and shown[1] == "4"
+
+
+def test_a_checkpoint_without_history_says_so_under_the_loss_plots(qtbot, window, checkpoints):
+    from latentlab.ui.loss_plot import NO_HISTORY
+
+    plot = window.loss_plot
+    assert window.open_checkpoint(checkpoints["gan"])  # saved without per-epoch records
+    assert plot._note is not None and plot._note.text == NO_HISTORY
+    plot.add_step(0.5, {"loss": 1.0})  # training adds data: the note goes
+    assert plot._note is None
+    assert window.open_checkpoint(checkpoints["vae"])  # with history: no note
+    assert plot._note is None and plot.point_count() > 0
