@@ -13,7 +13,8 @@ The service is plain Python (no Qt): the window polls it on a timer
 Results are cached in ``cache_dir()/"umap"/<key hash>.npy``; the key hash is the SHA-1 of
 the latents' bytes and shape, the fit's parameters and umap-learn's version, so the same
 model on the same data finds its embedding again, in a later run too, without starting
-the process. One fit runs at a time; later requests wait in order. A new request with
+the process. The cache keeps the 64 most recently used layouts (at most ~30 MB for 60,000
+points each); older ones are deleted when a new one is stored. One fit runs at a time; later requests wait in order. A new request with
 the same ``key`` (say, the same model and dataset with new weights) cancels the older one.
 """
 
@@ -38,6 +39,8 @@ from latentlab.errors import LatentLabError
 from latentlab.latent import umap_worker
 
 CACHE_FORMAT = 1
+#: Layouts kept in the disk cache (the most recently used).
+CACHE_ENTRIES = 64
 #: A spawned worker told to stop while idle gets this long before it is terminated.
 STOP_GRACE_S = 1.0
 #: Fewer points than this cannot be laid out by umap (its spectral initialisation).
@@ -157,6 +160,8 @@ class UmapService:
             return None
         if embedding.ndim != 2 or embedding.shape[1] != 2 or not np.all(np.isfinite(embedding)):
             return None
+        with contextlib.suppress(OSError):
+            os.utime(self.cache_path(key_hash))  # recently used: the last to be pruned
         return embedding.astype(np.float32, copy=False)
 
     def _store(self, key_hash: str, embedding: np.ndarray) -> None:
@@ -173,6 +178,18 @@ class UmapService:
         except OSError:
             with contextlib.suppress(OSError):
                 temporary.unlink()
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keep the CACHE_ENTRIES most recently used layouts; delete the others."""
+        try:
+            entries = [(p.stat().st_mtime, p) for p in self.cache_root.glob("*.npy") if ".tmp." not in p.name]
+        except (OSError, LatentLabError):
+            return
+        for _, stale in sorted(entries, reverse=True)[CACHE_ENTRIES:]:
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
     # ------------------------------------------------------------------- jobs
     def submit(self, key: str, latents: np.ndarray, *, n_neighbors: int = 15, seed: int = 0) -> int:

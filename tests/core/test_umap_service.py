@@ -284,3 +284,19 @@ def test_real_umap_fits_in_the_worker_process_and_separates_clusters(service, tm
         np.testing.assert_array_equal(events[0].embedding, embedding)
     finally:
         again.shutdown()
+
+
+def test_the_cache_keeps_only_the_most_recently_used_layouts(tmp_path, monkeypatch):
+    from latentlab.latent import umap_service
+
+    monkeypatch.setattr(umap_service, "CACHE_ENTRIES", 3)
+    svc = UmapService(tmp_path / "cache")
+    layout = np.zeros((5, 2), np.float32)
+    for i, key in enumerate("abcd"):
+        svc._store(key, layout + i)
+        os.utime(svc.cache_path(key), (1000 + i, 1000 + i))  # distinct ages, a then b, c, d
+    # Storing d pruned a (the oldest); reading b makes it the most recent, so e prunes c.
+    assert not svc.cache_path("a").exists()
+    assert svc.cached("b") is not None
+    svc._store("e", layout)
+    assert sorted(p.stem for p in (tmp_path / "cache").glob("*.npy")) == ["b", "d", "e"]
