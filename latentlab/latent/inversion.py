@@ -14,6 +14,7 @@ gradient is taken with respect to z only, in eval mode, and the mode is restored
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -26,6 +27,10 @@ LR = 0.05
 PRIOR_WEIGHT = 1e-3
 #: Latents optimised in one forward pass at most (images x restarts are chunked).
 CHUNK = 4096
+
+
+class InversionStopped(Exception):
+    """``invert`` was asked to stop (its ``should_stop`` returned True) before it finished."""
 
 
 @dataclass
@@ -44,12 +49,15 @@ def invert(
     lr: float = LR,
     prior_weight: float = PRIOR_WEIGHT,
     seed: int = 0,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Inversion:
     """Optimise ``restarts`` latents per image with Adam for ``steps`` steps; keep the best.
 
     The objective per latent is mean((G(z) - x)^2) + prior_weight * mean(z^2). Starts are
     drawn from N(0, I) with a generator seeded by ``seed``, so the result is the same on
     every call (on one device). The best restart is chosen by pixel error alone.
+    ``should_stop`` is asked before every step; when it returns True, ``InversionStopped``
+    is raised (a window's job that was cancelled stops within one step, not seconds).
     """
     if not getattr(model, "has_decoder", False):
         raise ConfigError(f"a {getattr(model, 'family', '?')} model has no generator to invert")
@@ -71,7 +79,7 @@ def invert(
     model.eval()
     try:
         z = torch.cat([
-            _optimise(model, z0[i : i + CHUNK], targets[i : i + CHUNK], steps, lr, prior_weight)
+            _optimise(model, z0[i : i + CHUNK], targets[i : i + CHUNK], steps, lr, prior_weight, should_stop)
             for i in range(0, len(z0), CHUNK)
         ])
         with torch.no_grad():
@@ -88,12 +96,15 @@ def invert(
     )
 
 
-def _optimise(model, z0: torch.Tensor, target: torch.Tensor, steps: int, lr: float, prior_weight: float) -> torch.Tensor:
+def _optimise(model, z0: torch.Tensor, target: torch.Tensor, steps: int, lr: float, prior_weight: float,
+              should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
     """Adam on z alone. The per-latent losses are summed, so each latent's gradient is its
     own (Adam's moments are per coordinate): the restarts do not interact."""
     z = z0.clone().requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     for _ in range(steps):
+        if should_stop is not None and should_stop():
+            raise InversionStopped()
         with torch.enable_grad():
             pixel = (model.decode(z) - target).pow(2).flatten(1).mean(1)
             loss = (pixel + prior_weight * z.pow(2).mean(1)).sum()

@@ -17,6 +17,7 @@ import torch
 from latentlab.data import DEFAULT_DATASET
 from latentlab.errors import ConfigError
 from latentlab.latent.compare import MAX_MODELS, StripSet, encode_for_path, path_strip
+from latentlab.latent.inversion import InversionStopped
 from latentlab.latent.outliers import OutlierRanking, rank_outliers
 from latentlab.latent.path_metrics import PathMetrics, judge_frames, path_metrics
 from latentlab.latent.paths import interpolate, typical_indices
@@ -60,8 +61,11 @@ class PathJob(Job):
 
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
-        with torch.inference_mode(False):  # inversion takes gradients with respect to z
-            latents = self._latents(model)
+        try:
+            with torch.inference_mode(False):  # inversion takes gradients with respect to z
+                latents = self._latents(model)
+        except InversionStopped:
+            return  # cancelled: a newer path replaces this one
         if self.cancel.is_set():
             return
         with torch.inference_mode():
@@ -76,7 +80,7 @@ class PathJob(Job):
     def _latents(self, model: LatentModel) -> np.ndarray:
         if self.latents is not None:
             return np.asarray(self.latents, np.float32)
-        za, zb = encode_for_path(model, self.images)
+        za, zb = encode_for_path(model, self.images, should_stop=self.cancel.is_set)
         return interpolate(za.detach().cpu().numpy(), zb.detach().cpu().numpy(), self.steps, self.mode)
 
 
@@ -133,8 +137,8 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
     decode, judge and measure the same path through each model.
 
     ``report(done, total, message)`` is called before each step; ``cancel`` is checked
-    between steps (one GAN inversion, a few seconds, cannot be interrupted). Every
-    checkpoint must have been trained on the same dataset: the source images are its.
+    between steps and before every step of a GAN inversion. Every checkpoint must have
+    been trained on the same dataset: the source images are its.
     """
     from latentlab.models.checkpoint import load_checkpoint
 
@@ -182,7 +186,10 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
         verb = "Encoding" if model.has_encoder else "Inverting (optimising z so that G(z) matches)"
         report(n + 1 + i, total, f"{verb} the two images with {name}…")
         with torch.inference_mode(False):
-            za, zb = encode_for_path(model, sources)
+            try:
+                za, zb = encode_for_path(model, sources, should_stop=cancel.is_set)
+            except InversionStopped:
+                raise Cancelled() from None
         with torch.inference_mode():
             strips.append(path_strip(model, za, zb, request.steps, request.mode, judge, name=name,
                                      start_class=start, end_class=end))

@@ -95,3 +95,24 @@ def test_encode_for_path_uses_the_encoder_or_inverts_a_gan():
     judge = create_model(make_config("judge", image_shape=[1, 8, 8], num_classes=2))
     with pytest.raises(ConfigError, match="judge"):
         encode_for_path(judge, x)
+
+
+def test_inversion_stops_within_a_step_when_asked():
+    from latentlab.latent.inversion import InversionStopped
+
+    g = TinyGenerator()
+    target = g.decode(torch.zeros(1, 2)).detach()
+    asked = []
+
+    def should_stop() -> bool:
+        asked.append(1)
+        return len(asked) > 5
+
+    with pytest.raises(InversionStopped):
+        invert(g, target, restarts=2, steps=300, should_stop=should_stop)
+    assert len(asked) == 6  # asked before every step, stopped at the first True
+    assert g.training  # the generator's mode is restored
+    # The path to it from a window's job: encode_for_path passes it on for a GAN.
+    with pytest.raises(InversionStopped):
+        encode_for_path(create_model(make_config("gan", latent_dim=2, hidden=32, image_shape=(1, 8, 8))),
+                        torch.rand(2, 1, 8, 8), should_stop=lambda: True)
