@@ -1,10 +1,11 @@
 """Open a checkpoint for the first screen without PyTorch (see the package docstring).
 
-``open_preview`` accepts a single-file ``.safetensors`` checkpoint of a 1-D or 2-D ae,
-vae or msvae with the mlp backbone, trained on the bundled ``mnist-5k``: all of the
-shipped 2-D autoencoders, the default VAE among them. It reads the weights with
-safetensors' own parser (no pickle, bounds-checked), the bundled test images, and the
-bundled judge when it matches. Anything else raises ``PreviewUnavailable`` with the
+``open_preview`` accepts a checkpoint (a ``.safetensors`` file, or a folder as the window
+saves them) of a 1-D or 2-D ae, vae or msvae with the mlp backbone, trained on the
+bundled ``mnist-5k``: all of the shipped 2-D autoencoders, the default VAE among them,
+and such models trained in the window. It reads the weights with safetensors' own parser
+(no pickle, bounds-checked), the bundled test images, and the bundled judge when it
+matches. Anything else raises ``PreviewUnavailable`` with the
 reason; the full checkpoint loader, which gives the user-facing errors, runs anyway.
 """
 
@@ -28,7 +29,11 @@ FAMILIES = ("ae", "vae", "msvae")
 MAX_LATENT_DIM = 2
 #: The shipped models are ~1 MB; a file far larger than any preview-able model is not read.
 MAX_FILE_BYTES = 16 * 2**20
-METADATA_KEY = "latentlab"  # models/checkpoint.py's key for the JSON record
+#: models/checkpoint.py's layout: the JSON record under this metadata key of a single file,
+#: or in config.json next to model.safetensors in a folder.
+METADATA_KEY = "latentlab"
+FOLDER_RECORD, FOLDER_WEIGHTS = "config.json", "model.safetensors"
+MAX_RECORD_BYTES = 2**20
 FORMAT_VERSION = 1
 
 
@@ -81,25 +86,34 @@ class Preview:
 
 
 def read_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """The JSON record and the tensors of a single-file checkpoint, as NumPy arrays."""
+    """The JSON record and the tensors of a checkpoint (file or folder), as NumPy arrays."""
     from safetensors import safe_open
 
-    if path.suffix != ".safetensors" or not path.is_file():
-        raise PreviewUnavailable("not a single-file .safetensors checkpoint")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise PreviewUnavailable("larger than any model the preview runs")
+    folder = path.is_dir()
+    weights = path / FOLDER_WEIGHTS if folder else path
+    if (not folder and path.suffix != ".safetensors") or not weights.is_file():
+        raise PreviewUnavailable("not a latentlab checkpoint file or folder")
     try:
-        with safe_open(str(path), framework="numpy") as f:
-            text = (f.metadata() or {}).get(METADATA_KEY)
+        if weights.stat().st_size > MAX_FILE_BYTES:
+            raise PreviewUnavailable("larger than any model the preview runs")
+        with safe_open(str(weights), framework="numpy") as f:
+            text = _folder_record_text(path) if folder else (f.metadata() or {}).get(METADATA_KEY)
             record = json.loads(text) if isinstance(text, str) else None
             if not isinstance(record, dict) or record.get("format_version") != FORMAT_VERSION:
-                raise PreviewUnavailable("no latentlab record of a known format in the file")
+                raise PreviewUnavailable("no latentlab record of a known format in the checkpoint")
             tensors = {name: f.get_tensor(name) for name in f.keys()}
     except PreviewUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - safetensors' and json's errors: the full loader explains
         raise PreviewUnavailable(f"unreadable ({type(exc).__name__}: {exc})") from None
     return record, tensors
+
+
+def _folder_record_text(path: Path) -> str | None:
+    record = path / FOLDER_RECORD
+    if not record.is_file() or record.stat().st_size > MAX_RECORD_BYTES:
+        return None
+    return record.read_text(encoding="utf-8")
 
 
 def _int_in(value, lo: int, hi: int) -> bool:

@@ -80,10 +80,12 @@ def test_numpy_encode_and_decode_match_pytorch_on_shipped_models(key, mnist):
 
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("latent_dim", [1, 2])
-def test_numpy_networks_match_pytorch_for_random_weights(family, latent_dim, tmp_path, mnist):
+@pytest.mark.parametrize("suffix", [".safetensors", ""])  # a file, or a folder as the window saves
+def test_numpy_networks_match_pytorch_for_random_weights(family, latent_dim, suffix, tmp_path, mnist):
     torch.manual_seed(latent_dim)
     model = create_model(make_config(family, hidden=48, latent_dim=latent_dim)).eval()
-    path = save_checkpoint(tmp_path / f"{family}.safetensors", model, dataset=mnist.info())
+    path = save_checkpoint(tmp_path / f"{family}{suffix}", model, dataset=mnist.info())
+    assert path.is_dir() == (suffix == "")
     preview = open_preview(path)
     x = mnist.test.images[:64]
     z = torch.randn(64, latent_dim) * 3
@@ -142,8 +144,6 @@ def test_models_the_preview_does_not_run_are_refused_with_a_reason(tmp_path, mni
     conv = save_checkpoint(tmp_path / "conv.safetensors", create_model(make_config("vae", backbone="conv")),
                            dataset=mnist.info())
     assert "conv backbone" in _refused(conv)
-    folder = save_checkpoint(tmp_path / "folder", create_model(make_config("vae", hidden=32)), dataset=mnist.info())
-    assert "single-file" in _refused(folder)
     digits = load_dataset("digits")
     other = save_checkpoint(tmp_path / "digits.safetensors",
                             create_model(make_config("vae", hidden=32, image_shape=digits.image_shape)),
@@ -166,6 +166,11 @@ def test_broken_and_hostile_files_are_refused_not_raised(tmp_path, mnist):
         path.write_bytes(content)
         _refused(path)
     _refused(tmp_path / "missing.safetensors")
+    folder = save_checkpoint(tmp_path / "folder", create_model(make_config("vae", hidden=32)), dataset=mnist.info())
+    (folder / "config.json").write_bytes(pickle.dumps({"format_version": 1}))
+    _refused(folder)
+    (folder / "config.json").unlink()
+    _refused(folder)
     foreign = tmp_path / "foreign.safetensors"
     save_file({"w": torch.zeros(3)}, foreign)  # a safetensors file without latentlab's record
     assert "latentlab record" in _refused(foreign)
