@@ -150,11 +150,14 @@ class Startup(QObject):
                 self.notice = f"The last session's model {Path(state.models[0]).name} is gone; opened the default."
         self.path = path
         self.task: BackgroundTask | None = None
-        self.loader: EngineLoader | None = None
+        #: The loader's event that lets PyTorch's import start (kept here: the loader object
+        #: is deleted with its thread).
+        self.first_screen_shown = threading.Event()
         self.view_restored = False  # restore_view applied to the first screen's preview
 
     def start(self) -> None:
-        self.loader = loader = EngineLoader(self.path)
+        loader = EngineLoader(self.path)
+        self.first_screen_shown = loader.first_screen_shown
         loader.previewed.connect(self._on_previewed)
         loader.finished.connect(self._on_loaded)
         self.task = BackgroundTask(loader, "startup", parent=self)
@@ -163,7 +166,7 @@ class Startup(QObject):
     def wait(self) -> None:
         """Block until the loader thread has ended (before the window is destroyed)."""
         if self.task is not None:
-            self.loader.first_screen_shown.set()  # no first screen to wait for any more
+            self.first_screen_shown.set()  # no first screen to wait for any more
             self.task.wait()
 
     @Slot(object)
@@ -182,7 +185,7 @@ class Startup(QObject):
     @Slot()
     def _first_screen_shown(self) -> None:
         """The preview's territory is painted: PyTorch may load now."""
-        self.loader.first_screen_shown.set()
+        self.first_screen_shown.set()
         try:
             self.window.explorer.territoryShown.disconnect(self._first_screen_shown)
         except (RuntimeError, TypeError):
