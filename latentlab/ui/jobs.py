@@ -22,12 +22,12 @@ from latentlab.models.registry import config_from_dict, create_model
 
 from .jobs_base import (  # noqa: F401 - re-exported
     TERRITORY_ALPHA,
+    Emit,
+    Job,
     ManifoldImage,
     SampleLabels,
     TerritoryImage,
     image_for_display,
-    Emit,
-    Job,
     territory_rgba,
 )
 

@@ -18,7 +18,14 @@ import numpy as np
 
 from latentlab.preview import Preview
 
-from .jobs_base import Emit, Job, ManifoldImage, TerritoryImage, image_for_display, territory_rgba
+from .jobs_base import (
+    Emit,
+    Job,
+    ManifoldImage,
+    TerritoryImage,
+    image_for_display,
+    territory_rgba,
+)
 from .map_points import MapPoints
 
 

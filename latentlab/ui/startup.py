@@ -112,8 +112,8 @@ class EngineLoader(QObject):
 
     def _preview(self, path: str | None) -> None:
         """Emit ``previewed`` when the checkpoint runs without PyTorch (latentlab.preview)."""
-        from latentlab.preview import PreviewUnavailable, open_preview
         from latentlab.pretrained import default_checkpoint
+        from latentlab.preview import PreviewUnavailable, open_preview
 
         from .preview_session import PreviewSession
 
