@@ -106,6 +106,10 @@ def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
         window.latent_map.set_region((-1.5, 2.0), (-2.0, 1.0))
         qtbot.waitUntil(lambda: not window.latent_map.region_pending(), timeout=5000)
         region = window.latent_map.visible_region()
+        window.grid_action.trigger()  # the manifold grid, from the preview's own lane
+        qtbot.waitUntil(lambda: window.decoded_view.grid_item.image is not None, timeout=10_000)
+        assert window.decoded_view.grid_item.image.shape == (16 * 28, 16 * 28)
+        window.grid_action.trigger()
         state = session_state.capture(window)  # closing now would remember this model and view
         assert state.models == [str(preview.path.resolve())]
         assert state.marker == pytest.approx((0.7, -0.4))
