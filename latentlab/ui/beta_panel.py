@@ -54,7 +54,7 @@ class BetaPanel(QWidget):
                                   "for the number of epochs set in the training panel")
         self.fine_tune.clicked.connect(self.fineTuneRequested)
         self.kl = KLBars()
-        self.kl.setMinimumHeight(150)
+        self.kl.setMinimumHeight(110)
 
         row = QHBoxLayout()
         row.addWidget(self.slider, 1)

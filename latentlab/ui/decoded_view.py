@@ -25,7 +25,7 @@ class DecodedView(QWidget):
         self._image: np.ndarray | None = None
         self.view = pg.GraphicsView(background=self.palette().window().color())
         self.view.setToolTip("The decoder's image at the marker: click or drag on the map to move it")
-        self.view.setMinimumSize(200, 200)
+        self.view.setMinimumSize(140, 140)  # a 768-line projector leaves no more in presentation mode
         self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False,
                               defaultPadding=0.0)
@@ -50,7 +50,7 @@ class DecodedView(QWidget):
         font.setBold(True)
         self.readout.setFont(font)
         self.readout.setToolTip("What the judge (a classifier trained on the same data) sees in this image")
-        self.grid_toggle = QCheckBox("Manifold grid of the visible region (G)")
+        self.grid_toggle = QCheckBox("Manifold grid (G)")
         self.grid_toggle.setToolTip(
             "Show an N×N grid of decodes over the part of the map you see (one batched forward pass)")
         self.grid_toggle.toggled.connect(self._on_grid_toggled)

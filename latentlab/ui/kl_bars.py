@@ -37,7 +37,7 @@ class KLBars(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         item = self.getPlotItem()
-        item.setTitle("KL per latent dimension", size="11pt")
+        item.setTitle("KL per dimension", size="11pt")
         item.setLabel("left", "nats")
         item.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
@@ -54,7 +54,7 @@ class KLBars(pg.PlotWidget):
         if values is None or len(values) == 0:
             self._values = np.zeros(0)
             self.bars.setOpts(x=[], height=[], brushes=[])
-            item.setTitle(f"KL per latent dimension — {reason}" if reason else "KL per latent dimension",
+            item.setTitle(f"KL per dimension — {reason}" if reason else "KL per dimension",
                           size="11pt")
             for axis in ("left", "bottom"):
                 item.hideAxis(axis)
@@ -68,7 +68,7 @@ class KLBars(pg.PlotWidget):
         brushes = [pg.mkBrush(ACTIVE if x >= ACTIVE_KL else COLLAPSED) for x in v]
         self.bars.setOpts(x=np.arange(n), height=v, width=0.7, brushes=brushes, pens=[pg.mkPen(None)] * n)
         active = int((v >= ACTIVE_KL).sum())
-        item.setTitle(f"KL per latent dimension — {active} of {n} active", size="11pt")
+        item.setTitle(f"KL per dimension — {active} of {n} active", size="11pt")
         if n != self._n:  # range changes regenerate the axes: only when they must
             self._n = n
             item.setXRange(-0.6, n - 0.4, padding=0)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from .palette import class_colors, unknown_color
@@ -134,6 +134,7 @@ class LatentMap(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._caption = ""  # set_caption's text
         self.legend = ClassLegend()
         self.header = QHBoxLayout()
         self.header.setContentsMargins(4, 0, 4, 0)
@@ -388,9 +389,31 @@ class LatentMap(QWidget):
 
     # ----------------------------------------------------------------- view
     def set_caption(self, text: str) -> None:
-        """One line over the plot that says what the points and the background are."""
-        look = current_look()
-        self.plot_item.setTitle(text, size=f"{10 * look.font_scale:.1f}pt", color=look.muted)
+        """The line over the plot that says what the points and the background are; broken
+        after its "; " into two lines when one is wider than the plot (a narrow window, or
+        presentation mode's large font)."""
+        self._caption = text
+        self._show_caption()
+
+    def _show_caption(self) -> None:
+        text, look = self._caption, current_look()
+        if not text:
+            return
+        size = 10 * look.font_scale
+        font = QFont(self.font())
+        font.setPointSizeF(size)
+        metrics = QFontMetrics(font)
+        lines = 1
+        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and "; " in text:
+            text, lines = text.replace("; ", ";<br>", 1), 2
+        self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
+        height = max(30, lines * metrics.lineSpacing() + 8)  # setTitle fixes the row at 30 pixels
+        self.plot_item.titleLabel.setMaximumHeight(height)
+        self.plot_item.layout.setRowFixedHeight(0, height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._show_caption()
 
     def set_axis_labels(self, x: str, y: str) -> None:
         look = current_look()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -63,6 +64,8 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
     from .training_run import TrainingRun
 
 DEFAULT_SIZE = (1400, 860)
+#: The decoded view's column: narrower would cut its readouts.
+RIGHT_MIN_WIDTH = 280
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
 _warmed_up = [False]  # the warm-up runs once per process
 
@@ -142,7 +145,7 @@ class MainWindow(QMainWindow):
         self.beta_panel = BetaPanel()
         self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES), load_defaults=False)
         self.loss_plot = LossPlot()
-        self.loss_plot.setMinimumHeight(170)
+        self.loss_plot.setMinimumHeight(140)
         self.welcome = WelcomePage()
         self.welcome.trainRequested.connect(self.train_default_vae)
         self.welcome.openRequested.connect(self.choose_and_open)
@@ -152,22 +155,24 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.latent_map)
+        self.stack.currentChanged.connect(self._size_by_current_page)
+        self._size_by_current_page()
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 0, 0, 0)
         right_layout.addWidget(self.decoded_view, 3)
         right_layout.addWidget(self.beta_panel, 2)
-        right.setMinimumWidth(330)
+        right.setMinimumWidth(RIGHT_MIN_WIDTH)
 
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top_splitter = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.stack)
         top.addWidget(right)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 1)
         top.setSizes([1010, 390])
 
-        bottom = QWidget()
+        self.bottom = bottom = QWidget()
         bottom_layout = QHBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         bottom_layout.addWidget(self.training_panel, 0)
@@ -178,7 +183,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([580, 240])
+        self.splitter.setSizes([560, 260])  # the training panel with its three-line summary
         self.setCentralWidget(self.splitter)
 
         self.training_panel.startRequested.connect(self.start_training)
@@ -187,6 +192,18 @@ class MainWindow(QMainWindow):
         self.beta_panel.betaChanged.connect(self._on_beta_changed)
         self.beta_panel.fineTuneRequested.connect(self.fine_tune)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
+
+    @Slot()
+    def _size_by_current_page(self) -> None:
+        """Only the shown page of the map area counts for the window's minimum size (a
+        QStackedWidget asks for the largest page's: the welcome page's long lines made the
+        window 1,170 pixels wide at least in presentation mode)."""
+        shown = self.stack.currentWidget()
+        for i in range(self.stack.count()):
+            page = self.stack.widget(i)
+            policy = QSizePolicy.Policy.Preferred if page is shown else QSizePolicy.Policy.Ignored
+            page.setSizePolicy(policy, policy)
+        self.stack.updateGeometry()
 
     def _connect_projections(self) -> None:
         """The picker switches the explorer's projection; the controller lays out UMAP in a
@@ -237,6 +254,10 @@ class MainWindow(QMainWindow):
                                         checkable=True)
         self.reset_view_action = self._action("&Reset view", self.reset_view, "R",
                                               "Frame all points on the map (R)")
+        self.bottom_action = self._action("&Training panel and losses", self.bottom.setVisible, "T",
+                                          "Show or hide the training panel and the loss curves under the map (T); "
+                                          "hidden, the map and the decoded view get the room", checkable=True)
+        self.bottom_action.setChecked(True)
         self.recent_menu = RecentMenu(self.settings, self)
         self.recent_menu.chosen.connect(self.open_checkpoint)
 
@@ -255,6 +276,7 @@ class MainWindow(QMainWindow):
         view_menu = menu_bar.addMenu("&View")
         view_menu.addAction(self.grid_action)
         view_menu.addAction(self.reset_view_action)
+        view_menu.addAction(self.bottom_action)
         self.model_menu = ModelMenu(self)
         menu_bar.insertMenu(train_menu.menuAction(), self.model_menu)
         self.presentation = PresentationMode(self, view_menu, menu_bar.addMenu("&Help"))

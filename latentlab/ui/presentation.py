@@ -17,12 +17,18 @@ from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from .shortcuts_help import show_shortcuts
-from .theme import PROJECTOR, Look, apply_look, current, restyle_plots, system_look
+from .theme import PROJECTOR, Look, apply_look, current, projector_look, restyle_plots, system_look
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 TOGGLE_KEY = "F11"
+#: On a screen with fewer lines than this, presentation mode hides the training panel and
+#: the loss curves (T shows them): the map and the decoded view need the room.
+COMPACT_BELOW_HEIGHT = 900
+#: The decoded view's share of the width in presentation mode (the digit is what the room
+#: looks at; ~28% otherwise).
+DECODED_SHARE = 0.34
 PLAY_KEY = "P"
 HELP_KEYS = ("F1", "Ctrl+/")
 
@@ -53,6 +59,8 @@ class PresentationMode(QObject):
         self.window = window
         self._normal_geometry: QByteArray | None = None
         self._was_maximized = False
+        self._bottom_was_shown = True
+        self._top_sizes: list[int] | None = None
         self.toggle_action = self._action(
             "&Presentation mode", TOGGLE_KEY, self.set_active,
             "Full screen with large fonts and markers on a high-contrast black background, for a projector "
@@ -94,21 +102,38 @@ class PresentationMode(QObject):
             self.toggle_action.setChecked(on)  # comes back here through toggled
             return
         window = self.window
-        if on == (current() is PROJECTOR):
+        if on == (current().name == PROJECTOR.name):
             return
         if on:
             self._normal_geometry = window.saveGeometry()
             self._was_maximized = window.isMaximized()
-            self.apply(PROJECTOR)
+            height = self._screen_height()
+            self._bottom_was_shown = window.bottom_action.isChecked()
+            if height < COMPACT_BELOW_HEIGHT:
+                window.bottom_action.setChecked(False)
+            self.apply(projector_look(height))
             window.showFullScreen()
-            window.statusBar().showMessage("Presentation mode: F11 to leave, F1 for the keys", 6000)
+            self._top_sizes = window.top_splitter.sizes()
+            width = window.screen().geometry().width() if window.screen() is not None else window.width()
+            window.top_splitter.setSizes([round(width * (1 - DECODED_SHARE)), round(width * DECODED_SHARE)])
+            hint = ", T for the training panel" if height < COMPACT_BELOW_HEIGHT else ""
+            window.statusBar().showMessage(f"Presentation mode: F11 to leave, F1 for the keys{hint}", 6000)
         else:
             self.apply(system_look())
+            window.bottom_action.setChecked(self._bottom_was_shown)
             window.showMaximized() if self._was_maximized else window.showNormal()
             if self._normal_geometry is not None:
                 window.restoreGeometry(self._normal_geometry)
             self._normal_geometry = None
+            if self._top_sizes is not None:  # in the restored width
+                window.top_splitter.setSizes(self._top_sizes)
+                self._top_sizes = None
         self.toggled.emit(on)
+
+    def _screen_height(self) -> int:
+        """Lines of the screen the window is on (the one full screen will fill)."""
+        screen = self.window.screen() or QApplication.primaryScreen()
+        return screen.geometry().height() if screen is not None else 1080
 
     def apply(self, look: Look) -> None:
         """``look`` for the application and every part of the window."""

@@ -8,7 +8,7 @@ widths) in line, remembering each item's normal size so a look can be undone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -46,6 +46,24 @@ DARK = Look("dark", True, window="#2b2b2b", base="#1e1e1e", text="#ececec", mute
 PROJECTOR = Look("projector", True, window="#000000", base="#0b0b0b", text="#ffffff", muted="#f2f2f2",
                  button="#262626", highlight="#ffd400", plot_background="#000000", plot_foreground="#ffffff",
                  font_scale=1.6, marker_scale=1.8, line_scale=2.0, bright_classes=True)
+
+#: The screen height PROJECTOR's scales were chosen for (a 1080p projector).
+PROJECTOR_DESIGN_HEIGHT = 1080
+
+
+def projector_look(screen_height: int) -> Look:
+    """PROJECTOR fitted to a screen ``screen_height`` pixels high. A projector throws every
+    resolution onto the same wall, so what reads from the back row is the letters' share
+    of the picture's height: on a 768-line projector the scales shrink by 768/1080 (fonts
+    1.6x -> 1.14x), keeping that share and leaving the window room to fit. Never below the
+    normal size; a screen of 1080 lines or more gets PROJECTOR as it is."""
+    fit = min(1.0, max(1, int(screen_height)) / PROJECTOR_DESIGN_HEIGHT)
+    if fit >= 1.0:
+        return PROJECTOR
+    return replace(PROJECTOR, font_scale=max(1.0, PROJECTOR.font_scale * fit),
+                   marker_scale=max(1.0, PROJECTOR.marker_scale * fit),
+                   line_scale=max(1.0, PROJECTOR.line_scale * fit))
+
 
 _current = [LIGHT]
 

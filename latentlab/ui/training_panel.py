@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -19,10 +20,35 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
+
+class LeftoverLabel(QLabel):
+    """A word-wrapped label that takes the height left over and wraps within it. A plain
+    wrapped QLabel asks its layout for the height of all its lines, which a splitter does
+    not give: in a 768-line window the spin boxes above were squeezed to 13 pixels and
+    their numbers cut, instead of the summary's last line."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return False
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        """The wrapped text, cut after the last line that fits whole (not through a line)."""
+        rect = self.contentsRect()
+        line = self.fontMetrics().lineSpacing()
+        painter = QPainter(self)
+        painter.setClipRect(rect.x(), rect.y(), rect.width(), rect.height() // line * line)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                                   | Qt.TextFlag.TextWordWrap), self.text())
+
 
 FAMILY_TITLES = {
     "vae": "VAE (β-VAE)",
@@ -186,12 +212,11 @@ class TrainingPanel(QWidget):
         layout.addLayout(grid)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
-        self.summary = QLabel("")
+        self.summary = LeftoverLabel("")
         self.summary.setWordWrap(True)
         self.summary.setObjectName("summary")
         self.summary.setToolTip("The open model's training so far and its test-set figures")
-        layout.addWidget(self.summary)
-        layout.addStretch(1)
+        layout.addWidget(self.summary, 1)
 
         self.family.currentIndexChanged.connect(self._on_family_changed)
         self._defaults_loaded = False

@@ -45,10 +45,11 @@ def test_f11_toggles_presentation_mode_and_back(qtbot, presenting):
 
     action.trigger()
     during = looks_of(window)
-    assert window.presentation.active and theme.current() is theme.PROJECTOR
+    look = theme.projector_look(window.screen().geometry().height())  # the offscreen screen: 800 lines
+    assert window.presentation.active and theme.current() == look and look.name == "projector"
     qtbot.waitUntil(window.isFullScreen, timeout=5000)
     for key in ("app_font", "tick_font", "readout_font", "dot", "marker", "line"):
-        assert during[key] > before[key] * 1.4, key
+        assert during[key] > before[key] * 1.15, key
     assert during["background"] == "#000000" and during["window_colour"] == "#000000"
     assert during["class0"] != before["class0"]
 
@@ -65,7 +66,7 @@ def test_presentation_mode_survives_a_model_switch(presenting, checkpoints):
     after = looks_of(window)
     assert after["dot"] == big["dot"] and after["class0"] == big["class0"] and after["marker"] == big["marker"]
     title = window.latent_map.plot_item.titleLabel
-    assert float(title.opts["size"].removesuffix("pt")) >= 15  # the new caption is large too
+    assert float(title.opts["size"].removesuffix("pt")) >= 10 * theme.current().font_scale - 0.1  # large too
 
 
 def test_the_look_follows_the_system_colour_scheme(window, monkeypatch):
@@ -78,7 +79,7 @@ def test_the_look_follows_the_system_colour_scheme(window, monkeypatch):
         assert window.latent_map.plot.backgroundBrush().color().name() == theme.DARK.plot_background
         window.presentation.set_active(True)
         hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)  # presentation mode keeps its own look
-        assert theme.current() is theme.PROJECTOR
+        assert theme.current().name == "projector"
         window.presentation.set_active(False)
         assert theme.current() is theme.DARK
     finally:
@@ -118,3 +119,41 @@ def test_the_help_dialog_shows_every_shortcut(qtbot, window):
 def test_every_window_action_has_a_tooltip_and_status_tip(window):
     missing = [a.text() for a in window.actions() if not (a.toolTip() and a.statusTip())]
     assert not missing
+
+
+def test_the_projector_look_keeps_its_share_of_the_picture_on_smaller_screens():
+    assert theme.projector_look(1080) is theme.PROJECTOR and theme.projector_look(2160) is theme.PROJECTOR
+    small = theme.projector_look(768)  # a 1024x768 projector throws the same picture size
+    assert small.font_scale == pytest.approx(1.6 * 768 / 1080)
+    assert small.marker_scale == pytest.approx(1.8 * 768 / 1080) and small.line_scale == pytest.approx(2 * 768 / 1080)
+    assert small.window == theme.PROJECTOR.window and small.bright_classes
+    tiny = theme.projector_look(480)
+    assert tiny.font_scale == 1.0 and tiny.marker_scale == 1.0  # never below the normal size
+
+
+def test_on_a_short_screen_presentation_mode_hides_the_training_panel_and_t_brings_it_back(
+        qtbot, presenting):
+    from latentlab.ui.presentation import COMPACT_BELOW_HEIGHT, DECODED_SHARE
+
+    window = presenting
+    window.resize(760, 700)  # inside the offscreen screen (800 x 800), so the geometry restores exactly
+    qtbot.wait(10)
+    window.top_splitter.setSizes([380, 370])  # a wide decoded view, unlike presentation mode's
+    assert window.screen().geometry().height() < COMPACT_BELOW_HEIGHT
+    assert window.bottom_action.isChecked() and window.bottom.isVisible()
+    sizes = window.top_splitter.sizes()
+    window.presentation.set_active(True)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    assert not window.bottom_action.isChecked() and not window.bottom.isVisible()
+    assert "T for the training panel" in window.statusBar().currentMessage()
+    left, right = window.top_splitter.sizes()
+    assert right / (left + right) == pytest.approx(DECODED_SHARE, abs=0.05)  # the digit gets more room
+    assert window.bottom_action.shortcut().toString() == "T"
+    window.bottom_action.trigger()
+    assert window.bottom.isVisible()
+    window.bottom_action.trigger()
+    window.presentation.set_active(False)
+    assert window.bottom_action.isChecked() and window.bottom.isVisible()  # as before presentation mode
+    share = sizes[1] / sum(sizes)
+    qtbot.waitUntil(lambda: abs(window.top_splitter.sizes()[1] / sum(window.top_splitter.sizes()) - share) < 0.02,
+                    timeout=5000)

@@ -246,3 +246,18 @@ def test_a_checkpoint_without_history_says_so_under_the_loss_plots(qtbot, window
     assert plot._note is None
     assert window.open_checkpoint(checkpoints["vae"])  # with history: no note
     assert plot._note is None and plot.point_count() > 0
+
+
+def test_the_window_fits_a_768_line_laptop_screen_without_squeezing_its_controls(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    minimum = window.minimumSizeHint()
+    assert minimum.width() <= 1024 and minimum.height() <= 720, minimum  # the welcome page no longer counts
+    window.resize(1000, 700)
+    qtbot.wait(20)
+    panel = window.training_panel
+    for box in (panel.latent_dim, panel.epochs, panel.lr, panel.family):
+        assert box.height() >= box.sizeHint().height()  # the summary under them gives way, not they
+    assert "<br>" in window.latent_map.plot_item.titleLabel.text  # the caption breaks into two lines
+    window.resize(1900, 700)
+    qtbot.wait(20)
+    assert "<br>" not in window.latent_map.plot_item.titleLabel.text
