@@ -230,6 +230,7 @@ class StripView(QWidget):
         self.class_names: list[str] = []
         self.title = QLabel("Interpolation")
         self.title.setObjectName("panelTitle")
+        self.title.setWordWrap(True)  # a long path description must not widen the window
         self.metrics_label = QLabel("Pick a start and an end, then Interpolate.")
         self.metrics_label.setTextFormat(Qt.TextFormat.RichText)
         self.metrics_label.setWordWrap(True)
