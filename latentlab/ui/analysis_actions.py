@@ -130,6 +130,7 @@ class AnalysisActions(QObject):
         self.dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
+        self.dock.visibilityChanged.connect(window.fit_screen)
         self._build_menu()
 
         window.sessionChanged.connect(self._on_session_changed)

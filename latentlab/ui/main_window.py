@@ -194,6 +194,30 @@ class MainWindow(QMainWindow):
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
 
     @Slot()
+    def fit_screen(self, *args) -> None:
+        """Hide the training panel when the window cannot fit its screen with it (the
+        interpolation dock opened on a 768-line laptop: 886 pixels asked for); T shows it."""
+        screen = self.screen()
+        if screen is None or not self.bottom_action.isChecked():
+            return
+        available = screen.availableGeometry().height()
+        if self.minimumSizeHint().height() > available:
+            self.bottom_action.setChecked(False)
+            self.statusBar().showMessage("The training panel is hidden to fit the screen: T shows it", 8000)
+            QTimer.singleShot(0, self._shrink_to_screen)  # once the layout has let go of the panel
+
+    @Slot()
+    def _shrink_to_screen(self) -> None:
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        frame = self.frameGeometry().height() - self.height()
+        available = screen.availableGeometry().height() - frame
+        if self.height() > available:
+            self.layout().activate()  # the window's minimum height, without the hidden panel
+            self.resize(self.width(), max(self.minimumSizeHint().height(), available))
+
+    @Slot()
     def _size_by_current_page(self) -> None:
         """Only the shown page of the map area counts for the window's minimum size (a
         QStackedWidget asks for the largest page's: the welcome page's long lines made the

@@ -108,6 +108,7 @@ def test_freehand_path_is_resampled_to_the_frame_count(qtbot, vae_window):
     viewport = lmap.plot.viewport()
     window.analysis.draw_action.trigger()
     assert window.analysis.picker.draw_mode and window.analysis.panel.source == "freehand"
+    qtbot.wait(50)  # the dock opened: the window fits itself to the (800-line) screen before one draws
     window.analysis.panel.steps.setValue(9)
     marker = lmap.marker_position()
     start = viewport_point(window, 0.0, 0.0)

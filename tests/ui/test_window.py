@@ -261,3 +261,18 @@ def test_the_window_fits_a_768_line_laptop_screen_without_squeezing_its_controls
     window.resize(1900, 700)
     qtbot.wait(20)
     assert "<br>" not in window.latent_map.plot_item.titleLabel.text
+
+
+def test_opening_the_interpolation_dock_on_a_short_screen_hides_the_training_panel_to_fit(
+        qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    window.resize(760, 700)
+    qtbot.wait(10)
+    available = window.screen().availableGeometry().height()  # the offscreen screen: 800 lines
+    assert window.bottom_action.isChecked()
+    window.analysis.interpolate_action.trigger()
+    qtbot.waitUntil(lambda: window.height() <= available, timeout=5000)
+    assert not window.bottom_action.isChecked() and not window.bottom.isVisible()
+    assert window.analysis.dock.isVisible()
+    window.bottom_action.trigger()  # T: the user may have it back
+    assert window.bottom.isVisible()
