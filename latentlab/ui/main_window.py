@@ -64,6 +64,8 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
     from .training_run import TrainingRun
 
 DEFAULT_SIZE = (1400, 860)
+#: How long after a dock opens the window keeps checking that it fits its screen.
+FIT_SCREEN_S = 1.0
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
@@ -105,6 +107,7 @@ class MainWindow(QMainWindow):
         self._warm_task: BackgroundTask | None = None
         self._dropped_path: str | None = None
         self._shut_down = False
+        self._fit_until = 0.0  # fit_screen: until then, a window taller than its screen drops the panel
         self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
         self.setWindowTitle("latentlab")
@@ -193,15 +196,28 @@ class MainWindow(QMainWindow):
         self.beta_panel.fineTuneRequested.connect(self.fine_tune)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
 
-    @Slot()
-    def fit_screen(self, *args) -> None:
-        """Hide the training panel when the window cannot fit its screen with it (the
-        interpolation dock opened on a 768-line laptop: 886 pixels asked for); T shows it."""
+    @Slot(bool)
+    def fit_screen(self, shown: bool = True) -> None:
+        """A dock was shown: for the next second (while its layout settles, and a strip of
+        frames takes its height from its width), hide the training panel if the window
+        cannot fit its screen with it. On a 768-line laptop the interpolation dock asked
+        for 886 pixels. T shows the panel again; that is not undone."""
+        if shown:
+            self._fit_until = time.monotonic() + FIT_SCREEN_S
+            self._check_fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if time.monotonic() < self._fit_until:
+            self._check_fit()
+
+    def _check_fit(self) -> None:
         screen = self.screen()
         if screen is None or not self.bottom_action.isChecked():
             return
         available = screen.availableGeometry().height()
-        if self.minimumSizeHint().height() > available:
+        if max(self.minimumSizeHint().height(), self.height()) > available:
+            self._fit_until = 0.0
             self.bottom_action.setChecked(False)
             self.statusBar().showMessage("The training panel is hidden to fit the screen: T shows it", 8000)
             QTimer.singleShot(0, self._shrink_to_screen)  # once the layout has let go of the panel
