@@ -27,6 +27,7 @@ from .jobs_base import (  # noqa: F401 - re-exported
     ManifoldImage,
     SampleLabels,
     TerritoryImage,
+    image_batch,
     image_for_display,
     territory_rgba,
 )

@@ -37,6 +37,13 @@ def territory_rgba(result: Territory, colors: np.ndarray, alpha: float = TERRITO
     return np.clip(rgba + 0.5, 0, 255).astype(np.uint8)
 
 
+def image_batch(image: np.ndarray) -> np.ndarray:
+    """An (H, W) or (H, W, 3) image as a float32 batch of one, (1, C, H, W): what a judge
+    classifies (the inverse of ``image_for_display``)."""
+    x = np.asarray(image, np.float32)
+    return np.ascontiguousarray(x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None])
+
+
 def image_for_display(images: np.ndarray) -> np.ndarray:
     """(C, H, W) or (N=1, C, H, W) floats -> (H, W) or (H, W, 3) for an ImageItem."""
     img = np.asarray(images, np.float32)

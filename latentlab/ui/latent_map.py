@@ -135,6 +135,7 @@ class LatentMap(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._caption = ""  # set_caption's text
+        self._caption_shown: tuple | None = None  # (text, size, colour, height) on the plot now
         self.legend = ClassLegend()
         self.header = QHBoxLayout()
         self.header.setContentsMargins(4, 0, 4, 0)
@@ -406,8 +407,12 @@ class LatentMap(QWidget):
         lines = 1
         if metrics.horizontalAdvance(text) > self.plot.width() - 24 and "; " in text:
             text, lines = text.replace("; ", ";<br>", 1), 2
-        self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
         height = max(30, lines * metrics.lineSpacing() + 8)  # setTitle fixes the row at 30 pixels
+        shown = (text, size, look.muted, height)
+        if shown == self._caption_shown:  # a resize that does not change the lines: no re-layout
+            return
+        self._caption_shown = shown
+        self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
         self.plot_item.titleLabel.setMaximumHeight(height)
         self.plot_item.layout.setRowFixedHeight(0, height)
 

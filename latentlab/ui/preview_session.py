@@ -23,6 +23,7 @@ from .jobs_base import (
     Job,
     ManifoldImage,
     TerritoryImage,
+    image_batch,
     image_for_display,
     territory_rgba,
 )
@@ -59,9 +60,7 @@ class PreviewSession:
     def judge_image(self, image: np.ndarray) -> tuple[int, float] | None:
         if self.judge is None:
             return None
-        x = np.asarray(image, np.float32)
-        x = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]
-        cls, conf = self.judge.predict(x)
+        cls, conf = self.judge.predict(image_batch(image))
         return int(cls[0]), float(conf[0])
 
     def territory_job(self, projection: Any, x_range, y_range, colors: np.ndarray,

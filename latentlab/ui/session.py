@@ -17,7 +17,7 @@ from latentlab.data import DEFAULT_DATASET, ImageDataset, load_dataset
 from latentlab.errors import ConfigError
 from latentlab.models.base import LatentModel
 
-from .jobs import ManifoldJob, ModelSnapshot, TerritoryJob, build_model, image_for_display
+from .jobs import ManifoldJob, ModelSnapshot, TerritoryJob, build_model, image_batch, image_for_display
 from .map_points import MapPoints
 
 #: How many prior samples stand in for the data on the map of a model without encoder.
@@ -168,9 +168,7 @@ class Session:
         """The judge's (class, confidence) for an (H, W) or (H, W, 3) image; None without judge."""
         if self.judge is None:
             return None
-        x = torch.from_numpy(np.ascontiguousarray(image, np.float32))
-        x = x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None]
-        cls, conf = self.judge.predict(x)
+        cls, conf = self.judge.predict(torch.from_numpy(image_batch(image)))
         return int(cls[0]), float(conf[0])
 
     def territory_job(self, projection, x_range, y_range, colors: np.ndarray,

@@ -51,8 +51,15 @@ def shipped_previews() -> list[str]:
     return keys
 
 
-def test_the_bundled_dataset_is_the_default():
+def test_the_preview_reads_the_checkpoint_layout_the_loader_writes():
+    """latentlab.preview copies these names (importing them would import PyTorch)."""
+    from latentlab.models import checkpoint
+    from latentlab.preview import preview
+
     assert BUNDLED_DATASET == DEFAULT_DATASET
+    assert preview.METADATA_KEY == checkpoint.METADATA_KEY
+    assert preview.FORMAT_VERSION == checkpoint.FORMAT_VERSION
+    assert (preview.FOLDER_RECORD, preview.FOLDER_WEIGHTS) == (checkpoint.CONFIG_FILE, checkpoint.WEIGHTS_FILE)
 
 
 def test_the_default_vae_and_the_other_2d_autoencoders_are_previewed():
