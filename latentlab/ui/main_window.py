@@ -716,7 +716,7 @@ class MainWindow(QMainWindow):
         has_beta = shown is not None and shown.has_beta
         note = ""
         if has_beta and session is not None and on_ladder(session.path):
-            note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8; between them it fine-tunes"
+            note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
         self.beta_panel.set_available(has_beta, enabled=session is not None and self.engine_ready, note=note)
 
     def _update_status(self) -> None:

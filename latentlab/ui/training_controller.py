@@ -52,6 +52,7 @@ class TrainingController(QObject):
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(window.options.redraw_ms)
         self.redraw_timer.timeout.connect(self.redraw)
+        window.sessionChanged.connect(self._on_session_changed)
 
     # ------------------------------------------------------------- starting
     def start_new(self, config=None, settings=None, dataset_name: str | None = None) -> bool:
@@ -203,7 +204,7 @@ class TrainingController(QObject):
         if steps:
             last = steps[-1]
             if self.plateau is not None:
-                window.training_panel.set_message(self._live_message(last.epoch, last.images_per_s), 0.0)
+                window.training_panel.set_message(self._live_message(last.epoch), 0.0)
             else:
                 window.training_panel.set_progress(last.epoch, last.epochs, last.progress, last.eta_s,
                                                    last.images_per_s)
@@ -217,17 +218,21 @@ class TrainingController(QObject):
                 self._last_kl_update = now
                 window.show_kl(snapshot.kl_per_dim)
 
-    def _live_message(self, epoch: int, images_per_s: float) -> str:
+    def _live_message(self, epoch: int) -> str:
         plateau = self.plateau
-        settling = (f"no gain for {plateau.stale} of {plateau.patience} epochs" if plateau.stale
-                    else "the loss is still falling")
-        return (f"β = {self.live_beta:g} · epoch {epoch} · {settling} · stops when it settles · "
-                f"{images_per_s:,.0f} img/s")
+        return (f"β = {self.live_beta:g} · epoch {epoch} · until the loss settles "
+                f"({plateau.stale}/{plateau.patience} flat)")
 
     def flush(self) -> None:
         """Apply a snapshot that arrived since the last tick (before saving, say)."""
         if self._latest_snapshot is not None:
             self.redraw()
+
+    @Slot()
+    def _on_session_changed(self) -> None:
+        """Another model is open: the last run's message belongs to the one before."""
+        if self.run is None:
+            self.window.training_panel.set_message("idle", 0.0)
 
     # ------------------------------------------------------- worker signals
     @Slot(object)
