@@ -5,10 +5,10 @@ weights (steered, if it is training already) until its loss settles or Stop; on 
 shipped β ladder, the rungs 0.5, 1, 2, 4 and 8 open that rung's pretrained model. The
 window does that; the panel only reports the β the user chose (``betaChanged``).
 
-The slider is logarithmic in quarter octaves (β × 1.19 per step, a tick at every power
-of two; Page Up / Down stay the window's next / previous model) from 1/32 to 64, so a short drag moves β by a factor of two or
-three, not thirty. The spin box takes any β >= 0. Models without a KL term (AE, GAN,
-WGAN-GP) hide both and say why.
+The slider is logarithmic in quarter octaves from 1/32 to 64 (β × 1.19 per step, a tick
+at every power of two), so a short drag moves β by a factor of two or three, not thirty.
+Page Up / Down stay the window's next / previous model. The spin box takes any β >= 0.
+Models without a KL term (AE, GAN, WGAN-GP) hide both; the KL bars say why.
 """
 
 from __future__ import annotations

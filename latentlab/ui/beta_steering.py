@@ -47,6 +47,7 @@ class BetaSteering(QObject):
         super().__init__(window)
         self.window = window
         self._beta: float | None = None
+        self._busy = False
         self._apply_timer = QTimer(self)
         self._apply_timer.setSingleShot(True)
         self._apply_timer.setInterval(APPLY_EVERY_MS)
@@ -66,6 +67,16 @@ class BetaSteering(QObject):
 
     @Slot()
     def apply(self) -> None:
+        if self._busy:  # a rung is opening (waiting for the run to stop processes events)
+            self._apply_timer.start()
+            return
+        self._busy = True
+        try:
+            self._apply()
+        finally:
+            self._busy = False
+
+    def _apply(self) -> None:
         window, beta = self.window, self._beta
         self._beta = None
         session = window.session
@@ -79,8 +90,11 @@ class BetaSteering(QObject):
                 self.show_rung(rung)
                 return
         self.finish_glide()
+        steering = window.is_training
         if window.training.fine_tune_at(beta):
-            window.statusBar().showMessage(f"Fine-tuning at β = {beta:g} from the current weights", 4000)
+            window.statusBar().showMessage(
+                f"β = {beta:g} from the next training step" if steering
+                else f"Fine-tuning at β = {beta:g} from the current weights until the loss settles", 4000)
 
     # --------------------------------------------------------------- the ladder
     def show_rung(self, entry: Pretrained) -> bool:
