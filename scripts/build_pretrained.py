@@ -145,7 +145,7 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
         for name, value in recipe["config"].items():
             setattr(model.config, name, value)
         model.config.validate()
-        reference = test_encodings(model, dataset)
+        reference = encode_test_split(model, dataset)
     else:
         config = make_config(recipe["family"], image_shape=list(dataset.image_shape),
                              num_classes=dataset.num_classes, **recipe["config"])
@@ -184,7 +184,7 @@ def encodings_of(model, images: torch.Tensor) -> np.ndarray:
     return model.encode(images.to(model.device)).double().cpu().numpy()
 
 
-def test_encodings(model, dataset) -> np.ndarray:
+def encode_test_split(model, dataset) -> np.ndarray:
     return encodings_of(model, dataset.test.images)
 
 
@@ -234,7 +234,7 @@ def ladder_displacements(dataset, directory: Path | None = None) -> list[dict]:
     (as shipped, and after the best rotation, for comparison), and the encodings' RMS radius."""
     encodings = {}
     for key in BETA_LADDER:
-        encodings[key] = test_encodings(load_checkpoint(source_path(key, directory)).model, dataset)
+        encodings[key] = encode_test_split(load_checkpoint(source_path(key, directory)).model, dataset)
     rows = []
     for a, b in zip(BETA_LADDER, BETA_LADDER[1:]):
         za, zb = encodings[a], encodings[b]

@@ -36,7 +36,7 @@ def test_neighbouring_rungs_are_aligned(rows, dataset):
         # small part of the plane's extent.
         assert row["shipped"] <= 1.05 * row["best_rotation"] + 1e-3, row
         assert row["shipped"] < 0.2 * row["radius"], row
-    encodings = {key: build.test_encodings(load_checkpoint(build.model_path(key)).model, dataset)
+    encodings = {key: build.encode_test_split(load_checkpoint(build.model_path(key)).model, dataset)
                  for key in BETA_LADDER}
     for a, b in zip(BETA_LADDER, BETA_LADDER[1:]):
         axes, signs = build.best_signed_permutation(encodings[b], encodings[a])
