@@ -35,6 +35,7 @@ from latentlab.errors import LatentLabError
 from . import dialogs, session_state
 from .analysis_actions import AnalysisActions
 from .beta_panel import BetaPanel
+from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
 from .decoded_view import DecodedView
 from .explorer import Explorer, ExplorerOptions
@@ -124,6 +125,8 @@ class MainWindow(QMainWindow):
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
+        self.beta_steering = BetaSteering(self)
+        self.beta_panel.betaChanged.connect(self.beta_steering.request)
         self.show_kl(None)
         self._update_ui_state()
         if not self.options.defer_engine:
@@ -192,8 +195,6 @@ class MainWindow(QMainWindow):
         self.training_panel.startRequested.connect(self.start_training)
         self.training_panel.pauseRequested.connect(self.toggle_pause)
         self.training_panel.stopRequested.connect(self.stop_training)
-        self.beta_panel.betaChanged.connect(self._on_beta_changed)
-        self.beta_panel.fineTuneRequested.connect(self.fine_tune)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
 
     @Slot(bool)
@@ -282,6 +283,9 @@ class MainWindow(QMainWindow):
                                         "Save the model as a checkpoint, atomically (Ctrl+S)")
         self.save_as_action = self._action("Save &As…", self.save_as, "Ctrl+Shift+S",
                                            "Save the model under a new name (Ctrl+Shift+S)")
+        self.revert_action = self._action("&Revert to shipped model", self.revert_to_shipped, None,
+                                          "Discard the fine-tuning of this shipped model and reopen it as "
+                                          "it ships (stops a running fine-tune first)")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Close latentlab (Ctrl+Q)")
         self.train_action = self._action("Start / Pause training", self.toggle_training, "Space",
                                          "Start training a new model, or pause / resume the running one (Space)")
@@ -308,6 +312,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
+        file_menu.addAction(self.revert_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         train_menu = menu_bar.addMenu("&Training")
@@ -343,12 +348,14 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(path)
 
     @Slot(str)
-    def open_checkpoint(self, path: str | Path) -> bool:
-        """Open a checkpoint; on failure show the error and keep the current state."""
+    def open_checkpoint(self, path: str | Path, *, discard: bool = False) -> bool:
+        """Open a checkpoint; on failure show the error and keep the current state.
+        ``discard``: drop the open model's unsaved training without asking."""
         if self.is_training:
             self.show_error("Training is running", "Stop the running training before opening another model.")
             return False
-        if not self.confirm_discard("The open model has unsaved training. Save it before opening another?"):
+        if not discard and not self.confirm_discard(
+                "The open model has unsaved training. Save it before opening another?"):
             return False
         from .session import Session
 
@@ -468,18 +475,45 @@ class MainWindow(QMainWindow):
         if self.session is None:
             self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
             return
-        path = dialogs.choose_save_path(self, self._save_suggestion())
+        path = self._ask_save_path()
         if path:
             self.save_checkpoint(path)
 
+    def _ask_save_path(self) -> str | None:
+        """The save dialog, opened on ``_save_suggestion()``."""
+        suggestion = self._save_suggestion()
+        try:
+            Path(suggestion).parent.mkdir(parents=True, exist_ok=True)  # the dialog opens there
+        except OSError:
+            pass
+        return dialogs.choose_save_path(self, suggestion)
+
     def _save_suggestion(self) -> str:
+        """The model's own file, unless it is a shipped one (a template, never overwritten) or
+        new: then a free name in the user's models folder (``locations.models_dir()``)."""
+        from latentlab.locations import free_name, inside_package, models_dir
+        from latentlab.pretrained import shipped_entry
+
         session = self.session
-        if session.path is not None:
+        if session.path is not None and not inside_package(session.path):
             return str(session.path)
-        return str(Path.cwd() / "runs" / f"{session.family}-{session.dataset.name}")
+        entry = shipped_entry(session.path)
+        if entry is not None:
+            stem = f"{entry.key}-fine-tuned"
+        elif session.path is not None:
+            stem = f"{session.path.stem}-copy"
+        else:
+            stem = f"{session.family}-{session.dataset.name}"
+        return str(free_name(models_dir(), stem))
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
-        """Save the model (its newest snapshot while training) atomically; None when not saved."""
+        """Save the model (its newest snapshot while training) atomically; None when not saved.
+
+        Without ``path``: to the model's own file, or, for a new model or a shipped one (a
+        template: nothing is written inside the installed package), where the Save As dialog
+        says. A ``path`` inside the package is refused with a message."""
+        from latentlab.locations import inside_package, models_dir
+
         session = self.session
         if session is None:
             self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
@@ -489,9 +523,17 @@ class MainWindow(QMainWindow):
                 # Nothing to write; rewriting would only drop the file's optimizer state.
                 self.statusBar().showMessage(f"No unsaved changes ({session.path.name})", 3000)
                 return session.path
-            path = session.path or dialogs.choose_save_path(self, self._save_suggestion())
+            if session.path is not None and not inside_package(session.path):
+                path = session.path
+            else:  # Save on a new or shipped model behaves as Save As
+                path = self._ask_save_path()
             if not path:
                 return None
+        if inside_package(path):
+            self.show_error("Cannot save inside latentlab",
+                            f"{path} is inside the installed latentlab, whose models are templates that "
+                            f"are never overwritten. Save it elsewhere, e.g. in {models_dir()}.")
+            return None
         self.training.flush()  # save the newest weights the worker has sent
         try:
             written = session.save(path)
@@ -528,8 +570,21 @@ class MainWindow(QMainWindow):
         return self.training.start_new(config, settings, dataset_name)
 
     @Slot()
-    def fine_tune(self) -> bool:
-        return self.training.fine_tune()
+    def revert_to_shipped(self) -> bool:
+        """Reopen the open shipped model as it ships, dropping its fine-tuning (a running
+        fine-tune is stopped first)."""
+        from latentlab.pretrained import shipped_entry
+
+        session = self.session
+        entry = shipped_entry(session.path) if session is not None else None
+        if entry is None:
+            self.statusBar().showMessage("Revert to shipped: the open model is not a shipped one", 5000)
+            return False
+        self.training.stop_and_wait()
+        if not self.open_checkpoint(entry.path, discard=True):
+            return False
+        self.statusBar().showMessage(f"Reverted to the shipped {entry.title}", 6000)
+        return True
 
     @Slot()
     def train_default_vae(self) -> None:
@@ -555,11 +610,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def stop_training(self) -> None:
         self.training.stop()
-
-    @Slot(float)
-    def _on_beta_changed(self, beta: float) -> None:
-        if self.training.set_beta(beta):
-            self.statusBar().showMessage(f"β = {beta:g} from the next training step", 3000)
 
     # ================================================= background tasks
     @Slot()
@@ -636,12 +686,11 @@ class MainWindow(QMainWindow):
         session, run = self.session, self.run
         training = run is not None
         self.training_panel.set_running(training, paused=training and run.paused)
-        model_has_beta = session is not None and session.model.has_beta
-        self.beta_panel.set_enabled_for(
-            has_beta=model_has_beta or not training,  # idle: the β of the next new run
-            can_fine_tune=model_has_beta and not training)
+        self._update_beta_panel()
         for action in (self.save_action, self.save_as_action):
             action.setEnabled(session is not None)
+        self.revert_action.setEnabled(session is not None and (session.dirty or training)
+                                      and session.path is not None and self._is_shipped(session.path))
         for action in (self.grid_action, self.reset_view_action):  # the first screen's preview too
             action.setEnabled(self.explorer.session is not None)
         for action in (self.open_action, self.train_action, self.default_vae_action):
@@ -653,6 +702,22 @@ class MainWindow(QMainWindow):
         if training and self.projection_picker.kind() == "umap" and session.model.has_encoder:  # the points move
             self.projection_picker.set_note("UMAP after training: PCA follows the training")
         self._update_status()
+
+    @staticmethod
+    def _is_shipped(path: Path) -> bool:
+        from latentlab.pretrained import shipped_entry
+
+        return shipped_entry(path) is not None
+
+    def _update_beta_panel(self) -> None:
+        """The slider shows for models with a KL term (the first screen's too, disabled
+        until PyTorch is there); on the shipped β ladder it names the rungs."""
+        shown, session = self.explorer.session, self.session
+        has_beta = shown is not None and shown.has_beta
+        note = ""
+        if has_beta and session is not None and on_ladder(session.path):
+            note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
+        self.beta_panel.set_available(has_beta, enabled=session is not None and self.engine_ready, note=note)
 
     def _update_status(self) -> None:
         session, run = self.session, self.run

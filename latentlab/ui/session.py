@@ -197,10 +197,15 @@ class Session:
 
         No optimiser state: the window's optimisers live in the trainer of a run, which is
         gone (or busy) when the user saves; a fine-tune starts a fresh Adam, as the CLI's
-        ``--resume`` without optimiser state would.
+        ``--resume`` without optimiser state would. Refuses a path inside the installed
+        package: the shipped models are templates.
         """
+        from latentlab.locations import inside_package
         from latentlab.models.checkpoint import save_checkpoint
 
+        if inside_package(path):
+            raise ConfigError(f"{path} is inside the installed latentlab, whose files are never overwritten; "
+                              "save the model elsewhere")
         written = save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,
                                   history=self.history, training=self.training)
         self.path = Path(written)
