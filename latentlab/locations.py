@@ -52,10 +52,10 @@ def cache_dir() -> Path:
 def data_dir() -> Path:
     """Where the user's own models go by default (not created here).
 
-    ``$LATENTLAB_DATA``, else ``%APPDATA%\\latentlab`` on Windows, else
+    ``$LATENTLAB_HOME``, else ``%APPDATA%\\latentlab`` on Windows, else
     ``$XDG_DATA_HOME/latentlab`` or ``~/.local/share/latentlab``.
     """
-    override = os.environ.get("LATENTLAB_DATA")
+    override = os.environ.get("LATENTLAB_HOME")
     if override:
         return Path(override).expanduser()
     if sys.platform == "win32":

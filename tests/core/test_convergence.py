@@ -40,12 +40,12 @@ def test_non_finite_losses_are_ignored():
 
 
 def test_the_data_folder_follows_xdg_and_the_override(monkeypatch, tmp_path):
-    monkeypatch.delenv("LATENTLAB_DATA", raising=False)
+    monkeypatch.delenv("LATENTLAB_HOME", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert locations.models_dir() == tmp_path / "xdg" / "latentlab" / "models"
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
     assert locations.data_dir() == Path.home() / ".local" / "share" / "latentlab"
-    monkeypatch.setenv("LATENTLAB_DATA", str(tmp_path / "mine"))
+    monkeypatch.setenv("LATENTLAB_HOME", str(tmp_path / "mine"))
     assert locations.data_dir() == tmp_path / "mine"
 
 

@@ -36,7 +36,7 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 @pytest.fixture
 def data_home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.delenv("LATENTLAB_DATA", raising=False)
+    monkeypatch.delenv("LATENTLAB_HOME", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     return tmp_path / "data" / "latentlab" / "models"
 
