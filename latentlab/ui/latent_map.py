@@ -9,6 +9,7 @@ and, 150 ms after the view stops moving, the visible region (``regionChanged``).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -405,7 +406,9 @@ class LatentMap(QWidget):
         font.setPointSizeF(size)
         metrics = QFontMetrics(font)
         lines = 1
-        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and "; " in text:
+        wide = metrics.horizontalAdvance(text) > self.plot.width() - 24
+        text = html.escape(text, quote=False)  # the title is HTML; a caption may quote a file's text
+        if wide and "; " in text:
             text, lines = text.replace("; ", ";<br>", 1), 2
         height = max(30, lines * metrics.lineSpacing() + 8)  # setTitle fixes the row at 30 pixels
         shown = (text, size, look.muted, height)

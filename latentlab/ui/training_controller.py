@@ -57,7 +57,7 @@ class TrainingController(QObject):
             return False
         request = window.training_panel.request()
         try:
-            if dataset_name is not None or window.session is None:
+            if dataset_name is not None or window.session is None or not window.session.has_data:
                 dataset = get_dataset(dataset_name or DEFAULT_DATASET)
             else:
                 dataset = window.session.dataset
@@ -87,6 +87,10 @@ class TrainingController(QObject):
 
         window, session = self.window, self.window.session
         if session is None or self.run is not None:
+            return False
+        if not session.has_data:
+            window.show_error("No data to train on", f"{session.data_note}\nTrain a new model instead, or "
+                              "open this one again and allow its data.")
             return False
         request = window.training_panel.request()
         try:
