@@ -90,12 +90,8 @@ def check_weight_dtype(key: str, dtype: str) -> None:
 def validate_dataset(value: Any) -> dict:
     """``name`` (a string), ``class_names`` (strings), ``image_shape`` (3 counts), the
     counts ``n_train``, ``n_test`` and ``skipped``; other fields as bounded plain JSON."""
-    if not isinstance(value, dict):
-        raise SchemaError(f"dataset must be a JSON object, got {_kind(value)}")
-    if len(value) > MAX_KEYS:
-        raise SchemaError(f"dataset has {len(value):,} fields, more than {MAX_KEYS}")
     dataset: dict[str, Any] = {}
-    for key, item in value.items():
+    for key, item in _object(value, "dataset").items():
         if key == "name":
             dataset[key] = _text(item, "dataset's 'name'", MAX_NAME_TEXT)
         elif key == "class_names":
@@ -115,12 +111,8 @@ def validate_dataset(value: Any) -> dict:
 
 def validate_metrics(value: Any) -> dict:
     """A map of names to a number, null, or a list of numbers (e.g. ``kl_per_dim``)."""
-    if not isinstance(value, dict):
-        raise SchemaError(f"the metrics must be a JSON object, got {_kind(value)}")
-    if len(value) > MAX_KEYS:
-        raise SchemaError(f"the metrics hold {len(value)} entries, more than {MAX_KEYS}")
     metrics: dict[str, Any] = {}
-    for key, item in value.items():
+    for key, item in _object(value, "the metrics").items():
         name = f"metric {_short(key)}"
         _text(key, "a metric name", MAX_SHORT_TEXT)
         if isinstance(item, list):
@@ -136,12 +128,8 @@ def validate_history(value: Any) -> list[dict]:
     entries = _list(value, "the history", MAX_HISTORY)
     history = []
     for entry in entries:
-        if not isinstance(entry, dict):
-            raise SchemaError(f"each history entry must be a JSON object, got {_kind(entry)}")
-        if len(entry) > MAX_KEYS:
-            raise SchemaError(f"a history entry holds {len(entry)} values, more than {MAX_KEYS}")
         record = {}
-        for key, item in entry.items():
+        for key, item in _object(entry, "a history entry").items():
             _text(key, "a history field name", MAX_SHORT_TEXT)
             number = _number_or_null(item, f"history field {_short(key)}")
             if number is not None:
@@ -216,8 +204,17 @@ def _describe(value: Any) -> str:
 
 
 def _list(value: Any, what: str, limit: int) -> list:
-    if not isinstance(value, list):
-        raise SchemaError(f"{what} must be a JSON list, got {_kind(value)}")
+    return _sized(value, list, what, limit)
+
+
+def _object(value: Any, what: str, limit: int = MAX_KEYS) -> dict:
+    return _sized(value, dict, what, limit)
+
+
+def _sized(value: Any, kind: type, what: str, limit: int) -> Any:
+    """``value`` if it is a JSON list or object (``kind``) of at most ``limit`` entries."""
+    if not isinstance(value, kind):
+        raise SchemaError(f"{what} must be a JSON {'list' if kind is list else 'object'}, got {_kind(value)}")
     if len(value) > limit:
         raise SchemaError(f"{what} has {len(value):,} entries, more than {limit:,}")
     return value
@@ -226,9 +223,7 @@ def _list(value: Any, what: str, limit: int) -> list:
 def _extra_object(value: Any, what: str, depth: int = MAX_EXTRA_DEPTH) -> dict:
     """A JSON object of bounded plain values (settings whose keys this schema need not know),
     at most ``depth`` containers deep counting itself."""
-    if not isinstance(value, dict):
-        raise SchemaError(f"{what} must be a JSON object, got {_kind(value)}")
-    return _plain(value, what, depth, limit=MAX_KEYS)
+    return _plain(_object(value, what), what, depth, limit=MAX_KEYS)
 
 
 def _plain(value: Any, what: str, depth: int, limit: int = MAX_EXTRA_ITEMS) -> Any:
