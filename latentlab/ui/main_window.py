@@ -374,7 +374,10 @@ class MainWindow(QMainWindow):
             return False
         QApplication.restoreOverrideCursor()
         self.recent_menu.add(path)
-        self.statusBar().showMessage(session.data_note or f"Opened {path}", 10_000 if session.data_note else 5000)
+        if session.data_note:
+            self.statusBar().showMessage(f"Opened {Path(path).name} without data: {session.data_note}", 10_000)
+        else:
+            self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
     def _ask_to_read_data(self, refusal) -> bool:

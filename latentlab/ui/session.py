@@ -81,12 +81,12 @@ def open_recorded_dataset(dataset_record: dict, image_shape: tuple[int, int, int
         except DataNotAllowed as refusal:
             if ask is None or not ask(refusal):
                 return unread_dataset(dataset_record, image_shape, num_classes, (
-                    f"No points: this model's data ({shown}) was not loaded; loading it {refusal.reason}. "
-                    "Open the checkpoint again and allow it to see the points."))
+                    f"its data ({shown}) was not loaded; loading it {refusal.reason}. "
+                    "Open the checkpoint again and allow it to see the data."))
             return load_recorded_dataset(name, loader, allowed=True)
     except DatasetError as exc:
         return unread_dataset(dataset_record, image_shape, num_classes,
-                              f"No points: this model's data ({shown}) could not be loaded; {clean(exc, 300)}")
+                              f"its data ({shown}) could not be loaded; {clean(exc, 300)}")
 
 
 def get_recorded_dataset(name: str, image_shape: tuple[int, int, int]) -> ImageDataset:
@@ -196,8 +196,9 @@ class Session:
 
     @property
     def data_note(self) -> str:
-        """Why the session has no data ("" when it has): a checkpoint's dataset that was
-        not allowed to be read, or could not be (recorded_data.py)."""
+        """Why the session has no data ("" when it has), e.g. "its data (folder:/x) was not
+        loaded; ...": a checkpoint's dataset that was not allowed to be read, or could not
+        be (recorded_data.py)."""
         return self.dataset.why if isinstance(self.dataset, UnreadDataset) else ""
 
     @property

@@ -89,8 +89,8 @@ class TrainingController(QObject):
         if session is None or self.run is not None:
             return False
         if not session.has_data:
-            window.show_error("No data to train on", f"{session.data_note}\nTrain a new model instead, or "
-                              "open this one again and allow its data.")
+            window.show_error("No data to train on", f"This model was opened without data: {session.data_note}\n"
+                              "Train a new model instead, or open this one again and allow its data.")
             return False
         request = window.training_panel.request()
         try:

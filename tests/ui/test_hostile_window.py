@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from tests.hostile.make_cases import NO_DATA, OPENS, REFUSED, make_cases
+from tests.hostile.make_cases import OPENS, REFUSED, make_cases
 from tests.hostile.watch import watch
 
 
@@ -67,7 +67,7 @@ def test_a_recorded_folder_is_read_only_after_the_user_says_yes(qtbot, window, c
     assert len(dialog_log.data_questions) == 1 and str(private) in dialog_log.data_questions[0]
     assert not seen.reads, seen.reads[:3]
     assert window.latent_map.point_count() == 0
-    assert window.latent_map._caption.startswith("No points: this model's data (folder:")
+    assert window.latent_map._caption.startswith("No points: its data (folder:")
     assert "not loaded" in window.status_dataset.text()
 
     before = window.decoded_view.image().copy()  # decoding works without data
@@ -117,3 +117,19 @@ def test_a_failure_while_installing_puts_the_previous_session_back(qtbot, window
     assert len(dialog_log.errors) == 1 and "installing failed" in dialog_log.errors[0][1]
     assert window.session is good and window.explorer.session is good
     assert window.latent_map.point_count() == 1000 and window.status_model.text().startswith("model: vae")
+
+
+def test_a_gan_without_its_data_still_shows_its_samples(qtbot, window, cases, tmp_path, dialog_log):
+    from latentlab.models.checkpoint import save_checkpoint
+    from ui_helpers import tiny_model
+
+    private = cases["dataset-folder"].path.parent / "private"
+    path = save_checkpoint(tmp_path / "gan.safetensors", tiny_model("gan"),
+                           dataset={"name": f"folder:{private}", "class_names": ["cat", "dog"]})
+    with watch(private) as seen:
+        assert window.open_checkpoint(path)
+        window.wait_until_idle(30)
+    assert not seen.reads and len(dialog_log.data_questions) == 1
+    assert window.latent_map.point_count() == 2000  # prior samples are not data
+    assert window.latent_map._caption.startswith("2,000 samples z ~ N(0, I), no classes: its data (folder:")
+    assert "without data" in window.statusBar().currentMessage()
