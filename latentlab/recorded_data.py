@@ -26,14 +26,10 @@ import torch
 
 from latentlab.data import DEFAULT_DATASET, ImageDataset, Split, dataset_names
 from latentlab.errors import DatasetError
-from latentlab.safe_text import clean
+from latentlab.safe_text import clean, showable_name
 
 #: Datasets that ship with latentlab: reading them reads nothing of the user's and goes nowhere.
 BUNDLED = frozenset({"mnist-5k", "digits"})
-#: The longest class name shown from a file without data, and the characters refused in one
-#: (Qt takes text that looks like HTML for HTML: an <img> tag would read a file).
-MAX_SHOWN_CLASS_NAME = 40
-_MARKUP = set("<>&")
 
 #: ``loader(name, download)``: the dataset ``name`` at the model's image shape.
 Loader = Callable[[str, bool], ImageDataset]
@@ -108,13 +104,8 @@ def unread_dataset(dataset_record: dict, image_shape: tuple[int, int, int], num_
     """An empty dataset standing in for the checkpoint's, with class names fit to show:
     the recorded ones when they are plain, short text, else 0, 1, 2, ..."""
     names = dataset_record.get("class_names")
-    if not (isinstance(names, list) and names and all(_showable(n) for n in names)):
+    if not (isinstance(names, list) and names and all(showable_name(n) for n in names)):
         names = [str(i) for i in range(num_classes)]
     empty = Split(torch.zeros((0, *image_shape)), torch.zeros(0, dtype=torch.int64))
     return UnreadDataset(recorded_name(dataset_record), list(names), empty, empty,
                          record=dict(dataset_record), why=why)
-
-
-def _showable(name: Any) -> bool:
-    return (isinstance(name, str) and 0 < len(name) <= MAX_SHOWN_CLASS_NAME and name.isprintable()
-            and not _MARKUP & set(name))

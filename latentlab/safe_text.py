@@ -6,6 +6,8 @@ sets its title; a newline splits a one-line error in two; a right-to-left overri
 reverses what follows. :func:`clean` escapes every character that is not printable, so
 what reaches the terminal is exactly the text, visible. :func:`json_safe` makes a value
 strict JSON (``NaN`` and ``Infinity`` are not JSON: they become null).
+:func:`showable_name` says whether a class name from a file may be shown as it is in the
+window, where Qt takes text that looks like HTML for HTML (``<img src=...>`` reads a file).
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ def _escape(ch: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+#: The longest class name from a file that the window shows as it is.
+MAX_SHOWN_NAME = 40
+
+
+def showable_name(name: object) -> bool:
+    """True for short printable text without ``<``, ``>`` or ``&`` (nothing Qt reads as HTML)."""
+    return (isinstance(name, str) and 0 < len(name) <= MAX_SHOWN_NAME and name.isprintable()
+            and not set("<>&") & set(name))
 
 
 def json_safe(value: Any) -> Any:

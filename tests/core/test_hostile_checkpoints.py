@@ -19,6 +19,7 @@ from latentlab.errors import CheckpointError, DatasetError, LatentLabError
 from latentlab.locations import resources_dir
 from latentlab.models.checkpoint import load_checkpoint, read_checkpoint_meta
 from latentlab.models.checkpoint_schema import SchemaError, validate_history, validate_metrics
+from latentlab.preview import PreviewUnavailable, open_preview
 from latentlab.recorded_data import DataNotAllowed, load_recorded_dataset, unread_dataset
 from latentlab.safe_text import clean, json_safe
 from tests.hostile.make_cases import NO_DATA, OPENS, REFUSED, make_cases, make_image_folder, mutations
@@ -53,6 +54,16 @@ def test_every_malformed_checkpoint_is_one_clear_error(cases):
             except Exception as exc:  # noqa: BLE001 - the point of the test
                 problems.append(f"{case.name}: {reader.__name__} raised {type(exc).__name__}: {exc!s:.200}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_first_screens_preview_declines_rather_than_fails(cases):
+    """The NumPy preview reads the same files at start-up: it opens them or says it cannot."""
+    for case in cases:
+        try:
+            preview = open_preview(case.path)
+        except PreviewUnavailable:
+            continue
+        assert all("<" not in name and name.isprintable() for name in preview.class_names), case.name
 
 
 def test_strange_but_valid_checkpoints_open(cases):
@@ -95,7 +106,8 @@ def test_header_cap_refuses_a_20mb_header_quickly(cases, monkeypatch):
 # ------------------------------------------------------------------------ fuzzing
 def test_fuzzed_copies_of_a_shipped_checkpoint_fail_cleanly(tmp_path):
     """300 seeded mutations of the shipped VAE: loading either works or raises a
-    CheckpointError; `info` exits 0 or 2 with one line, and its --json is strict JSON."""
+    CheckpointError, the start-up preview works or declines; `info` exits 0 or 2 with one
+    line, and its --json is strict JSON."""
     source = resources_dir() / "pretrained" / "vae.safetensors"
     problems, outcomes = [], {"loaded": 0, "refused": 0}
     for i, path in enumerate(mutations(source, tmp_path, FUZZ_COUNT, seed=FUZZ_SEED)):
@@ -106,6 +118,12 @@ def test_fuzzed_copies_of_a_shipped_checkpoint_fail_cleanly(tmp_path):
             outcomes["refused"] += 1
         except Exception as exc:  # noqa: BLE001
             problems.append(f"mutation {i}: load raised {type(exc).__name__}: {exc!s:.200}")
+        try:
+            open_preview(path)
+        except PreviewUnavailable:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"mutation {i}: the preview raised {type(exc).__name__}: {exc!s:.200}")
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(["info", str(path), "--json"])
