@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from latentlab.cli_checks import add_data_consent_flag, check_output, recorded_dataset, seed
 from latentlab.errors import ConfigError
 
 #: Ten digit pairs for teaching: six of neighbouring shapes that a well-organised space
@@ -53,13 +54,14 @@ def add_parser(sub) -> None:
                    "named OUT-A-B.png")
     p.add_argument("--names", help="comma-separated model names (default: the checkpoint file names)")
     p.add_argument("--scale", type=int, default=None, help="enlarge pixels this many times (default 3 for PNG; GIF: 6 for one model, 4 for several)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the GAN inversion's random starts")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the GAN inversion's random starts")
     p.add_argument("--invert-steps", type=int, default=None, metavar="N",
                    help="optimisation steps of a GAN's latent inversion (fewer: faster, rougher)")
     p.add_argument("--invert-restarts", type=int, default=None, metavar="N",
                    help="random starts per image of a GAN's latent inversion")
     p.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
+    add_data_consent_flag(p)
     p.set_defaults(run=cmd_interpolate)
 
 
@@ -143,14 +145,17 @@ def _check_args(args: argparse.Namespace) -> None:
     for flag, value, low in (("--invert-steps", args.invert_steps, 1), ("--invert-restarts", args.invert_restarts, 1)):
         if value is not None and value < low:
             raise ConfigError(f"{flag} must be at least {low}, got {value}")
-    if args.out and Path(args.out).suffix.lower() not in (".png", ".gif"):
-        raise ConfigError(f"--out must end in .png or .gif, got {args.out}")
+    from latentlab.latent.export import MAX_SCALE
+
+    if args.scale is not None and not 1 <= args.scale <= MAX_SCALE:
+        raise ConfigError(f"--scale must be from 1 to {MAX_SCALE}, got {args.scale}")
+    if args.out:
+        check_output(args.out, (".png", ".gif"), "strip.png")
 
 
 # ---------------------------------------------------------------------- running
 def _load(args: argparse.Namespace):
     """(models, dataset) after checking the checkpoints share a dataset and can decode."""
-    from latentlab.data import load_dataset
     from latentlab.models.checkpoint import load_checkpoint
     from latentlab.training.device import resolve_device
 
@@ -169,7 +174,7 @@ def _load(args: argparse.Namespace):
                 "compare models of the same dataset"
             )
     shape = tuple(first.model.config.image_shape)
-    dataset = load_dataset(first.dataset.get("name", "mnist-5k"), image_size=shape[1], channels=shape[0])
+    dataset = recorded_dataset(first.dataset, shape, args.data_from_checkpoint, instead=None)
     if tuple(dataset.image_shape) != shape:
         raise ConfigError(f"dataset images are {dataset.image_shape}, the models expect {shape}")
     return [c.model for c in ckpts], dataset, device

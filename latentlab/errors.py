@@ -23,3 +23,7 @@ class ConfigError(LatentLabError):
 
 class TrainingError(LatentLabError):
     """Training had to stop: NaN or infinite loss, or similar."""
+
+
+class UsageError(LatentLabError):
+    """The command line is wrong: an unknown command or file, an option out of range."""

@@ -44,6 +44,12 @@ import torch
 from latentlab import __version__
 from latentlab.errors import CheckpointError, ConfigError
 from latentlab.models.base import LatentModel
+from latentlab.models.checkpoint_schema import (
+    SchemaError,
+    check_against_config,
+    check_weight_dtype,
+    validate_record,
+)
 from latentlab.models.config import ModelConfig
 from latentlab.models.mixture import LatentMixture
 from latentlab.models.registry import config_from_dict, create_model
@@ -62,9 +68,11 @@ CHECKPOINT_FILES = frozenset(
 )
 #: Suffixes of pickled files (torch.save, pickle.dump); refused by name alone.
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
-#: Upper bound on a safetensors header and on any JSON file: hostile sizes are refused.
-MAX_HEADER_BYTES = 100 * 1024 * 1024
-MAX_JSON_BYTES = 100 * 1024 * 1024
+#: Upper bound on a safetensors header and on any JSON file: hostile sizes are refused before
+#: they are read. A shipped checkpoint's header is under 20 KB; even a 50,000-epoch history
+#: (checkpoint_schema.MAX_HISTORY) stays below this.
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_JSON_BYTES = 16 * 1024 * 1024
 METADATA_KEY = "latentlab"
 MIXTURE_PREFIX = "mixture."
 
@@ -397,7 +405,7 @@ def load_checkpoint(
     path = Path(path).expanduser()
     record, weights_file = _read_record(path)
     config = _config_of(path, record)
-    header = _read_header(weights_file)
+    header = _weights_header(path, weights_file)
     mixture_keys = {k for k in header if k.startswith(MIXTURE_PREFIX)}
     _check_architecture(path, config, {k: v["shape"] for k, v in header.items() if k not in mixture_keys})
 
@@ -453,7 +461,7 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict:
     path = Path(path).expanduser()
     record, weights_file = _read_record(path)
     config = _config_of(path, record)
-    header = _read_header(weights_file)
+    header = _weights_header(path, weights_file)
     mixture_weights = header.get(MIXTURE_PREFIX + "weights")
     components = int(mixture_weights["shape"][0]) if mixture_weights and mixture_weights["shape"] else None
     return _meta_dict(path, {**record, "model": config.to_dict()}, mixture_components=components)
@@ -517,11 +525,8 @@ def _read_record(path: Path) -> tuple[dict, Path]:
     raw = _single_file_record(path, header)
     if raw is None:
         raise _foreign(path, "a safetensors file without latentlab metadata, e.g. weights from another tool")
-    record = _validate_record(path, raw, "the metadata")
-    for name, kind in (("metrics", dict), ("history", list)):
-        record[name] = _check_json_type(path, raw.get(name, kind()), kind, f"the metadata's {name}")
-    _check_history(path, record["history"])
-    return record, path
+    _check_format_version(path, raw, "the metadata")
+    return _validated(path, raw, raw.get("metrics", {}), raw.get("history", []), "the metadata"), path
 
 
 def _interrupted_hint(path: Path) -> str:
@@ -540,12 +545,10 @@ def _folder_record(path: Path) -> dict:
     raw = _read_json(config_file)
     if not isinstance(raw, dict) or "format_version" not in raw:
         raise _foreign(path, f"its {CONFIG_FILE} has no format_version, so another tool wrote it")
-    record = _validate_record(path, raw, CONFIG_FILE)
-    for name, file, kind in (("metrics", METRICS_FILE, dict), ("history", HISTORY_FILE, list)):
-        value = _read_json(path / file) if (path / file).is_file() else kind()
-        record[name] = _check_json_type(path, value, kind, file)
-    _check_history(path, record["history"])
-    return record
+    _check_format_version(path, raw, CONFIG_FILE)
+    metrics, history = ((_read_json(path / file) if (path / file).is_file() else kind())
+                        for file, kind in ((METRICS_FILE, dict), (HISTORY_FILE, list)))
+    return _validated(path, raw, metrics, history, "the folder's JSON files")
 
 
 def _folder_record_or_none(path: Path) -> dict | None:
@@ -575,49 +578,50 @@ def _single_file_record(path: Path, header: dict) -> dict | None:
     return raw
 
 
-def _validate_record(path: Path, raw: dict, source: str) -> dict:
+def _check_format_version(path: Path, raw: dict, source: str) -> None:
+    """A newer format gets its own message before the schema of this version is applied."""
     version = raw.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _corrupt(path, f"{source} has an invalid format_version {version!r}")
+    if not _is_count(version) or not 1 <= version < 10**6:
+        raise _corrupt(path, f"{source} has an invalid format_version (expected a whole number such as 1)")
     if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} was written by a newer latentlab (format {version}, this version reads up to "
             f"{FORMAT_VERSION}): upgrade latentlab to open it"
         )
-    record: dict[str, Any] = {"format_version": version}
-    for name, kind in (
-        ("latentlab_version", str), ("created", str), ("model", dict), ("dataset", dict), ("training", dict),
-    ):
-        if name not in raw:
-            raise _corrupt(path, f"{source} lacks {name!r}")
-        record[name] = _check_json_type(path, raw[name], kind, f"{source}'s {name!r}")
-    parameters = raw.get("parameters")
-    if parameters is not None and not _is_count(parameters):
-        raise _corrupt(path, f"{source} has an invalid parameter count {parameters!r}")
-    record["parameters"] = parameters
-    return record
 
 
-def _check_json_type(path: Path, value: Any, kind: type, what: str) -> Any:
-    if not isinstance(value, kind):
-        name = "a JSON object" if kind is dict else "a JSON list" if kind is list else f"a {kind.__name__}"
-        raise _corrupt(path, f"{what} must be {name}, got {type(value).__name__}")
-    return value
-
-
-def _check_history(path: Path, history: list) -> None:
-    if not all(isinstance(entry, dict) for entry in history):
-        raise _corrupt(path, "the history must be a list of per-epoch JSON objects")
+def _validated(path: Path, raw: dict, metrics: Any, history: Any, source: str) -> dict:
+    """The record checked against the schema (checkpoint_schema.py) before anything uses it."""
+    try:
+        return validate_record(raw, metrics, history)
+    except SchemaError as exc:
+        raise _corrupt(path, f"{source}: {exc}") from None
 
 
 def _config_of(path: Path, record: dict) -> ModelConfig:
     try:
-        return config_from_dict(record["model"])
+        config = config_from_dict(record["model"])
     except ConfigError as exc:
         raise CheckpointError(
             f"{path} has an invalid model config: {exc}; the file was edited or written by another "
             "version, so re-save it from the model that made it"
         ) from exc
+    try:
+        check_against_config(record, config.latent_dim)
+    except SchemaError as exc:
+        raise _corrupt(path, str(exc)) from None
+    return config
+
+
+def _weights_header(path: Path, weights_file: Path) -> dict[str, dict]:
+    """The weights file's validated tensor entries, each of a type latentlab reads."""
+    header = _read_header(weights_file)
+    try:
+        for key, entry in header.items():
+            check_weight_dtype(key, entry["dtype"])
+    except SchemaError as exc:
+        raise CheckpointError(f"{path} cannot be opened: {exc}") from None
+    return header
 
 
 def _meta_dict(path: Path | None, record: dict, *, mixture_components: int | None) -> dict:
@@ -662,7 +666,8 @@ def _read_bytes(path: Path) -> bytes:
 def _read_json(path: Path) -> Any:
     _refuse_pickle(path)
     if path.stat().st_size > MAX_JSON_BYTES:
-        raise _corrupt(path, f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
+        raise _corrupt(path, f"{path.name} is {_megabytes(path.stat().st_size)}, over the "
+                             f"{MAX_JSON_BYTES // 2**20} MB limit that latentlab's own files stay far below")
     try:
         return json.loads(_read_bytes(path).decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -702,7 +707,8 @@ def _header_json(data: bytes, size: int) -> tuple[dict, int]:
         raise _Corrupt(f"the file is {size} bytes, too short for the 8-byte safetensors header length")
     length = int.from_bytes(data[:8], "little")
     if length >= MAX_HEADER_BYTES:
-        raise _Corrupt(f"the header claims {length} bytes, over the {MAX_HEADER_BYTES // 2**20} MB limit")
+        raise _Corrupt(f"its header claims {_megabytes(length)}, over the {MAX_HEADER_BYTES // 2**20} MB limit that "
+                       "latentlab's own files stay far below, so it was not read")
     if 8 + length > size or len(data) < 8 + length:
         raise _Corrupt(f"the header claims {length} bytes but the file holds only {size - 8} after the length")
     try:
@@ -831,6 +837,10 @@ def _read_optimizer_state(path: Path) -> list[dict] | None:
     except (KeyError, TypeError, ValueError, RecursionError) as exc:
         raise _corrupt(json_file, f"the optimiser state is inconsistent: {exc}") from None
     return states
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.0f} MB" if size < 2**50 else f"{size:.2e} bytes"
 
 
 def _is_count(value: Any) -> bool:

@@ -77,6 +77,12 @@ def closed_svg_paths_tolerated():
         module.correctCoordinates = original
 
 
+def _require_data(session) -> None:
+    if not session.has_data:
+        raise ConfigError("this model was opened without its data, so there are no classes or test images "
+                          "to start from; pick two map points (Shift+click, Ctrl+click) or draw a path")
+
+
 def bring_up(window: QWidget) -> None:
     """Show a tool window, or raise it when it is already open (behind the main window)."""
     if window.isVisible():
@@ -209,7 +215,7 @@ class AnalysisActions(QObject):
             signal = self.presentation.playRequested
             signal.connect(self.toggle_play) if has else signal.disconnect(self.toggle_play)
             self._listening = has
-        self.outliers_action.setEnabled(has and session.model.has_encoder)
+        self.outliers_action.setEnabled(has and session.model.has_encoder and session.has_data)
         has_strip = self.path is not None
         for action in (self.export_strip_png_action, self.export_strip_gif_action):
             action.setEnabled(has_strip)
@@ -334,6 +340,7 @@ class AnalysisActions(QObject):
         a, b = self.panel.classes()
         points, names = self.explorer.points, self.window.session.class_names
         known = points.labels >= 0
+        _require_data(self.window.session)
         if not known.any():
             raise ConfigError("the map's points have no classes yet (the judge labels a GAN's samples)")
         za, zb = centroid_endpoints(points.latents[known], points.labels[known], a, b)
@@ -351,6 +358,7 @@ class AnalysisActions(QObject):
 
     def _images_path(self, steps: int, mode: str) -> dict:
         session = self.window.session
+        _require_data(session)
         i, j = self.panel.images()
         test, names = session.dataset.test, session.class_names
         a, b = int(test.labels[i]), int(test.labels[j])

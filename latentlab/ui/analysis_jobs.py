@@ -142,7 +142,7 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
     """
     from latentlab.models.checkpoint import load_checkpoint
 
-    from .session import find_judge_cached, get_dataset
+    from .session import find_judge_cached, get_recorded_dataset
 
     n = len(request.paths)
     if not 1 <= n <= MAX_MODELS:
@@ -163,7 +163,7 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
         models.append(ckpt.model.eval())
     _check(cancel)
     report(n, total, "Loading the data and the judge…")
-    dataset = get_dataset(dataset_name, tuple(models[0].config.image_shape))
+    dataset = get_recorded_dataset(dataset_name, tuple(models[0].config.image_shape))
     judge = find_judge_cached(dataset)
     if judge is None:
         from latentlab.training.judges import get_judge

@@ -201,6 +201,9 @@ class Explorer(QObject):
 
     def _caption(self) -> str:
         session, n = self.session, len(self.points.latents)
+        note = getattr(session, "data_note", "")  # a model opened without its data says why
+        if note:
+            return f"{'No points' if self.points.from_data else f'{n:,} samples z ~ N(0, I), no classes'}: {note}"
         if self.points.from_data:
             what = "posterior means" if session.has_beta else "encodings"
             points = f"{n:,} test images ({what}), coloured by their true class"

@@ -9,6 +9,7 @@ and, 150 ms after the view stops moving, the visible region (``regionChanged``).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -405,8 +406,12 @@ class LatentMap(QWidget):
         font.setPointSizeF(size)
         metrics = QFontMetrics(font)
         lines = 1
-        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and "; " in text:
-            text, lines = text.replace("; ", ";<br>", 1), 2
+        # The title is HTML, and a caption may quote a file's text: escaped, then broken.
+        parts = [html.escape(part, quote=False) for part in text.split("; ", 1)]
+        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and len(parts) == 2:
+            text, lines = ";<br>".join(parts), 2
+        else:
+            text = "; ".join(parts)
         height = max(30, lines * metrics.lineSpacing() + 8)  # setTitle fixes the row at 30 pixels
         shown = (text, size, look.muted, height)
         if shown == self._caption_shown:  # a resize that does not change the lines: no re-layout

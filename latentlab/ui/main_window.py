@@ -349,8 +349,14 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def open_checkpoint(self, path: str | Path, *, discard: bool = False) -> bool:
-        """Open a checkpoint; on failure show the error and keep the current state.
-        ``discard``: drop the open model's unsaved training without asking."""
+        """Open a checkpoint; on failure show one dialog and keep the current model.
+        ``discard``: drop the open model's unsaved training without asking.
+
+        Everything that can fail (reading and validating the file, building the model,
+        loading its data) happens in ``Session.open``, before the swap. Data the file names
+        beyond the bundled sets (a folder, a download) is read only if the user says yes.
+        Should installing the new session fail all the same, the previous one goes back.
+        """
         if self.is_training:
             self.show_error("Training is running", "Stop the running training before opening another model.")
             return False
@@ -359,20 +365,35 @@ class MainWindow(QMainWindow):
             return False
         from .session import Session
 
+        title = f"Could not open {Path(path).name}"
+        previous = self.session
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            session = Session.open(path)
+            session = Session.open(path, ask=self._ask_to_read_data)
+            try:
+                self.set_session(session)
+            except Exception:
+                self.set_session(previous, keep_view=previous is not None)
+                raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a dialog
             QApplication.restoreOverrideCursor()
-            self.report_exception(f"Could not open {Path(path).name}", exc)
+            self.report_exception(title, exc)
             return False
-        try:
-            self.set_session(session)
-        finally:
-            QApplication.restoreOverrideCursor()
+        QApplication.restoreOverrideCursor()
         self.recent_menu.add(path)
-        self.statusBar().showMessage(f"Opened {path}", 5000)
+        if session.data_note:
+            self.statusBar().showMessage(f"Opened {Path(path).name} without data: {session.data_note}", 10_000)
+        else:
+            self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
+
+    def _ask_to_read_data(self, refusal) -> bool:
+        """Session.open's question: may the data the checkpoint names be read?"""
+        QApplication.restoreOverrideCursor()
+        try:
+            return dialogs.ask_read_checkpoint_data(self, refusal.question)
+        finally:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
 
     def show_preview(self, preview: PreviewSession) -> None:
         """The first screen: the map of the model being opened, from NumPy networks, while
@@ -399,7 +420,7 @@ class MainWindow(QMainWindow):
             self.show_kl(session.kl_per_dim())
             self.training_panel.set_from_config(model.config.to_dict())
             self.stack.setCurrentWidget(self.latent_map)
-            if session.judge is None:
+            if session.judge is None and session.has_data:  # no data: nothing to train a judge on
                 self._start_judge_training(session.dataset)
         else:
             self.stack.setCurrentWidget(self.welcome)
@@ -743,7 +764,8 @@ class MainWindow(QMainWindow):
         self.status_model.setText(f"model: {session.describe()}")
         self.training_panel.summary.setText(summarize(session.family, session.epochs_done, session.metrics))
         d = session.dataset
-        self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)")
+        self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)"
+                                    if session.has_data else "data: not loaded (the map says why)")
         self.status_epoch.setText(f"epoch {session.epochs_done}" + (" (training)" if run is not None else ""))
         name = session.path.name if session.path else "unsaved"
         self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")

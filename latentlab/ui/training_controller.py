@@ -72,7 +72,7 @@ class TrainingController(QObject):
             return False
         request = window.training_panel.request()
         try:
-            if dataset_name is not None or window.session is None:
+            if dataset_name is not None or window.session is None or not window.session.has_data:
                 dataset = get_dataset(dataset_name or DEFAULT_DATASET)
             else:
                 dataset = window.session.dataset
@@ -114,6 +114,10 @@ class TrainingController(QObject):
                 self.live_beta = beta
                 self.plateau.reset()
             return True
+        if not session.has_data:
+            window.show_error("No data to train on", f"This model was opened without data: {session.data_note}\n"
+                              "Train a new model instead, or open this one again and allow its data.")
+            return False
         request = window.training_panel.request()
         try:
             session.model.set_beta(beta)
