@@ -78,7 +78,7 @@ def test_a_recorded_folder_is_read_only_after_the_user_says_yes(qtbot, window, c
     window.grid_action.trigger()
 
     dialog_log.expect_errors = True
-    assert not window.fine_tune()
+    assert not window.training.fine_tune_at(1.0)
     assert dialog_log.errors[-1][0] == "No data to train on"
     assert not window.analysis.interpolate()  # class centroids need data; map points do not
     assert "opened without its data" in dialog_log.errors[-1][1]
