@@ -56,7 +56,7 @@ CAPTION_HEIGHT = 20
 #: Captions are never drawn smaller than this; below it they drop the confidence, then elide.
 MIN_CAPTION_PT = 7.0
 #: At least this many pixels between the captions of neighbouring frames.
-CAPTION_SPACING = 4
+CAPTION_SPACING = 6
 STALE_OPACITY = 0.3
 #: The tooltip of every place that shows a path's measures (docs/path-measures.md).
 MEASURES_HELP = "\n\n".join((VERDICT_HELP, PURITY_HELP, SMOOTHNESS_HELP, MAX_JUMP_HELP, SEQUENCE_HELP))
@@ -110,9 +110,10 @@ class StripCanvas(QWidget):
 
     frameClicked = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, *, max_cell: int = MAX_CELL) -> None:
+    def __init__(self, parent: QWidget | None = None, *, max_cell: int = MAX_CELL, centered: bool = False) -> None:
         super().__init__(parent)
         self.max_cell = max_cell
+        self.centered = centered  # the row of frames in the middle of the widget, not on its left
         self.strip: Strip | None = None
         self.class_names: list[str] = []
         self.colors: list[QColor] = []
@@ -151,13 +152,20 @@ class StripCanvas(QWidget):
         width = self.width() if width is None else width
         return int(max(MIN_CELL, min(self.max_cell, (width - GAP * (n + 1)) // n)))
 
+    def _left(self, cell: int) -> int:
+        """x of the first frame."""
+        if not self.centered:
+            return GAP
+        used = self.count() * (cell + GAP) + GAP
+        return GAP + max(0, (self.width() - used) // 2)
+
     def frame_rect(self, index: int) -> QRect:
         cell = self.cell_size()
-        return QRect(GAP + index * (cell + GAP), GAP, cell, cell)
+        return QRect(self._left(cell) + index * (cell + GAP), GAP, cell, cell)
 
     def index_at(self, x: float, y: float) -> int:
         cell = self.cell_size()
-        i = int((x - GAP) // (cell + GAP))
+        i = int((x - self._left(cell)) // (cell + GAP))
         if 0 <= i < self.count() and self.frame_rect(i).adjusted(0, 0, 0, CAPTION_HEIGHT).contains(int(x), int(y)):
             return i
         return -1

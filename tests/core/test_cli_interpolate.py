@@ -164,3 +164,23 @@ def test_errors_are_one_line(ckpts, capsys, tmp_path):
     _one_line_error(capsys, [vae, "--from", "3", "--to", "8", "--names", "a,b"], "--names")
     _one_line_error(capsys, [ckpts["gan"], "--from", "3", "--to", "8", "--invert-restarts", "0"], "--invert-restarts")
     _one_line_error(capsys, [tmp_path / "missing", "--from", "3", "--to", "8"], "missing")
+
+
+def test_the_readme_shows_the_commands_that_made_its_path_tables(monkeypatch):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("path_tables", root / "scripts" / "path_tables.py")
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "path_tables", script)  # its dataclasses look their module up
+    spec.loader.exec_module(script)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for block in script.BLOCKS:
+        start = readme.index(f"<!-- path-tables:{block.name} -->")
+        end = readme.index(f"<!-- /path-tables:{block.name} -->")
+        assert f"```bash\n{block.command()}\n```" in readme[start:end], block.name
+        out = next((block.argv[i + 1] for i, a in enumerate(block.argv) if a == "--out"), None)
+        assert out is None or (root / out).is_file()
+    assert "(docs/path-measures.md)" in readme and (root / "docs" / "path-measures.md").is_file()

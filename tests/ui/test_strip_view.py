@@ -8,7 +8,7 @@ from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel
 
 from latentlab.latent.path_metrics import path_metrics
-from latentlab.ui.strip_view import Strip, StripCanvas, StripView, metrics_html
+from latentlab.ui.strip_view import CAPTION_SPACING, GAP, Strip, StripCanvas, StripView, metrics_html
 
 NAMES = [str(d) for d in range(10)]
 
@@ -126,7 +126,7 @@ def test_small_frames_drop_the_confidence_instead_of_overlapping(qtbot):
     metrics = QFontMetricsF(font)
     for i, text in enumerate(texts):  # each caption fits its frame, with room between neighbours
         assert metrics.horizontalAdvance(text) <= canvas.caption_room()
-        assert canvas.frame_rect(i).width() + 7 - metrics.horizontalAdvance(text) >= 4
+        assert canvas.frame_rect(i).width() + GAP - metrics.horizontalAdvance(text) >= CAPTION_SPACING
     canvas = StripCanvas()  # long class names in small frames: elided
     qtbot.addWidget(canvas)
     canvas.set_strip(Strip(ramp(4), [0, 0, 1, 1], np.ones(4)), ["Ankle boot with a long name", "T-shirt/top, long"])
