@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 MODE_WORDS = {"lerp": "straight", "slerp": "spherical"}
 #: After the user changes the path's choices, wait this long for more changes before decoding.
 RECOMPUTE_DELAY_MS = 150
-STALE_INVERSION = ("Out of date: A and B changed. Press Interpolate to invert the new images through the "
+STALE_INVERSION = ("Out of date: the path changed. Press Interpolate to invert its test images through the "
                    "generator (a GAN has no encoder: this takes a few seconds).")
 STALE_POINTS = f"Out of date: pick the new path's ends on the map ({PICK_HINT})."
 STALE_FREEHAND = "Out of date: draw the new path on the map (Draw path)."
