@@ -9,9 +9,10 @@ Source images: for each class, the test image closest to the class's mean image 
 rule that uses no model, so every model starts from the same two pictures), or the
 test images ``--index-a`` / ``--index-b``. Each model encodes them (a GAN inverts
 them), the path is decoded, and the judge labels every frame. One pair prints a table
-of path metrics per model; several pairs print a model x pair table of verdicts with
-each model's number of direct paths and mean purity (docs/path-measures.md). ``--out`` writes the aligned strips (one file per pair when there are
-several pairs: ``strip-3-8.png``).
+of path measures per model; several pairs print a model x pair table of verdicts with
+each model's number of direct paths and mean purity (docs/path-measures.md). ``--out``
+writes the aligned strips (one file per pair when there are several pairs:
+``strip-3-8.png``).
 """
 
 from __future__ import annotations

@@ -304,8 +304,8 @@ def comparison_layout(strip_set: StripSet, scale: int, *, title: str | None = No
     metrics_h = max(len(block) for block in lines) * METRIC_LINE_H
     sources_h = tile_h + CAPTION_H + PAD if strip_set.sources is not None and frame is None else 0
     title = title or comparison_title(strip_set)
-    return ComparisonLayout(len(strip_set.strips), n if frame is None else 1, tile_w, tile_h, max(tile_w, MIN_COLUMN),
-                            label_w,
+    columns = n if frame is None else 1
+    return ComparisonLayout(len(strip_set.strips), columns, tile_w, tile_h, max(tile_w, MIN_COLUMN), label_w,
                             metrics_w, TITLE_H, sources_h, text_width(title), metrics_h)
 
 

@@ -50,9 +50,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 
 from latentlab.errors import ConfigError
+
+# No PyTorch at import: the window's strip view reads the words below before PyTorch has
+# loaded (tensors are recognised by their ``detach`` method, the judge imports it itself).
 
 DIRECT, DETOUR, WAVERS, WRONG_ENDS, EMPTY = "direct", "detour", "wavers", "wrong ends", "empty"
 
@@ -348,7 +350,7 @@ def summarize(metrics: Sequence[PathMetrics]) -> PairsSummary:
 
 
 def _numpy(x) -> np.ndarray:
-    return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    return x.detach().float().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 def collapse_repeats(classes) -> tuple[int, ...]:
@@ -404,12 +406,14 @@ def path_metrics(
     )
 
 
-def judge_frames(judge, frames: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def judge_frames(judge, frames) -> tuple[np.ndarray, np.ndarray]:
     """(classes int64 (n,), confidences float32 (n,)) of the judge for each frame.
 
     Kept apart from :func:`path_metrics` so the metrics can be checked on hand-made
     judge outputs, and so a view can judge once and recompute nothing else.
     """
+    import torch
+
     from latentlab.training.evaluate import judge_predict
 
     if judge is None or not hasattr(judge, "predict"):
