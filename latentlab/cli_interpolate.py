@@ -9,9 +9,10 @@ Source images: for each class, the test image closest to the class's mean image 
 rule that uses no model, so every model starts from the same two pictures), or the
 test images ``--index-a`` / ``--index-b``. Each model encodes them (a GAN inverts
 them), the path is decoded, and the judge labels every frame. One pair prints a table
-of path metrics per model; several pairs print a model x pair table of purity with a
-per-model mean. ``--out`` writes the aligned strips (one file per pair when there are
-several pairs: ``strip-3-8.png``).
+of path measures per model; several pairs print a model x pair table of verdicts with
+each model's number of direct paths and mean purity (docs/path-measures.md). ``--out``
+writes the aligned strips (one file per pair when there are several pairs:
+``strip-3-8.png``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def add_parser(sub) -> None:
         help="decode paths between two classes through one or more models; print path metrics",
         description="Decode the path between two test images (the most typical image of each class, "
         "or --index-a/--index-b) through each model, let the judge label every frame, and print "
-        "each path's purity (fraction of frames judged as the start or end class) and smoothness.",
+        "each path's verdict (does it go from A to B without another class?), purity (share of frames "
+        "that fit a direct path) and smoothness (mean pixel change between neighbouring frames).",
     )
     p.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints trained on the same dataset")
     p.add_argument("--from", dest="class_a", metavar="CLASS", help="start class (its name, e.g. 3)")
@@ -237,7 +239,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_json(args, pairs, sets, dataset, written), indent=2))
     else:
-        print(_single_table(pairs[0], sets[0], dataset) if len(pairs) == 1 else _purity_table(pairs, sets, dataset))
+        print(_single_table(pairs[0], sets[0], dataset) if len(pairs) == 1 else _pairs_table(pairs, sets, dataset))
         for path in written:
             print(f"saved {path}")
     return 0
@@ -269,70 +271,75 @@ def _write(args: argparse.Namespace, pairs: list[Pair], sets: list, class_names:
 
 
 # ------------------------------------------------------------------ formatting
-PURITY_LEGEND = ("purity = fraction of frames the judge labels as the start or end class; "
-                 "* = the path passes through a third class; ! = its first or last frame is not "
-                 "judged the requested class")
+MEASURES_LEGEND = ("purity = share of frames that fit a direct path (100% only when it is direct); "
+                   "smoothness = mean pixel change between neighbouring frames (lower is smoother); "
+                   "definitions: docs/path-measures.md")
 
 
 def _single_table(pair: Pair, strip_set, dataset) -> str:
-    from latentlab.latent.path_metrics import format_sequence
+    from latentlab.latent.path_metrics import report
 
     names = dataset.class_names
     head = (f"{names[pair.a]} to {names[pair.b]}, {strip_set.mode}, {strip_set.n_frames} frames; "
             f"test images #{pair.index_a} and #{pair.index_b}")
-    width = max(5, *(len(s.name) for s in strip_set.strips))
-    rows = [head, PURITY_LEGEND,
-            "ends = the judge's classes of the first and last frames (what the model made of the two images)",
-            f"{'model':<{width}}  purity  third classes  ends  smoothness  max jump  class sequence"]
-    for s in strip_set.strips:
-        m = s.metrics
-        third = format_sequence(m.intruders, names, ",") if m.intruders else "-"
-        ends = f"{names[m.classes[0]]},{names[m.classes[-1]]}"
-        rows.append(f"{s.name:<{width}}  {m.purity:6.2f}  {third:<13}  {ends:<4}  {m.smoothness:10.4f}  {m.max_jump:8.4f}  "
-                    f"{format_sequence(m.sequence, names)}")
-    return "\n".join(rows)
+    reports = [(s.name, report(s.metrics, names)) for s in strip_set.strips]
+    columns = (("model", lambda n, r: n), ("verdict", lambda n, r: r.headline), ("purity", lambda n, r: r.purity),
+               ("third classes", lambda n, r: "-" if r.third == "none" else r.third),
+               ("ends (first, last)", lambda n, r: r.ends), ("smoothness", lambda n, r: r.smoothness),
+               ("max jump", lambda n, r: r.max_jump), ("class sequence", lambda n, r: r.sequence))
+    cells = [[get(n, r) for _, get in columns] for n, r in reports]
+    widths = [max(len(title), *(len(row[k]) for row in cells)) for k, (title, _) in enumerate(columns)]
+    right = {"purity", "smoothness", "max jump"}
+
+    def line(values) -> str:
+        return "  ".join(v.rjust(w) if t in right else v.ljust(w)
+                         for v, w, (t, _) in zip(values, widths, columns)).rstrip()
+
+    return "\n".join([head, MEASURES_LEGEND, line([t for t, _ in columns]), *(line(row) for row in cells)])
 
 
-def _purity_table(pairs: list[Pair], sets: list, dataset) -> str:
+def _pairs_table(pairs: list[Pair], sets: list, dataset) -> str:
+    """Model x pair table of short verdicts, with each model's direct count and mean purity."""
+    from latentlab.latent.path_metrics import SHORT_LEGEND, class_namer, summarize
+
     names = dataset.class_names
+    name = class_namer(names)
     labels = [p.label(names) for p in pairs]
-    width = max(5, *(len(n) for n in sets[0].names))
-    cell = max(7, *(len(label) + 2 for label in labels))
-    rows = [f"purity of {sets[0].mode} paths, {sets[0].n_frames} frames, between the most typical test image "
-            "of each class", PURITY_LEGEND,
-            f"{'model':<{width}}" + "".join(f"{label:>{cell - 2}}  " for label in labels) + f"{'mean':>{cell - 2}}"]
     per_model = list(zip(*[s.strips for s in sets]))  # per_model[model][pair]
-    for strips in per_model:
-        cells = "".join(f"{s.metrics.purity:>{cell - 2}.2f}{_marks(s.metrics)}" for s in strips)
-        mean = sum(s.metrics.purity for s in strips) / len(strips)
-        rows.append(f"{strips[0].name:<{width}}{cells}{mean:>{cell - 2}.2f}")
+    shorts = [[s.metrics.verdict.short(name) for s in strips] for strips in per_model]
+    per_pair = [summarize([s.metrics for s in st.strips]) for st in sets]
+    cell = max(6, *(len(label) for label in labels), *(len(c) for row in shorts for c in row)) + 2
+    width = max(6, *(len(n) for n in sets[0].names)) + 2
+    rows = [f"{sets[0].mode} paths, {sets[0].n_frames} frames, between the most typical test image of each class",
+            SHORT_LEGEND, MEASURES_LEGEND,
+            f"{'model':<{width}}" + "".join(f"{label:<{cell}}" for label in labels) + f"{'direct':>7}  {'purity':>6}"]
+    for strips, row in zip(per_model, shorts):
+        summary = summarize([s.metrics for s in strips])
+        rows.append(f"{strips[0].name:<{width}}" + "".join(f"{c:<{cell}}" for c in row)
+                    + f"{summary.direct:>4}/{summary.pairs:<2}  {summary.mean_purity:>6.0%}")
     if len(per_model) > 1:
-        means = [sum(s.metrics.purity for s in st.strips) / len(st.strips) for st in sets]
-        rows.append(f"{'mean':<{width}}" + "".join(f"{m:>{cell - 2}.2f}  " for m in means).rstrip())
+        rows.append(f"{'direct':<{width}}" + "".join(f"{f'{p.direct}/{p.pairs}':<{cell}}" for p in per_pair).rstrip())
     return "\n".join(rows)
-
-
-def _marks(m) -> str:
-    """Two characters after a purity: '*' for a third class, '!' for wrong end classes."""
-    return ("*" if m.passes_through_third else " ") + (" " if m.ends_ok else "!")
 
 
 def _json(args: argparse.Namespace, pairs: list[Pair], sets: list, dataset, written: list[Path]) -> dict:
+    from latentlab.latent.path_metrics import PURITY_HELP, SMOOTHNESS_HELP, VERDICT_HELP, summarize
+
     names = dataset.class_names
+    summaries = {name: summarize([st.strips[i].metrics for st in sets]) for i, name in enumerate(sets[0].names)}
     return {
         "dataset": dataset.name,
         "mode": args.mode,
         "steps": args.steps,
-        "purity_definition": PURITY_LEGEND,
+        "definitions": {"verdict": VERDICT_HELP, "purity": PURITY_HELP, "smoothness": SMOOTHNESS_HELP},
         "pairs": [
             {
                 "from": names[p.a], "to": names[p.b], "index_a": p.index_a, "index_b": p.index_b,
-                "models": [{"model": s.name, **s.metrics.to_dict()} for s in st.strips],
+                "models": [{"model": s.name, **s.metrics.to_dict(names)} for s in st.strips],
             }
             for p, st in zip(pairs, sets)
         ],
-        "mean_purity": {
-            name: sum(st.strips[i].metrics.purity for st in sets) / len(sets) for i, name in enumerate(sets[0].names)
-        },
+        "summary": {name: {"direct": s.direct, "pairs": s.pairs, "mean_purity": s.mean_purity}
+                    for name, s in summaries.items()},
         "files": [str(p) for p in written],
     }

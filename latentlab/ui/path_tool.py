@@ -225,6 +225,8 @@ class PathPanel(QWidget):
 
     interpolateRequested = Signal()
     sourceChanged = Signal(str)
+    #: The user changed the path's ends, mode, frames or source: the strip is out of date.
+    choiceChanged = Signal()
 
     def __init__(self, draw_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -268,6 +270,11 @@ class PathPanel(QWidget):
         self.go.setToolTip("Decode the path and let the judge classify every frame")
         self.go.clicked.connect(self.interpolateRequested)
 
+        for box in (self.class_a, self.class_b, self.mode_box):
+            box.currentIndexChanged.connect(self.choiceChanged)
+        for spin in (self.image_a, self.image_b, self.steps):
+            spin.valueChanged.connect(self.choiceChanged)
+
         self.draw_button = QToolButton()
         self.draw_button.setDefaultAction(draw_action)
         self.draw_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -296,9 +303,13 @@ class PathPanel(QWidget):
         fill_class_pair(self.class_a, self.class_b, names)
 
     def set_test_count(self, n: int) -> None:
+        """The test set's size (another model's dataset): not a choice of the user's."""
         for box in (self.image_a, self.image_b):
+            box.blockSignals(True)
             box.setRange(0, max(n - 1, 0))
         self.image_b.setValue(min(1, max(n - 1, 0)))
+        for box in (self.image_a, self.image_b):
+            box.blockSignals(False)
 
     @property
     def source(self) -> str:
@@ -336,3 +347,4 @@ class PathPanel(QWidget):
         self.stack.setCurrentIndex(index)
         self.mode_box.setEnabled(self.source != SOURCE_FREEHAND)
         self.sourceChanged.emit(self.source)
+        self.choiceChanged.emit()
