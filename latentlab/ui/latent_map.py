@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from .palette import class_colors, unknown_color
 from .pixmaps import frame_pixmap
@@ -53,6 +53,23 @@ def swatch_icon(color: QColor, size: int = 14) -> QPixmap:
     from .point_cloud import dot_pixmap
 
     return dot_pixmap(color, size - 4, 1.0)
+
+
+class DecorationScatter(pg.ScatterPlotItem):
+    """A ScatterPlotItem that only shows something and never takes a click.
+
+    pyqtgraph hands a click to the items under the cursor before the scene reports it, and a
+    ScatterPlotItem accepts a click on any of its symbols: the hover ring, drawn exactly on
+    the dot a person is about to click, would swallow that click and the marker would not
+    move. Rings, path frames and other marks on the map use this class instead.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
+        ev.ignore()
 
 
 class ClassLegend(QWidget):
@@ -169,8 +186,8 @@ class LatentMap(QWidget):
         self.plot = pg.PlotWidget(background=look.plot_background)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         # A status tip, not a tooltip: a tooltip would cover the hover preview.
-        self.plot.setStatusTip("Click to decode a point · drag the marker to decode continuously · hover a dot to "
-                               "see its image · wheel zooms, drag pans, R resets the view")
+        self.plot.setStatusTip("Click to decode a point (on a dot: that dot's latent) · drag the marker to decode "
+                               "continuously · hover a dot to see its image · wheel zooms, drag pans, R resets the view")
         self.plot_item = self.plot.getPlotItem()
         # No grid: pyqtgraph's grid costs ~10 ms a repaint at this size; the territory is the backdrop.
         self.plot_item.setMenuEnabled(False)
@@ -186,7 +203,7 @@ class LatentMap(QWidget):
         self.territory_item = pg.ImageItem(axisOrder="row-major")
         self.territory_item.setZValue(-20)
         self.plot_item.addItem(self.territory_item, ignoreBounds=True)
-        self.hover_ring = pg.ScatterPlotItem(size=HOVER_RING_SIZE, pen=pg.mkPen(look.plot_foreground, width=2),
+        self.hover_ring = DecorationScatter(size=HOVER_RING_SIZE, pen=pg.mkPen(look.plot_foreground, width=2),
                                              brush=None, pxMode=True)
         self.hover_ring.setZValue(5)
         self.plot_item.addItem(self.hover_ring, ignoreBounds=True)
@@ -502,12 +519,17 @@ class LatentMap(QWidget):
         scene_pos = event.scenePos()
         if not self.view_box.sceneBoundingRect().contains(scene_pos):
             return
+        index = self.point_near(scene_pos) if len(self._xy) else -1
+        if index >= 0:  # on a dot (the hover ring shows which): decode exactly that point
+            self.set_marker(*self._xy[index])
+            return
         p = self.view_box.mapSceneToView(scene_pos)
         self.set_marker(p.x(), p.y())
 
     @Slot(object)
     def _on_mouse_moved(self, scene_pos) -> None:
-        if self.marker.moving or self._hover_image is None or not len(self._xy):
+        if self.marker.moving or self._hover_image is None or not len(self._xy) \
+                or QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # no previews while dragging
             self._hide_hover()
             return
         if not self.view_box.sceneBoundingRect().contains(scene_pos):

@@ -158,3 +158,22 @@ def test_gan_map_shows_prior_samples_coloured_by_the_judge(qtbot, window, checkp
     assert window.beta_panel.kl.values().size == 0
     assert not window.beta_panel.fine_tune.isEnabled()
     assert window.decoded_view.image().shape == (28, 28)
+
+
+def test_marks_drawn_on_the_map_never_take_a_click(qtbot, window, checkpoints):
+    """A path's frame dots lie where people click; like the hover ring they are only marks."""
+    from latentlab.ui.path_tool import PathOverlay
+
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    (x0, x1), (y0, y1) = lmap.visible_region()
+    frames = np.stack([np.linspace(x0 + 0.2 * (x1 - x0), x0 + 0.8 * (x1 - x0), 5), np.full(5, y0 + 0.9 * (y1 - y0))], 1)
+    overlay = PathOverlay(lmap)
+    overlay.set_path(frames)
+    overlay.set_cursor(2)
+    for target in (frames[2], frames[4]):  # the ringed frame, and an end (A/B) under a frame dot
+        with qtbot.waitSignal(window.explorer.decoded, timeout=2000):
+            qtbot.mouseClick(lmap.plot.viewport(), Qt.MouseButton.LeftButton, pos=viewport_point(window, *target))
+        pw, ph = lmap.view_box.viewPixelSize()
+        x, y = lmap.marker_position()
+        assert abs(x - target[0]) <= 2 * pw and abs(y - target[1]) <= 2 * ph
