@@ -478,7 +478,7 @@ class Explorer(QObject):
             self._set_axis_labels()  # PCA's shares of the variance change as it trains
             self.map.update_positions(self.projection.to_plane(snap.latents))
             if self.map.following:
-                self.map.frame_points(force=False)
+                self.map.frame_points(force=False, smooth=True)
             self.projectionChanged.emit()
         self._decode_marker()
         if self.view.grid_mode:

@@ -9,6 +9,7 @@ and, 150 ms after the view stops moving, the visible region (``regionChanged``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -30,6 +31,10 @@ HOVER_SCALE = 4
 MARKER_SIZE = 26
 MARKER_WIDTH = 3.0
 HOVER_RING_SIZE = 16
+#: A training run's points that leave the view are re-framed in this long a glide, in steps
+#: of this many milliseconds (about 8 repaints: the GUI thread is busy enough while training).
+FRAME_GLIDE_MS = 240
+FRAME_GLIDE_STEP_MS = 30
 
 
 def marker_pens(dark: bool, line_scale: float = 1.0):
@@ -198,6 +203,7 @@ class LatentMap(QWidget):
             axis = self.plot_item.getAxis(name)
             axis.setTickFont(tick_font)
             axis.setTextPen(look.plot_foreground)
+            axis.enableAutoSIPrefix(False)  # "z0 (x0.001)" reads like a unit: show the numbers as they are
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()
 
         self.territory_item = pg.ImageItem(axisOrder="row-major")
@@ -232,6 +238,10 @@ class LatentMap(QWidget):
         self._region_timer.setInterval(REGION_DEBOUNCE_MS)
         self._region_timer.timeout.connect(self._emit_region)
         self.following = True  # re-frame the points as they move (training) until the user pans or zooms
+        self._frame_timer = QTimer(self)  # glides the view to a new framing (frame_points(smooth=True))
+        self._frame_timer.setInterval(FRAME_GLIDE_STEP_MS)
+        self._frame_timer.timeout.connect(self._glide_step)
+        self._glide: tuple = ((0.0, 1.0), (0.0, 1.0)), ((0.0, 1.0), (0.0, 1.0)), 0.0
         self.view_box.sigRangeChanged.connect(self._on_range_changed)
         self.view_box.sigRangeChangedManually.connect(self._on_manual_range_change)
         self.view_box.sigResized.connect(self._on_range_changed)
@@ -448,6 +458,13 @@ class LatentMap(QWidget):
         return (float(x0), float(x1)), (float(y0), float(y1))
 
     def set_region(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+        """Show this region, as the user's own view: the map stops following the points
+        (``reset_view`` follows them again)."""
+        self.following = False
+        self._frame_timer.stop()
+        self._show_region(x_range, y_range)
+
+    def _show_region(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
         self.view_box.setRange(xRange=x_range, yRange=y_range, padding=0.0)
 
     def reset_view(self) -> None:
@@ -455,12 +472,26 @@ class LatentMap(QWidget):
         self.following = True
         self.frame_points(force=True)
 
-    def frame_points(self, force: bool = True) -> None:
+    def frame_points(self, force: bool = True, smooth: bool = False) -> None:
         """Frame the central 99% of the points and the marker ([-3, 3]² when there are no points).
 
         Unless ``force``, only when they have left the view or fill less than a quarter of
-        it: a training run's points are followed without the view jittering.
+        it, with room to grow: a training run's points are followed without the view
+        moving at every snapshot. ``smooth`` glides there in ``FRAME_GLIDE_MS``.
         """
+        target = self._framing(force)
+        if target is None:
+            return
+        if not smooth:
+            self._frame_timer.stop()
+            self._show_region(*target)
+            return
+        self._glide = (self.visible_region(), target, time.monotonic())
+        if not self._frame_timer.isActive():
+            self._frame_timer.start()
+
+    def _framing(self, force: bool) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The region ``frame_points`` shows, or None when the view is fine as it is."""
         if len(self._xy):
             lo = np.percentile(self._xy, 0.5, axis=0)
             hi = np.percentile(self._xy, 99.5, axis=0)
@@ -469,18 +500,33 @@ class LatentMap(QWidget):
         else:
             lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
         if not force:
-            (x0, x1), (y0, y1) = self.visible_region()
+            (x0, x1), (y0, y1) = self._glide[1] if self.is_gliding() else self.visible_region()
             inside = lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1
             filled = np.prod(np.maximum(hi - lo, 1e-9)) / max((x1 - x0) * (y1 - y0), 1e-12)
             if inside and filled >= 0.25:
-                return
+                return None
         pad = np.maximum((hi - lo) * (0.08 if force else 0.2), 0.05 * max(float(np.max(hi - lo)), 1e-3))
         lo, hi = lo - pad, hi + pad
-        self.set_region((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])))
+        return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+    def is_gliding(self) -> bool:
+        """True while the view glides to a new framing of the points."""
+        return self._frame_timer.isActive()
+
+    @Slot()
+    def _glide_step(self) -> None:
+        (start, target, t0) = self._glide
+        t = min(1.0, (time.monotonic() - t0) * 1000.0 / FRAME_GLIDE_MS)
+        ease = 1.0 - (1.0 - t) ** 3  # fast at first, settling gently
+        region = [tuple(a + (b - a) * ease for a, b in zip(sa, sb)) for sa, sb in zip(start, target)]
+        self._show_region(*region)
+        if t >= 1.0:
+            self._frame_timer.stop()
 
     @Slot(object)
     def _on_manual_range_change(self, *args) -> None:
         self.following = False
+        self._frame_timer.stop()  # the user's wheel or drag wins over a glide
 
     @Slot()
     def _on_range_changed(self, *args) -> None:

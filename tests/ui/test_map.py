@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from latentlab.models.checkpoint import load_checkpoint
 
@@ -177,3 +179,59 @@ def test_marks_drawn_on_the_map_never_take_a_click(qtbot, window, checkpoints):
         pw, ph = lmap.view_box.viewPixelSize()
         x, y = lmap.marker_position()
         assert abs(x - target[0]) <= 2 * pw and abs(y - target[1]) <= 2 * ph
+
+
+def share_in_view(lmap) -> float:
+    xy = lmap.positions()
+    (x0, x1), (y0, y1) = lmap.visible_region()
+    return float(np.mean((xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)))
+
+
+def wheel(widget, pos: QPoint, steps: int = 2) -> None:
+    """Turn the mouse wheel over ``pos`` of ``widget`` (zooms in)."""
+    event = QWheelEvent(QPointF(pos), QPointF(widget.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_map_follows_training_points_until_the_user_zooms(qtbot, window, mnist):
+    """An untrained VAE's latents fill a tiny square; a run spreads them over several units.
+    The map re-frames them as they leave the view, until the user zooms by hand."""
+    from latentlab.models.registry import make_config
+    from latentlab.training.trainer import TrainSettings
+
+    config = make_config("vae", hidden=32, image_shape=list(mnist.image_shape), num_classes=mnist.num_classes)
+    assert window.start_training(config, TrainSettings(epochs=100, report_every_steps=2, device="cpu"))
+    lmap, run = window.latent_map, window.training.run
+    start_width = np.ptp(lmap.visible_region()[0])
+    snapshots: list[int] = []
+    window.explorer.projectionChanged.connect(lambda: snapshots.append(1))
+    qtbot.waitUntil(lambda: len(snapshots) >= 3, timeout=60_000)
+    run.pause()
+    qtbot.waitUntil(lambda: not lmap.is_gliding() and share_in_view(lmap) > 0.97, timeout=10_000)
+    assert lmap.following and np.ptp(lmap.visible_region()[0]) > 3 * start_width  # it followed them out
+
+    wheel(lmap.plot.viewport(), lmap.viewport_position(*np.median(lmap.positions(), axis=0)))
+    assert not lmap.following
+    zoomed = lmap.visible_region()
+    seen = len(snapshots)
+    run.resume()
+    qtbot.waitUntil(lambda: len(snapshots) >= seen + 3, timeout=60_000)
+    assert lmap.visible_region() == zoomed  # the user's view stays
+    with qtbot.waitSignal(window.trainingEnded, timeout=30_000):
+        window.training.stop()
+    window.reset_view_action.trigger()  # R: frame them, and follow again
+    assert lmap.following and share_in_view(lmap) > 0.97
+
+
+def test_only_a_view_the_user_chose_is_kept_for_the_next_start(qtbot, window, checkpoints):
+    """A view that was only framing the points must not freeze the next session's map (it
+    stopped the map from following a training run after a restart)."""
+    from latentlab.ui import session_state
+
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    assert lmap.following and session_state.capture(window).view is None
+    wheel(lmap.plot.viewport(), lmap.viewport_position(0.0, 0.0))
+    chosen = lmap.visible_region()
+    assert not lmap.following and session_state.capture(window).view == (*chosen[0], *chosen[1])
