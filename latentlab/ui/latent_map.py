@@ -14,9 +14,20 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPixmap
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .palette import class_colors, unknown_color
 from .pixmaps import frame_pixmap
@@ -31,6 +42,8 @@ HOVER_SCALE = 4
 MARKER_SIZE = 26
 MARKER_WIDTH = 3.0
 HOVER_RING_SIZE = 16
+#: Work for the map that takes longer than this shows a note over it (BusyNote).
+BUSY_DELAY_MS = 300
 #: A training run's points that leave the view are re-framed in this long a glide, in steps
 #: of this many milliseconds (about 8 repaints: the GUI thread is busy enough while training).
 FRAME_GLIDE_MS = 240
@@ -148,6 +161,69 @@ class HoverPreview(QLabel):
         self.raise_()
 
 
+class BusyNote(QFrame):
+    """A note over the plot saying what is being computed for it (a GAN's colouring, say),
+    with a progress bar; shown only when the work lasts longer than ``BUSY_DELAY_MS``."""
+
+    def __init__(self, parent: QWidget, area: Callable[[], QRect]) -> None:
+        """``area``: the plotting area in ``parent``'s pixels (the note sits at its top)."""
+        super().__init__(parent)
+        self._area = area
+        self.setObjectName("mapBusy")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.label = QLabel(self)
+        self.bar = QProgressBar(self)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(6)
+        self.bar.setStyleSheet("QProgressBar { min-height: 0px; }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 8)
+        layout.setSpacing(4)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        self._delay = QTimer(self)
+        self._delay.setSingleShot(True)
+        self._delay.setInterval(BUSY_DELAY_MS)
+        self._delay.timeout.connect(self._appear)
+        self.hide()
+
+    def set_text(self, text: str | None, fraction: float | None = None) -> None:
+        """What is being computed (None: nothing) and how far (None: unknown)."""
+        if text is None:
+            self._delay.stop()
+            self.hide()
+            return
+        self.label.setText(text)
+        if fraction is None:
+            self.bar.setRange(0, 0)  # a busy bar that moves
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
+        if self.isVisible():
+            self.place()
+        elif not self._delay.isActive():
+            self._delay.start()
+
+    def text(self) -> str | None:
+        """The note's text while it is pending or shown, else None."""
+        return self.label.text() if self.isVisible() or self._delay.isActive() else None
+
+    @Slot()
+    def _appear(self) -> None:
+        look = current_look()
+        back, ink = ("rgba(0, 0, 0, 200)", "#f4f4f4") if look.dark else ("rgba(255, 255, 255, 225)", "#222222")
+        self.setStyleSheet(f"#mapBusy {{ background: {back}; border: 1px solid {look.muted}; border-radius: 5px; }}"
+                           f"#mapBusy QLabel {{ color: {ink}; background: transparent; }}")
+        self.place()
+        self.show()
+        self.raise_()
+
+    def place(self) -> None:
+        self.adjustSize()
+        area = self._area()
+        self.move(max(0, area.center().x() - self.width() // 2), max(0, area.top() + 10))
+
+
 class LatentMap(QWidget):
     markerMoved = Signal(float, float)  # plane coordinates of the marker (click, drag or set_marker)
     regionChanged = Signal(object, object)  # (x0, x1), (y0, y1): debounced after pan / zoom / resize
@@ -221,6 +297,7 @@ class LatentMap(QWidget):
         self.plot_item.addItem(self.marker, ignoreBounds=True)
         self.marker.sigPositionChanged.connect(self._on_marker_changed)
         self.hover_preview = HoverPreview(self.plot)
+        self.busy = BusyNote(self.plot, self._plot_area)
 
         self.clouds: list[PointCloudItem] = []
         self.colors: list[QColor] = []
@@ -446,6 +523,8 @@ class LatentMap(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._show_caption()
+        if self.busy.isVisible():
+            self.busy.place()
 
     def set_axis_labels(self, x: str, y: str) -> None:
         look = current_look()
@@ -552,6 +631,10 @@ class LatentMap(QWidget):
     def _on_marker_changed(self, item) -> None:
         p = item.pos()
         self.markerMoved.emit(float(p.x()), float(p.y()))
+
+    def _plot_area(self) -> QRect:
+        """The view box (inside the axes) in pixels of the plot widget."""
+        return self.plot.mapFromScene(self.view_box.sceneBoundingRect()).boundingRect()
 
     def viewport_position(self, x: float, y: float) -> QPoint:
         """Where the plane point (x, y) is, in pixels of the plot widget's viewport."""

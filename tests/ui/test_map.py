@@ -235,3 +235,62 @@ def test_only_a_view_the_user_chose_is_kept_for_the_next_start(qtbot, window, ch
     wheel(lmap.plot.viewport(), lmap.viewport_position(0.0, 0.0))
     chosen = lmap.visible_region()
     assert not lmap.following and session_state.capture(window).view == (*chosen[0], *chosen[1])
+
+
+def test_a_gans_map_says_it_is_being_coloured_and_colours_coarse_first(qtbot, make_window, checkpoints,
+                                                                      monkeypatch):
+    """Judging a GAN's 2,000 samples takes seconds: a coarse territory comes first, a note over
+    the map says what is computed until the dots are coloured, and they colour in batch by batch."""
+    import threading
+
+    from latentlab.ui.jobs import SampleLabelsJob
+    from latentlab.ui.jobs_base import SampleLabels, TerritoryImage
+
+    window = make_window(territory_stages=(6, 12))
+    gate = threading.Event()
+    judge_samples = SampleLabelsJob.run
+
+    def slow_judge(self, models, emit):
+        gate.wait(20)
+        judge_samples(self, models, emit)
+
+    monkeypatch.setattr(SampleLabelsJob, "run", slow_judge)
+    results = []
+    window.explorer.territory_lane.result.connect(lambda job, value: results.append(value))
+    lmap = window.latent_map
+    try:
+        assert window.open_checkpoint(checkpoints["gan"])
+        qtbot.waitUntil(lmap.busy.isVisible, timeout=5000)
+        assert "judge" in lmap.busy.label.text() and "2,000" in lmap.busy.label.text()
+        assert lmap.busy.geometry().intersects(lmap.plot.viewport().geometry())  # where the colours will be
+        qtbot.waitUntil(lmap.has_territory, timeout=10_000)  # the coarse territory, while the samples wait
+        assert lmap.busy.isVisible() and (lmap.labels() < 0).all()
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: (lmap.labels() >= 0).all(), timeout=20_000)
+    assert not lmap.busy.isVisible() and lmap.busy.text() is None
+    assert window.wait_until_idle(20)
+    order = [(type(v).__name__, getattr(v, "resolution", None)) for v in results]
+    labels = [v for v in results if isinstance(v, SampleLabels)]
+    assert order[0] == ("TerritoryImage", 6) and order[-1] == ("TerritoryImage", 12)
+    assert order.index(("TerritoryImage", 12)) > max(i for i, (kind, _) in enumerate(order) if kind == "SampleLabels")
+    judged = [int((v.labels >= 0).sum()) for v in labels]
+    assert len(judged) >= 3 and judged == sorted(judged) and judged[0] < 2000 == judged[-1]  # batch by batch
+    assert all(isinstance(v, (TerritoryImage, SampleLabels)) for v in results)
+
+
+def test_a_training_refresh_of_known_labels_is_one_result(checkpoints):
+    """While a GAN trains, its samples' classes are refreshed: no grey dots in between."""
+    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.ui.jobs import ModelCache, ModelSnapshot, SampleLabelsJob
+    from latentlab.ui.session import find_judge_cached, get_dataset
+
+    model = load_checkpoint(checkpoints["gan"]).model.eval()
+    judge = find_judge_cached(get_dataset("mnist-5k"))
+    latents = np.random.default_rng(0).normal(size=(600, 2)).astype(np.float32)
+    emitted = []
+    SampleLabelsJob(ModelSnapshot.of(model), judge, latents).run(ModelCache(), emitted.append)
+    assert [int((v.labels >= 0).sum()) for v in emitted] == [250, 600]
+    refreshed = []
+    SampleLabelsJob(ModelSnapshot.of(model), judge, latents, emitted[-1].labels).run(ModelCache(), refreshed.append)
+    assert len(refreshed) == 1 and np.array_equal(refreshed[0].labels, emitted[-1].labels)
