@@ -141,6 +141,7 @@ class Explorer(QObject):
         self.map.markerMoved.connect(self._on_marker_moved)
         self.map.regionChanged.connect(self._on_region_changed)
         self.map.dimsChanged.connect(self._on_dims_changed)
+        self.map.territoryToggled.connect(self._on_territory_toggled)
         self.view.gridToggled.connect(self._on_grid_toggled)
 
     # ------------------------------------------------------------- session
@@ -182,6 +183,7 @@ class Explorer(QObject):
         self.map.set_points(self.projection.to_plane(self.points.latents), self.points.labels)
         self.map.set_hover_source(self._hover_image)
         self.map.set_caption(self._caption())
+        self.map.set_dot_meaning("their true class" if self.points.from_data else "the judge's class of G(z)")
         self.set_marker(*marker)
         self._decode_marker()  # even when the marker did not move
         stages = None
@@ -211,7 +213,7 @@ class Explorer(QObject):
             points = f"{n:,} samples z ~ N(0, I), coloured by the judge's class of G(z)"
         if session.judge is None:
             return points
-        return f"{points}; background: the judge's class of the decoded image"
+        return f"{points}; background (territory): the judge's class of the decoded image"
 
     def judge_arrived(self) -> None:
         """The session got a judge (trained in the background): colour what needs it."""
@@ -424,14 +426,14 @@ class Explorer(QObject):
                 done, n = int(np.sum(points.labels >= 0)), len(points.labels)
                 text = f"Colouring the map: the judge is classifying {n:,} generated images G(z) ({done:,} done)"
                 fraction = done / n
-            elif not self.map.has_territory():
+            elif self.map.territory_shown() and not self.map.has_territory():
                 text = "Colouring the map: the judge is classifying the images decoded all over it"
         self.map.busy.set_text(text, fraction)
 
     def request_territory(self, stages: tuple[int, ...] | None = None) -> None:
         self._finer_territory = ()  # this request replaces the colouring's own next one
         session = self.session
-        if session is None or session.judge is None or self.projection is None:
+        if session is None or session.judge is None or self.projection is None or not self.map.territory_shown():
             return
         if stages is None:
             stages = self.options.territory_stages_training if self.training else self.options.territory_stages
@@ -486,6 +488,12 @@ class Explorer(QObject):
             self._colouring_failed = True  # (the dialog says why) no note promising a colouring
             self._show_busy()
         self.errorRaised.emit(f"Computing the {job.kind.replace('_', ' ')} failed", message)
+
+    @Slot(bool)
+    def _on_territory_toggled(self, on: bool) -> None:
+        if on:  # (hidden, it is not recomputed: the view may have moved since)
+            self.request_territory()
+        self._show_busy()
 
     @Slot(bool)
     def _on_grid_toggled(self, on: bool) -> None:

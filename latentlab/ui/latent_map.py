@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .jobs_base import TERRITORY_ALPHA
 from .palette import class_colors, unknown_color
 from .pixmaps import frame_pixmap
 from .point_cloud import PointCloudItem
@@ -67,10 +68,47 @@ def dot_size(n_points: int) -> tuple[float, float]:
     return 3.5, 0.0
 
 
+#: What the map's words mean, for tooltips (a student meets them here first).
+JUDGE_TIP = ("The judge is a separate classifier network, trained on the real images of this dataset. "
+             "It says which class an image looks like, and how sure it is: here it reads the decoded images.")
+TERRITORY_TIP = ("Territory: the pale background colour at each place of the map is the class the judge sees in "
+                 "the image decoded at that place, in the same colours as the dots.\n"
+                 "The dots are the data. Where a dot's colour differs from the territory around it, the decoder "
+                 "turns that place into an image of another class than the dot's.\n"
+                 "Click to hide or show the territory.\n\n" + JUDGE_TIP)
+#: The territory's tint behind a class's swatch: its alpha on the map.
+SWATCH_TINT = TERRITORY_ALPHA
+
+
 def swatch_icon(color: QColor, size: int = 14) -> QPixmap:
+    """The class's dot on a square of its territory tint: one palette, two meanings."""
     from .point_cloud import dot_pixmap
 
-    return dot_pixmap(color, size - 4, 1.0)
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    tint = QColor(color)
+    tint.setAlphaF(SWATCH_TINT)
+    painter.fillRect(0, 0, size, size, tint)
+    dot = dot_pixmap(color, size * 0.55, 1.0)
+    painter.drawPixmap((size - dot.width()) // 2, (size - dot.height()) // 2, dot)
+    painter.end()
+    return pixmap
+
+
+def territory_icon(colors: Sequence[QColor], size: int = 14) -> QPixmap:
+    """A square of territory tints (the first four class colours), for the territory's toggle."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    half = size // 2
+    for i, color in enumerate(list(colors)[:4]):
+        tint = QColor(color)
+        tint.setAlphaF(SWATCH_TINT)
+        painter.fillRect((i % 2) * half, (i // 2) * half, size - half if i % 2 else half,
+                         size - half if i // 2 else half, tint)
+    painter.end()
+    return pixmap
 
 
 class DecorationScatter(pg.ScatterPlotItem):
@@ -117,7 +155,7 @@ class ClassLegend(QWidget):
             button.setChecked(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setAutoRaise(True)
-            button.setToolTip(f"Show or hide class {name} on the map")
+            button.setToolTip(f"Class {name}: show or hide its dots (the territory keeps its colour)")
             button.setProperty("class_index", i)
             button.toggled.connect(self._on_button_toggled)
             self._layout.addWidget(button)
@@ -226,6 +264,7 @@ class BusyNote(QFrame):
 
 class LatentMap(QWidget):
     markerMoved = Signal(float, float)  # plane coordinates of the marker (click, drag or set_marker)
+    territoryToggled = Signal(bool)  # the user showed (True) or hid the territory
     regionChanged = Signal(object, object)  # (x0, x1), (y0, y1): debounced after pan / zoom / resize
     pointHovered = Signal(int)  # index of the point under the cursor, -1 when none
     dimsChanged = Signal(int, int)  # latent dimensions shown on x and y (latents of more than 2-D)
@@ -237,10 +276,19 @@ class LatentMap(QWidget):
         self.legend = ClassLegend()
         self.header = QHBoxLayout()
         self.header.setContentsMargins(4, 0, 4, 0)
-        legend_label = QLabel("Classes:")
-        legend_label.setToolTip("Click a class to hide or show its points")
-        self.header.addWidget(legend_label)
+        self.legend_label = QLabel("Dots:")
+        self.header.addWidget(self.legend_label)
         self.header.addWidget(self.legend, 1)
+        self.territory_toggle = QToolButton()
+        self.territory_toggle.setText("Territory")
+        self.territory_toggle.setCheckable(True)
+        self.territory_toggle.setChecked(True)
+        self.territory_toggle.setAutoRaise(True)
+        self.territory_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.territory_toggle.setToolTip(TERRITORY_TIP)
+        self.territory_toggle.toggled.connect(self._on_territory_toggled)
+        self.header.addWidget(self.territory_toggle)
+        self.set_dot_meaning("their true class")
         self.dims_label = QLabel("Slice through dims  x:")
         self.dim_x = QSpinBox()
         self.dim_y_label = QLabel("y:")
@@ -335,6 +383,14 @@ class LatentMap(QWidget):
         layout.addWidget(self.plot, 1)
 
     # -------------------------------------------------------------- classes
+    def set_dot_meaning(self, meaning: str) -> None:
+        """What the dots' colours are ("their true class", "the judge's class of G(z)"), for the
+        legend's tooltips: the territory uses the same colours for the judge's class."""
+        tip = (f"The dots are coloured by {meaning}; the territory behind them by the judge's class of the image "
+               "decoded there, in the same colours (paler).\nClick a class to hide or show its dots.")
+        self.legend_label.setToolTip(tip)
+        self.legend.setToolTip(tip)
+
     def set_classes(self, names: Sequence[str]) -> None:
         for cloud in self.clouds:
             self.plot_item.removeItem(cloud)
@@ -347,6 +403,7 @@ class LatentMap(QWidget):
             self.clouds.append(cloud)
         self._hidden.clear()
         self.legend.set_classes(self.class_names, self.colors)
+        self.territory_toggle.setIcon(territory_icon(self.colors, round(14 * current_look().font_scale)))
 
     def restyle(self) -> None:
         """Class colours, dot, marker and ring sizes and pens of the current look (theme.py)."""
@@ -364,6 +421,7 @@ class LatentMap(QWidget):
             self.update_positions(self._xy)
         for button, color in zip(self.legend.buttons, self.colors):
             button.setIcon(swatch_icon(color, round(14 * look.font_scale)))
+        self.territory_toggle.setIcon(territory_icon(self.colors, round(14 * look.font_scale)))
         pen, brush, hover_pen, hover_brush = marker_pens(look.dark, look.line_scale)
         self.marker.setPen(pen)
         self.marker.setBrush(brush)
@@ -487,10 +545,23 @@ class LatentMap(QWidget):
             return
         self.territory_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         self.territory_item.setRect(QRectF(x_range[0], y_range[0], x_range[1] - x_range[0], y_range[1] - y_range[0]))
-        self.territory_item.setVisible(True)
+        self.territory_item.setVisible(self.territory_shown())
 
     def has_territory(self) -> bool:
+        """True when a territory image is painted (and not hidden by the user)."""
         return self.territory_item.isVisible() and self.territory_item.image is not None
+
+    def territory_shown(self) -> bool:
+        """Whether the user wants the territory (the legend's toggle)."""
+        return self.territory_toggle.isChecked()
+
+    def set_territory_shown(self, shown: bool) -> None:
+        self.territory_toggle.setChecked(shown)
+
+    @Slot(bool)
+    def _on_territory_toggled(self, on: bool) -> None:
+        self.territory_item.setVisible(on and self.territory_item.image is not None)
+        self.territoryToggled.emit(on)
 
     # ----------------------------------------------------------------- view
     def set_caption(self, text: str) -> None:

@@ -294,3 +294,25 @@ def test_a_training_refresh_of_known_labels_is_one_result(checkpoints):
     refreshed = []
     SampleLabelsJob(ModelSnapshot.of(model), judge, latents, emitted[-1].labels).run(ModelCache(), refreshed.append)
     assert len(refreshed) == 1 and np.array_equal(refreshed[0].labels, emitted[-1].labels)
+
+
+def test_the_legend_and_tooltips_tell_dots_from_territory_which_can_be_hidden(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    qtbot.waitUntil(lmap.has_territory, timeout=10_000)
+    for word in ("true class", "judge's class", "same colours"):
+        assert word in lmap.legend.toolTip()
+    toggle = lmap.territory_toggle
+    assert "Territory" in toggle.text() and "judge" in toggle.toolTip() and "classifier" in toggle.toolTip()
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert not lmap.has_territory() and not lmap.territory_item.isVisible()
+    lmap.set_region((2.0, 4.0), (2.0, 4.0))  # no territory is computed while it is hidden
+    qtbot.wait(400)
+    assert window.explorer.idle and not lmap.territory_item.isVisible()
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: lmap.has_territory() and lmap.territory_item.mapRectToView(
+        lmap.territory_item.boundingRect()).contains(3.0, 3.0), timeout=10_000)
+    assert "judge's class of G(z)" not in lmap.legend.toolTip()
+    assert "A spacing is the typical gap between neighbouring dots" in window.projection_picker.distance.toolTip()
+    assert window.open_checkpoint(checkpoints["gan"])
+    assert "judge's class of G(z)" in lmap.legend.toolTip()
