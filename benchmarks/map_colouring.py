@@ -1,7 +1,7 @@
 """How soon a model's map shows the judge's colouring after switching to it: prints figures,
 asserts nothing.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/map_colouring.py [--repeats 3]
+    QT_QPA_PLATFORM=offscreen python benchmarks/map_colouring.py [--repeats 3] [--models gan wgan-gp]
 
 For each shipped model switched to from the VAE (the window's open_checkpoint, as the
 Models menu does), with the view framed as a fresh window frames it:
@@ -88,6 +88,7 @@ def switch(app, window: MainWindow, path) -> dict[str, tuple[float, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help="shipped model keys (default: %(default)s)")
     args = parser.parse_args(argv)
     app = ensure_application()
     settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "latentlab-bench", "colouring")
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
           f"median of {args.repeats} switches from the VAE; wall s (CPU s)")
     names = ("open", "busy note", "first colour", "samples", "finest")
     print(f"{'model':10s}" + "".join(f"{n:>18s}" for n in names))
-    for key in MODELS:
+    for key in args.models:
         runs = []
         for _ in range(args.repeats):
             window.open_checkpoint(pretrained / "vae.safetensors")
