@@ -1,5 +1,6 @@
 """The latent map: points coloured by class over the judge's class territory, a draggable
-marker, hover previews of the originals, and a legend that toggles classes.
+marker, hover previews of the originals, and a legend that toggles classes and the territory
+(map_legend.py; what is drawn over the points: map_overlays.py).
 
 The widget knows nothing of models. It takes plane coordinates (``set_points``,
 ``update_positions``), an RGBA territory image (``set_territory``) and a callable that
@@ -15,13 +16,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QApplication,
-    QFrame,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QSizePolicy,
     QSpinBox,
     QToolButton,
@@ -29,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .jobs_base import TERRITORY_ALPHA
+from .map_legend import TERRITORY_TIP, ClassLegend, swatch_icon, territory_icon
+from .map_overlays import BusyNote, DecorationScatter, HoverPreview
 from .palette import class_colors, unknown_color
-from .pixmaps import frame_pixmap
 from .point_cloud import PointCloudItem
 from .theme import current as current_look
 
@@ -39,12 +38,9 @@ from .theme import current as current_look
 REGION_DEBOUNCE_MS = 150
 #: A point is "under the cursor" within this many screen pixels of its centre.
 HOVER_RADIUS_PX = 7.0
-HOVER_SCALE = 4
 MARKER_SIZE = 26
 MARKER_WIDTH = 3.0
 HOVER_RING_SIZE = 16
-#: Work for the map that takes longer than this shows a note over it (BusyNote).
-BUSY_DELAY_MS = 300
 #: A training run's points that leave the view are re-framed in this long a glide, in steps
 #: of this many milliseconds (about 8 repaints: the GUI thread is busy enough while training).
 FRAME_GLIDE_MS = 240
@@ -66,200 +62,6 @@ def dot_size(n_points: int) -> tuple[float, float]:
     if n_points <= 15000:
         return 5.0, 0.8
     return 3.5, 0.0
-
-
-#: What the map's words mean, for tooltips (a student meets them here first).
-JUDGE_TIP = ("The judge is a separate classifier network, trained on the real images of this dataset. "
-             "It says which class an image looks like, and how sure it is: here it reads the decoded images.")
-TERRITORY_TIP = ("Territory: the pale background colour at each place of the map is the class the judge sees in "
-                 "the image decoded at that place, in the same colours as the dots.\n"
-                 "The dots are the data. Where a dot's colour differs from the territory around it, the decoder "
-                 "turns that place into an image of another class than the dot's.\n"
-                 "Click to hide or show the territory.\n\n" + JUDGE_TIP)
-#: The territory's tint behind a class's swatch: its alpha on the map.
-SWATCH_TINT = TERRITORY_ALPHA
-
-
-def swatch_icon(color: QColor, size: int = 14) -> QPixmap:
-    """The class's dot on a square of its territory tint: one palette, two meanings."""
-    from .point_cloud import dot_pixmap
-
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    tint = QColor(color)
-    tint.setAlphaF(SWATCH_TINT)
-    painter.fillRect(0, 0, size, size, tint)
-    dot = dot_pixmap(color, size * 0.55, 1.0)
-    painter.drawPixmap((size - dot.width()) // 2, (size - dot.height()) // 2, dot)
-    painter.end()
-    return pixmap
-
-
-def territory_icon(colors: Sequence[QColor], size: int = 14) -> QPixmap:
-    """A square of territory tints (the first four class colours), for the territory's toggle."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    half = size // 2
-    for i, color in enumerate(list(colors)[:4]):
-        tint = QColor(color)
-        tint.setAlphaF(SWATCH_TINT)
-        painter.fillRect((i % 2) * half, (i // 2) * half, size - half if i % 2 else half,
-                         size - half if i // 2 else half, tint)
-    painter.end()
-    return pixmap
-
-
-class DecorationScatter(pg.ScatterPlotItem):
-    """A ScatterPlotItem that only shows something and never takes a click.
-
-    pyqtgraph hands a click to the items under the cursor before the scene reports it, and a
-    ScatterPlotItem accepts a click on any of its symbols: the hover ring, drawn exactly on
-    the dot a person is about to click, would swallow that click and the marker would not
-    move. Rings, path frames and other marks on the map use this class instead.
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
-        ev.ignore()
-
-
-class ClassLegend(QWidget):
-    """A row of toggle buttons, one per class, in the class colours."""
-
-    toggled = Signal(int, bool)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(2)
-        self.buttons: list[QToolButton] = []
-
-    def set_classes(self, names: Sequence[str], colors: Sequence[QColor]) -> None:
-        for button in self.buttons:
-            self._layout.removeWidget(button)
-            button.deleteLater()
-        self.buttons = []
-        while self._layout.count():
-            self._layout.takeAt(0)
-        for i, (name, color) in enumerate(zip(names, colors)):
-            button = QToolButton(self)
-            button.setText(name)
-            button.setIcon(swatch_icon(color, round(14 * current_look().font_scale)))
-            button.setCheckable(True)
-            button.setChecked(True)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setAutoRaise(True)
-            button.setToolTip(f"Class {name}: show or hide its dots (the territory keeps its colour)")
-            button.setProperty("class_index", i)
-            button.toggled.connect(self._on_button_toggled)
-            self._layout.addWidget(button)
-            self.buttons.append(button)
-        self._layout.addStretch(1)
-
-    @Slot(bool)
-    def _on_button_toggled(self, on: bool) -> None:
-        button = self.sender()
-        self.toggled.emit(int(button.property("class_index")), on)
-
-
-class HoverPreview(QLabel):
-    """A small tooltip-like picture of the point under the cursor."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hide()
-
-    def show_image(self, image: np.ndarray, caption: str, color: QColor, at: QPointF) -> None:
-        """``image`` is (H, W) or (H, W, 3) uint8."""
-        h, w = image.shape[:2]
-        pixmap = frame_pixmap(image).scaled(
-            w * HOVER_SCALE, h * HOVER_SCALE, Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.FastTransformation)
-        self.setPixmap(pixmap)
-        self.setStyleSheet(
-            f"QLabel {{ background: white; border: 3px solid {color.name()}; border-radius: 4px; padding: 2px; }}")
-        self.setToolTip(caption)
-        self.adjustSize()
-        parent = self.parentWidget()
-        x, y = int(at.x()) + 18, int(at.y()) + 18
-        if x + self.width() > parent.width():
-            x = int(at.x()) - 18 - self.width()
-        if y + self.height() > parent.height():
-            y = int(at.y()) - 18 - self.height()
-        self.move(max(0, x), max(0, y))
-        self.show()
-        self.raise_()
-
-
-class BusyNote(QFrame):
-    """A note over the plot saying what is being computed for it (a GAN's colouring, say),
-    with a progress bar; shown only when the work lasts longer than ``BUSY_DELAY_MS``."""
-
-    def __init__(self, parent: QWidget, area: Callable[[], QRect]) -> None:
-        """``area``: the plotting area in ``parent``'s pixels (the note sits at its top)."""
-        super().__init__(parent)
-        self._area = area
-        self.setObjectName("mapBusy")
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.label = QLabel(self)
-        self.bar = QProgressBar(self)
-        self.bar.setTextVisible(False)
-        self.bar.setFixedHeight(6)
-        self.bar.setStyleSheet("QProgressBar { min-height: 0px; }")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 8)
-        layout.setSpacing(4)
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        self._delay = QTimer(self)
-        self._delay.setSingleShot(True)
-        self._delay.setInterval(BUSY_DELAY_MS)
-        self._delay.timeout.connect(self._appear)
-        self.hide()
-
-    def set_text(self, text: str | None, fraction: float | None = None) -> None:
-        """What is being computed (None: nothing) and how far (None: unknown)."""
-        if text is None:
-            self._delay.stop()
-            self.hide()
-            return
-        self.label.setText(text)
-        if fraction is None:
-            self.bar.setRange(0, 0)  # a busy bar that moves
-        else:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
-        if self.isVisible():
-            self.place()
-        elif not self._delay.isActive():
-            self._delay.start()
-
-    def text(self) -> str | None:
-        """The note's text while it is pending or shown, else None."""
-        return self.label.text() if self.isVisible() or self._delay.isActive() else None
-
-    @Slot()
-    def _appear(self) -> None:
-        look = current_look()
-        back, ink = ("rgba(0, 0, 0, 200)", "#f4f4f4") if look.dark else ("rgba(255, 255, 255, 225)", "#222222")
-        self.setStyleSheet(f"#mapBusy {{ background: {back}; border: 1px solid {look.muted}; border-radius: 5px; }}"
-                           f"#mapBusy QLabel {{ color: {ink}; background: transparent; }}")
-        self.place()
-        self.show()
-        self.raise_()
-
-    def place(self) -> None:
-        self.adjustSize()
-        area = self._area()
-        self.move(max(0, area.center().x() - self.width() // 2), max(0, area.top() + 10))
 
 
 class LatentMap(QWidget):

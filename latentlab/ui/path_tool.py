@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from .class_pair import fill_class_pair, pair_row
-from .latent_map import DecorationScatter, LatentMap
+from .latent_map import LatentMap
+from .map_overlays import DecorationScatter
 from .theme import current as current_look
 
 #: Where the ends of a path come from (PathPanel.source).
