@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from .class_pair import fill_class_pair, pair_row
 from .latent_map import LatentMap
+from .map_overlays import DecorationScatter
 from .theme import current as current_look
 
 #: Where the ends of a path come from (PathPanel.source).
@@ -63,9 +64,9 @@ class PathOverlay:
         plot = latent_map.plot_item
         self.halo = pg.PlotCurveItem()
         self.line = pg.PlotCurveItem()
-        self.frames = pg.ScatterPlotItem()
-        self.ends = pg.ScatterPlotItem()
-        self.cursor = pg.ScatterPlotItem(brush=None)
+        self.frames = DecorationScatter()  # marks only: a click on them reaches the map
+        self.ends = DecorationScatter()
+        self.cursor = DecorationScatter(brush=None)
         self.labels = [pg.TextItem(text, anchor=(0.5, 1.3)) for text in ("A", "B")]
         for z, item in enumerate((self.halo, self.line, self.frames, self.ends, self.cursor, *self.labels)):
             item.setZValue(6 + 0.1 * z)
