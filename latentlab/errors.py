@@ -23,3 +23,7 @@ class ConfigError(LatentLabError):
 
 class TrainingError(LatentLabError):
     """Training had to stop: NaN or infinite loss, or similar."""
+
+
+class OutputError(LatentLabError):
+    """A result file (checkpoint, picture, CSV) cannot be written: disk full, read-only, not a folder."""

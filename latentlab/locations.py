@@ -1,4 +1,4 @@
-"""Where latentlab's files live: the bundled resources and the user cache.
+"""Where latentlab's files live: the bundled resources, the user cache and the user's data folder.
 
 Kept free of PyTorch (and of every other heavy import), so the window can find the
 shipped checkpoints before PyTorch has loaded.
@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from latentlab.errors import DatasetError
+from latentlab.errors import DatasetError, OutputError
 
 
 def resources_dir() -> Path:
@@ -42,5 +42,30 @@ def cache_dir() -> Path:
         raise DatasetError(
             f"cannot create the cache folder {path} ({err.strerror or err}); "
             f"set LATENTLAB_CACHE to a writable folder"
+        ) from err
+    return path
+
+
+def data_dir() -> Path:
+    """latentlab's folder for the user's own files (autosaves, rescued checkpoints), created on demand.
+
+    ``$LATENTLAB_DATA``, else ``%APPDATA%\\latentlab`` on Windows, else
+    ``$XDG_DATA_HOME/latentlab`` or ``~/.local/share/latentlab``. Never inside the package.
+    """
+    override = os.environ.get("LATENTLAB_DATA")
+    if override:
+        path = Path(override).expanduser()
+    elif sys.platform == "win32":
+        roaming = os.environ.get("APPDATA")
+        path = (Path(roaming) if roaming else Path.home() / "AppData" / "Roaming") / "latentlab"
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME")
+        path = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share") / "latentlab"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(
+            f"cannot create latentlab's data folder {path} ({err.strerror or err}); "
+            f"set LATENTLAB_DATA to a writable folder"
         ) from err
     return path
