@@ -192,17 +192,19 @@ class Session:
         return MapPoints(z, np.full(PRIOR_POINTS, -1, np.int64), False)
 
     # ----------------------------------------------------------------- saving
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, copy: bool = False) -> Path:
         """Write the display copy's weights (the newest snapshot) atomically with the history.
 
         No optimiser state: the window's optimisers live in the trainer of a run, which is
         gone (or busy) when the user saves; a fine-tune starts a fresh Adam, as the CLI's
-        ``--resume`` without optimiser state would.
+        ``--resume`` without optimiser state would. A ``copy`` (an autosave) leaves the
+        session's path and its unsaved state as they were.
         """
         from latentlab.models.checkpoint import save_checkpoint
 
-        written = save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,
-                                  history=self.history, training=self.training)
-        self.path = Path(written)
-        self.dirty = False
-        return self.path
+        written = Path(save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,
+                                       history=self.history, training=self.training))
+        if not copy:
+            self.path = written
+            self.dirty = False
+        return written

@@ -155,9 +155,9 @@ class TrainingController(QObject):
             self.run.stop()
             self.window.training_panel.set_message("stopping…")
 
-    def stop_and_wait(self) -> None:
-        if self.run is not None:
-            self.run.stop_and_wait()
+    def stop_and_wait(self, timeout_s: float | None = None) -> bool:
+        """Stop the run and wait for it (at most ``timeout_s``); True when it has ended."""
+        return self.run.stop_and_wait(timeout_s) if self.run is not None else True
 
     def set_beta(self, beta: float) -> bool:
         """Change β from the next step of a running VAE; False when nothing trains one."""
@@ -202,6 +202,8 @@ class TrainingController(QObject):
     @Slot(object)
     def _on_snapshot(self, snapshot) -> None:
         self._latest_snapshot = snapshot  # drawn by the redraw timer; older ones are dropped
+        if self.window.session is not None:  # new weights: unsaved, even before an epoch has ended
+            self.window.session.dirty = True
 
     @Slot(object)
     def _on_epoch(self, summary) -> None:
@@ -226,6 +228,8 @@ class TrainingController(QObject):
             session.history = list(outcome.history)
             if outcome.metrics:
                 session.metrics = dict(outcome.metrics)
+            if outcome.training:  # how far it got: "info" reports it after a NaN or a stop
+                session.training = dict(outcome.training)
 
     @Slot()
     def _on_run_ended(self) -> None:

@@ -63,12 +63,26 @@ class TrainingRun(BackgroundTask):
             self.stop_requested_at = time.perf_counter()
         self.control.request_stop()
 
-    def stop_and_wait(self) -> None:
+    def stop_and_wait(self, timeout_s: float | None = None) -> bool:
         """Stop, wait for the thread (the trainer checks the stop flag every step) and
-        deliver its last signals. No time limit: dropping a running QThread aborts."""
+        deliver its last signals (the final weights, the outcome). True when it has ended.
+
+        Without ``timeout_s`` there is no limit: dropping a running QThread aborts, so an
+        owner that goes on living must wait. With one (closing the window, after which the
+        process ends without destroying the thread), give up after that long: a trainer
+        can be stuck for seconds in an import (torch._dynamo, the first time Adam steps).
+        """
         if self._thread is None:
-            return
+            return True
         self.stop()
+        if timeout_s is not None:
+            deadline = time.monotonic() + timeout_s
+            while self._thread is not None and time.monotonic() < deadline:
+                remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                self._thread.wait(min(remaining_ms, 20))
+                QCoreApplication.sendPostedEvents()
+                QCoreApplication.processEvents()
+            return self._thread is None
         self._thread.wait()
         # Deliver the queued signals (the outcome, thread.finished) now.
         for _ in range(20):
@@ -78,6 +92,7 @@ class TrainingRun(BackgroundTask):
             QCoreApplication.processEvents()
         if self._thread is not None:  # never delivered (no event loop running): clean up directly
             self._on_thread_finished()
+        return True
 
     # ------------------------------------------------------------ worker side
     @Slot(object)
