@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self._dropped_path: str | None = None
         self._shut_down = False
         self._close_reason = ""  # set by close_unattended
+        self._threads_joined = False  # shutdown(wait=True) has run
         self._fit_until = 0.0  # fit_screen: until then, a window taller than its screen drops the panel
         self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
@@ -775,25 +776,24 @@ class MainWindow(QMainWindow):
         self.close()
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop training and every worker thread (idempotent). With ``wait``, block until
-        their threads have ended, as an owner that goes on living must (tests, an
-        in-process caller); without, only ask them to stop and end the UMAP worker process:
-        the process is about to end (``app.run_app``) and needs nothing from them."""
-        if self._shut_down:
-            return
-        self._shut_down = True
-        self.autosave.stop()
-        if not wait:
+        """Stop training and every worker (idempotent). With ``wait``, block until their
+        threads have ended, as an owner that goes on living must (tests, an in-process
+        caller); without, only ask them to stop and end the UMAP worker process: the process
+        is about to end (``app.run_app``) and needs nothing from them. A later call with
+        ``wait`` still waits."""
+        if not self._shut_down:
+            self._shut_down = True
+            self.autosave.stop()
             self.training.stop()
             self.training.redraw_timer.stop()
             self.projection_controller.shutdown()  # a child process: it would outlive us
+        if not wait or self._threads_joined:
             return
+        self._threads_joined = True
         self.training.stop_and_wait()
-        self.training.redraw_timer.stop()
         for task in (self._judge_task, self._warm_task):
             if task is not None:
                 task.wait()
         self.analysis.shutdown()
         self.explorer.shutdown()
-        self.projection_controller.shutdown()  # stops the UMAP worker process
         unfreeze_startup_objects()
