@@ -27,23 +27,8 @@ def cache_dir() -> Path:
     ``$LATENTLAB_CACHE``, else ``%LOCALAPPDATA%\\latentlab`` on Windows, else
     ``$XDG_CACHE_HOME/latentlab`` or ``~/.cache/latentlab``.
     """
-    override = os.environ.get("LATENTLAB_CACHE")
-    if override:
-        path = Path(override).expanduser()
-    elif sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        path = (Path(local) if local else Path.home() / "AppData" / "Local") / "latentlab"
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        path = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "latentlab"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DatasetError(
-            f"cannot create the cache folder {path} ({err.strerror or err}); "
-            f"set LATENTLAB_CACHE to a writable folder"
-        ) from err
-    return path
+    return _user_folder("LATENTLAB_CACHE", ("LOCALAPPDATA", ("AppData", "Local")),
+                        ("XDG_CACHE_HOME", (".cache",)), "the cache folder", DatasetError)
 
 
 def data_dir() -> Path:
@@ -52,20 +37,26 @@ def data_dir() -> Path:
     ``$LATENTLAB_DATA``, else ``%APPDATA%\\latentlab`` on Windows, else
     ``$XDG_DATA_HOME/latentlab`` or ``~/.local/share/latentlab``. Never inside the package.
     """
-    override = os.environ.get("LATENTLAB_DATA")
+    return _user_folder("LATENTLAB_DATA", ("APPDATA", ("AppData", "Roaming")),
+                        ("XDG_DATA_HOME", (".local", "share")), "latentlab's data folder", OutputError)
+
+
+def _user_folder(override_var: str, windows: tuple[str, tuple[str, ...]], xdg: tuple[str, tuple[str, ...]],
+                 what: str, error: type[Exception]) -> Path:
+    """``$override_var``, else the platform's folder (a Windows variable or the XDG one, each
+    with its default under the home folder) plus ``latentlab``; created, or ``error``."""
+    override = os.environ.get(override_var)
     if override:
         path = Path(override).expanduser()
-    elif sys.platform == "win32":
-        roaming = os.environ.get("APPDATA")
-        path = (Path(roaming) if roaming else Path.home() / "AppData" / "Roaming") / "latentlab"
     else:
-        xdg = os.environ.get("XDG_DATA_HOME")
-        path = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share") / "latentlab"
+        var, default = windows if sys.platform == "win32" else xdg
+        base = os.environ.get(var)
+        usable = base and (sys.platform == "win32" or Path(base).is_absolute())
+        path = (Path(base) if usable else Path.home().joinpath(*default)) / "latentlab"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(
-            f"cannot create latentlab's data folder {path} ({err.strerror or err}); "
-            f"set LATENTLAB_DATA to a writable folder"
+        raise error(
+            f"cannot create {what} {path} ({err.strerror or err}); set {override_var} to a writable folder"
         ) from err
     return path

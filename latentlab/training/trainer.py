@@ -230,10 +230,11 @@ class Trainer:
                     report = StepReport(epoch, s.epochs, step, total, means, rate, elapsed,
                                         elapsed / step * (total - step))
                     window, window_start = [], time.perf_counter()
+                    if done_in_epoch < steps_per_epoch:  # what a save now records for this epoch
+                        self._partial = sums.record(epoch0 + epoch, done_in_epoch / steps_per_epoch)
                     for cb in self.callbacks:
                         cb.on_step(self, report)
                     if done_in_epoch < steps_per_epoch:
-                        self._partial = sums.record(epoch0 + epoch, done_in_epoch / steps_per_epoch)
                         self._maybe_autosave(epoch_ended=False)
             if result is None and window:  # stopped between two reports: count those steps too
                 bad = {k: v for k, v in sums.add(window).items() if not math.isfinite(v)}

@@ -132,13 +132,14 @@ class Session:
         return f"{self.family} · {c.backbone} · latent {c.latent_dim}"
 
     @property
-    def epochs_done(self) -> int:
-        """Epochs trained: the history's length, or the training settings' epochs for a
-        checkpoint saved without per-epoch history (the shipped GANs)."""
-        if self.history:
-            return len(self.history)
-        epochs = (self.training or {}).get("epochs")
-        return epochs if isinstance(epochs, int) and epochs > 0 else 0
+    def epochs_done(self) -> float:
+        """Epochs trained: the history's (a stopped run's last epoch counts its fraction), or
+        the training record's for a checkpoint saved without per-epoch history (the shipped
+        GANs; a run that failed in its first epoch: 0)."""
+        from latentlab.training.progress import epochs_trained
+
+        epochs = epochs_trained(self.history, self.training)
+        return int(epochs) if epochs == int(epochs) else round(epochs, 2)
 
     def kl_per_dim(self) -> list[float] | None:
         values = self.metrics.get("kl_per_dim")
