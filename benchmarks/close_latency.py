@@ -50,6 +50,7 @@ def child(checkpoint: str, delay_s: float, answer: str, after_weights: bool) -> 
     from latentlab.ui.main_window import MainWindow
 
     ensure_application()  # run_app reuses it; the driver's timer lives in its event loop
+    _trace_phases()
     state = {"phase": "wait-model", "t": 0.0}
 
     def window() -> MainWindow | None:
@@ -91,6 +92,35 @@ def child(checkpoint: str, delay_s: float, answer: str, after_weights: bool) -> 
     return main([checkpoint])
 
 
+def _trace_phases() -> None:
+    """Print when each step of closing starts and ends (for the breakdown of slow runs)."""
+    import latentlab.ui.app as app
+    from latentlab.ui.main_window import MainWindow
+
+    def traced(owner, name: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            print(f"PHASE {name}+ {time.time():.6f}", flush=True)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                print(f"PHASE {name}- {time.time():.6f}", flush=True)
+
+        setattr(owner, name, wrapper)
+
+    for name in ("closeEvent", "_stop_training_for_close", "save_checkpoint", "shutdown"):
+        traced(MainWindow, name)
+    traced(app, "exit_now")
+    real_exit = os._exit
+
+    def exit_(code: int) -> None:
+        print(f"PHASE os._exit {time.time():.6f}", flush=True)
+        real_exit(code)
+
+    os._exit = exit_
+
+
 # ==================================================================== parent
 def digest(path: Path) -> str:
     h = hashlib.sha256()
@@ -118,6 +148,7 @@ def run_once(delay_s: float, after_weights: bool, answer: str, workdir: Path, xv
     cmd = [sys.executable, __file__, "--child", str(ckpt), str(delay_s), answer, str(int(after_weights))]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     marks: dict[str, float] = {}
+    phases: list[tuple[str, float]] = []
     exited: list[float] = []
 
     def wait() -> None:
@@ -134,6 +165,8 @@ def run_once(delay_s: float, after_weights: bool, answer: str, workdir: Path, xv
             marks[parts[0]] = float(parts[1])
         if parts and parts[0] == "ANSWER":
             marks["dirty"] = float(parts[2])
+        if parts and parts[0] == "PHASE":
+            phases.append((parts[1], float(parts[2])))
     waiter.join(timeout_s)
     err = proc.stderr.read() if proc.poll() is not None else ""
     if proc.poll() is None:
@@ -146,7 +179,8 @@ def run_once(delay_s: float, after_weights: bool, answer: str, workdir: Path, xv
     return {"ok": True, "delay": marks["CLOSE"] - marks["TRAINING"], "close_to_exit": exited[0] - marks["CLOSE"],
             "answered_after": marks.get("ANSWER", float("nan")) - marks["CLOSE"],
             "first_weights": marks.get("WEIGHTS", float("nan")) - marks["TRAINING"],
-            "unsaved": bool(marks.get("dirty", 0)), "rc": proc.returncode, "saved": changed, "stderr": err}
+            "unsaved": bool(marks.get("dirty", 0)), "rc": proc.returncode, "saved": changed, "stderr": err,
+            "phases": [(name, t - marks["CLOSE"]) for name, t in phases] + [("exited", exited[0] - marks["CLOSE"])]}
 
 
 def start_xvfb() -> tuple[subprocess.Popen, str]:
@@ -190,7 +224,7 @@ def main() -> int:
                     r = run_once(delay, after_weights, answer, Path(tmp), xvfb[1] if xvfb else None, args.timeout)
                     if not r["ok"]:
                         failures += 1
-                        print(f"  {i + 1:3d}  FAILED: {r['why']}")
+                        print(f"  {i + 1:3d}  FAILED: {r['why']}", flush=True)
                         continue
                     # Save must rewrite the file when the window had new weights; without them (a
                     # trainer still building its optimiser has sent none) it may, when the final
@@ -205,7 +239,9 @@ def main() -> int:
                     weights = "-" if r["first_weights"] != r["first_weights"] else f"{r['first_weights']:.2f}"
                     print(f"  {i + 1:3d}  {r['delay']:24.2f}  {weights:>20}  {r['close_to_exit']:15.3f}"
                           f"  {r['answered_after']:18.3f}  {r['rc']:2d}  {'yes' if r['unsaved'] else 'no':>17}"
-                          f"  {'yes' if r['saved'] else 'no'}{flag}")
+                          f"  {'yes' if r['saved'] else 'no'}{flag}", flush=True)
+                    if r["close_to_exit"] > TARGET_S:  # where the time went
+                        print("       " + ", ".join(f"{name} {t:.3f}" for name, t in r["phases"]))
                     if "Traceback" in r["stderr"] or "QThread: Destroyed" in r["stderr"]:
                         failures += 1
                         print("       stderr: " + r["stderr"].strip().replace("\n", "\n       "))

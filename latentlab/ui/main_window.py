@@ -757,7 +757,9 @@ class MainWindow(QMainWindow):
         if answer == dialogs.CANCEL:
             return False
         if answer == dialogs.SAVE:
-            self._stop_training_for_close(self.CLOSE_WAIT_S)
+            # Final weights are worth a moment only from a trainer that has sent some: one
+            # that has not is still building its optimiser and will not stop soon.
+            self._stop_training_for_close(self.CLOSE_WAIT_S if self.session.dirty else 0.0)
             return self.save_checkpoint() is not None
         self._stop_training_for_close(0.0)
         return True
