@@ -255,15 +255,17 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------- formatting
 def _describe_epochs(history: list, training: dict) -> str:
-    """"30", "3.26 (stopped)", "0 (failed: ...)" or "100 (no per-epoch history kept)"."""
+    """"30", "3.36 of 300 (stopped early)", "0 of 3 (training failed: ...)" or "100 (no
+    per-epoch history kept)"; "of" counts the epochs the run asked for plus those it continued."""
     from latentlab.training.progress import epochs_trained
 
     epochs = epochs_trained(history, training)
     text = f"{epochs:g}" if epochs == int(epochs) else f"{epochs:.2f}"
     status = training.get("status")
     if status in ("stopped", "failed", "running"):
-        asked = training.get("epochs")
-        text += f" of {asked}" if isinstance(asked, int) and not isinstance(asked, bool) else ""
+        asked, start = training.get("epochs"), training.get("epochs_at_start", 0)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (asked, start)):
+            text += f" of {asked + start:g}"
         text += {"stopped": " (stopped early)", "failed": " (training failed: the loss became non-finite)",
                  "running": " (autosaved while training)"}[status]
     elif not history and epochs:

@@ -155,6 +155,7 @@ class Trainer:
         #: (epoch, steps done in it, steps per epoch): what the model's weights have seen.
         self.position: tuple[int, int, int] = (len(self.history), 0, 0)
         self._partial: dict | None = None  # the record of the epoch in progress (losses so far)
+        self._epochs_at_start = round(epochs_trained(self.history), 4)  # of the history it continues
 
     # ------------------------------------------------------------- for callbacks
     def snapshot_state(self) -> dict[str, torch.Tensor]:
@@ -330,8 +331,9 @@ class Trainer:
 
     def training_record(self) -> dict:
         """What a checkpoint stores under "training": the settings, the status of the run
-        ("running" for an autosave) and ``epochs_trained`` (fractional after a stop)."""
-        return {**self.settings.to_dict(), "status": self.status,
+        ("running" for an autosave), ``epochs_trained`` in all (fractional after a stop) and
+        ``epochs_at_start`` (what the history it continued had)."""
+        return {**self.settings.to_dict(), "status": self.status, "epochs_at_start": self._epochs_at_start,
                 "epochs_trained": round(epochs_trained(self.saved_history()), 4)}
 
     def saved_history(self) -> list[dict]:

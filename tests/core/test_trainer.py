@@ -52,8 +52,11 @@ def test_callbacks_report_steps_epochs_and_test_latents(tiny_dataset):
 def test_history_continues_when_fine_tuning(tiny_dataset):
     settings = TrainSettings(epochs=2, batch_size=32, device="cpu")
     first = Trainer(vae(), tiny_dataset, settings).fit()
-    second = Trainer(vae(), tiny_dataset, settings, history=first.history).fit()
+    trainer = Trainer(vae(), tiny_dataset, settings, history=first.history)
+    second = trainer.fit()
     assert [h["epoch"] for h in second.history] == [1, 2, 3, 4]
+    record = trainer.training_record()
+    assert (record["epochs_at_start"], record["epochs_trained"], record["status"]) == (2, 4, "finished")
 
 
 def test_training_is_reproducible_with_a_seed(tiny_dataset):
