@@ -69,20 +69,24 @@ class TrainingRun(BackgroundTask):
 
         Without ``timeout_s`` there is no limit: dropping a running QThread aborts, so an
         owner that goes on living must wait. With one (closing the window, after which the
-        process ends without destroying the thread), give up after that long: a trainer
-        can be stuck for seconds in an import (torch._dynamo, the first time Adam steps).
+        process ends without destroying the thread), wait at most that long for the run's
+        outcome, delivering only this run's own signals (the final weights), not the rest of
+        the event queue (redraws, map updates: work for a window that is going away); a
+        trainer can be stuck for seconds in an import (torch._dynamo, the first time Adam
+        steps). True when the outcome has arrived.
         """
         if self._thread is None:
             return True
         self.stop()
         if timeout_s is not None:
             deadline = time.monotonic() + timeout_s
-            while self._thread is not None and time.monotonic() < deadline:
-                remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
-                self._thread.wait(min(remaining_ms, 20))
-                QCoreApplication.sendPostedEvents()
-                QCoreApplication.processEvents()
-            return self._thread is None
+            while self.outcome is None:
+                QCoreApplication.sendPostedEvents(self)
+                remaining_ms = int((deadline - time.monotonic()) * 1000)
+                if self.outcome is not None or remaining_ms <= 0 or self._thread is None:
+                    break
+                self._thread.wait(min(remaining_ms, 10))
+            return self.outcome is not None
         self._thread.wait()
         # Deliver the queued signals (the outcome, thread.finished) now.
         for _ in range(20):
