@@ -68,10 +68,10 @@ def run_app(checkpoint: str | None = None, screenshot: str | None = None, *, exi
     save it as PNG and exit.
 
     ``exit_process`` (the ``latentlab`` command) ends the process as soon as the window has
-    closed, saved what it had to save and run the ``atexit`` handlers: no waiting for worker
-    threads (one may be stuck in an import for seconds) and no interpreter teardown (0.3-1 s
-    with PyTorch and Qt loaded). In-process callers (tests) leave it off: they get every
-    thread stopped and joined.
+    closed and saved what it had to save (``exit_now``): no waiting for worker threads (one
+    may be stuck in an import for seconds, or finishing a first-screen job) and no
+    interpreter teardown (0.3-2.6 s with PyTorch and Qt loaded, measured on a busy 2-core
+    machine). In-process callers (tests) leave it off: they get every thread stopped and joined.
     """
     remove_stale_capture_folders()
     if screenshot:
