@@ -57,9 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LatentLabError as exc:
         print(f"latentlab: error: {clean(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("latentlab: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl+C outside training, or a second stop signal in it
+        print(f"latentlab: {clean(str(exc)) or 'interrupted'}", file=sys.stderr)
+        return 128 + getattr(exc, "signum", 2)
     except BrokenPipeError:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
@@ -95,11 +95,12 @@ def _gui_parser() -> argparse.ArgumentParser:
 def _run_gui(args: argparse.Namespace) -> int:
     from latentlab.ui.app import run_app
 
-    return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot)
+    return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot, exit_process=True)
 
 
 # -------------------------------------------------------------------- subcommands
 def _subcommand_parser() -> argparse.ArgumentParser:
+    from latentlab.cli_train import DEFAULT_AUTOSAVE, autosave_spec
     from latentlab.data import DEFAULT_DATASET
 
     p = ArgumentParser(prog="latentlab")
@@ -121,7 +122,11 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     t.add_argument("--resume", metavar="CKPT", help="continue training this checkpoint (fine-tune)")
-    t.add_argument("--out", help="checkpoint folder or .safetensors file (default runs/MODEL-DATASET)")
+    t.add_argument("--out", help="checkpoint folder or .safetensors file (default runs/MODEL-DATASET); "
+                   "checked before training starts")
+    t.add_argument("--autosave", metavar="INTERVAL", type=autosave_spec, default=autosave_spec(DEFAULT_AUTOSAVE),
+                   help=f"save to --out while training: every N minutes (default {DEFAULT_AUTOSAVE}), "
+                   "every N epochs (e.g. 3ep), or off")
     t.add_argument("--no-judge", action="store_true", help="skip the judge-based metrics")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
@@ -175,9 +180,10 @@ def check_resume_fits(model, dataset) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    from latentlab.cli_train import AutosaveLog, StopOnSignals, describe_autosave, finish
     from latentlab.data import load_dataset
     from latentlab.errors import ConfigError
-    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.models.checkpoint import check_save_destination, estimated_size, load_checkpoint
     from latentlab.models.registry import create_model, make_config
     from latentlab.training.control import TrainControl
     from latentlab.training.evaluate import evaluate, fit_sampling_mixture
@@ -186,7 +192,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     dataset = load_dataset(args.dataset, image_size=args.image_size)
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
+    autosave_s, autosave_epochs = args.autosave
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                             device=args.device, autosave_every_s=autosave_s, autosave_every_epochs=autosave_epochs)
     torch.manual_seed(args.seed)
     history: list[dict] = []
     if args.resume:
@@ -208,34 +216,28 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = create_model(config)
     family = model.family
     out = Path(args.out or f"runs/{family}-{dataset.name.replace(':', '_').replace('/', '_')}")
+    out = check_save_destination(out, needed_bytes=estimated_size(model))  # now, not after an hour of training
+    if autosave_s or autosave_epochs:
+        settings.autosave_path = str(out)
     judge = None
     if family != "judge" and not args.no_judge:
         judge = get_judge(dataset, settings.device, log=log)
     control = TrainControl()
     bar = None if args.quiet else ProgressBar(f"{family} on {dataset.name}")
-    trainer = Trainer(model, dataset, settings, control=control, callbacks=[bar] if bar else [], judge=judge,
-                      history=history)
+    trainer = Trainer(model, dataset, settings, control=control, judge=judge, history=history,
+                      callbacks=[*([bar] if bar else []), AutosaveLog(args.quiet)])
     log(f"training {family} ({model.config.backbone}, latent {model.latent_dim}) on {dataset.name} "
-        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}")
+        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}; "
+        f"saving to {out}, autosave {describe_autosave(args.autosave)}")
     started = time.perf_counter()
-    try:
+    with StopOnSignals(control, out) as signals:  # Ctrl+C, SIGTERM, SIGHUP: stop after this step, save
         result = trainer.fit()
-    except KeyboardInterrupt:  # a second Ctrl+C while stopping: still save what we have
-        control.request_stop()
-        result = None
-    if bar:
-        bar.close()
-    if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture":
-        trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
-    path = trainer.save(out)
-    if result is None or not result.ok:
-        message = result.message if result else "interrupted"
-        print(f"latentlab: error: {message} Saved the last good weights to {path}.", file=sys.stderr)
-        return 1
-    print(f"{result.message} in {time.perf_counter() - started:.1f} s")
-    print(_format_metrics(trainer.metrics))
-    print(f"saved {path}")
-    return 0
+        if bar:
+            bar.close()
+        if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture" \
+                and result.status == "finished":
+            trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
+        return finish(trainer, result, out, signals, time.perf_counter() - started, _format_metrics)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -255,9 +257,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if meta.get("parameters") is not None:
         say(f"parameters   {meta['parameters']:,}")
     history, training = meta.get("history") or [], meta.get("training") or {}
-    # The shipped models keep no per-epoch history (smaller files): their settings say how long.
-    epochs = len(history) or training.get("epochs", 0)
-    say(f"epochs       {epochs}" + ("" if history or not epochs else " (no per-epoch history kept)"))
+    say(f"epochs       {_describe_epochs(history, training)}")
     say(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
     if meta.get("metrics"):
         say("metrics")
@@ -320,6 +320,25 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------- formatting
+def _describe_epochs(history: list, training: dict) -> str:
+    """"30", "3.36 of 300 (stopped early)", "0 of 3 (training failed: ...)" or "100 (no
+    per-epoch history kept)"; "of" counts the epochs the run asked for plus those it continued."""
+    from latentlab.training.progress import epochs_trained
+
+    epochs = epochs_trained(history, training)
+    text = f"{epochs:g}" if epochs == int(epochs) else f"{epochs:.2f}"
+    status = training.get("status")
+    if status in ("stopped", "failed", "running"):
+        asked, start = training.get("epochs"), training.get("epochs_at_start", 0)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (asked, start)):
+            text += f" of {asked + start:g}"
+        text += {"stopped": " (stopped early)", "failed": " (training failed: the loss became non-finite)",
+                 "running": " (autosaved while training)"}[status]
+    elif not history and epochs:
+        text += " (no per-epoch history kept)"
+    return text
+
+
 def _fmt_time(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     h, rem = divmod(seconds, 3600)
@@ -385,17 +404,24 @@ class ProgressBar:
         line = (f"{self.title} epoch {report.epoch}/{report.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{report.progress:4.0%} {report.images_per_s:,.0f} img/s ETA {_fmt_time(report.eta_s)} loss {loss:.4g}")
         if self._tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
-            sys.stderr.flush()
+            self._write("\r" + line + "\x1b[K")
 
     def on_epoch(self, trainer, report) -> None:
         if not self._tty:  # logs and CI: one line per epoch instead of a redrawn bar
             loss = report.losses.get("loss", float("nan"))
-            sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
-                             f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
+            self._write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
+                        f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
 
     def on_end(self, trainer, result) -> None: ...
 
     def close(self) -> None:
         if self._tty:
-            sys.stderr.write("\n")
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        """A closed terminal (SIGHUP) makes writes fail: training and the save go on."""
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            self._tty = False

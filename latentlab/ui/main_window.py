@@ -34,6 +34,7 @@ from latentlab.errors import LatentLabError
 
 from . import dialogs, session_state
 from .analysis_actions import AnalysisActions
+from .autosave import Autosave
 from .beta_panel import BetaPanel
 from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
@@ -88,6 +89,9 @@ class WindowOptions:
     warm_up_delay_ms: int = 0
     #: Build and show the window without PyTorch; ``engine_loaded()`` follows (see startup.py).
     defer_engine: bool = False
+    #: Closing waits for no worker thread: the process ends right after (``app.run_app`` with
+    #: ``exit_process``), so a thread stuck in an import cannot hold the window up.
+    exit_without_waiting: bool = False
 
 
 class MainWindow(QMainWindow):
@@ -108,6 +112,8 @@ class MainWindow(QMainWindow):
         self._warm_task: BackgroundTask | None = None
         self._dropped_path: str | None = None
         self._shut_down = False
+        self._close_reason = ""  # set by close_unattended
+        self._threads_joined = False  # shutdown(wait=True) has run
         self._fit_until = 0.0  # fit_screen: until then, a window taller than its screen drops the panel
         self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
@@ -127,6 +133,9 @@ class MainWindow(QMainWindow):
         self.training.ended.connect(self.trainingEnded)
         self.beta_steering = BetaSteering(self)
         self.beta_panel.betaChanged.connect(self.beta_steering.request)
+        self.autosave = Autosave(self)
+        self.train_menu.addSeparator()
+        self.train_menu.addAction(self.autosave.action)
         self.show_kl(None)
         self._update_ui_state()
         if not self.options.defer_engine:
@@ -315,7 +324,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.revert_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        train_menu = menu_bar.addMenu("&Training")
+        self.train_menu = train_menu = menu_bar.addMenu("&Training")
         for action in (self.train_action, self.stop_action, self.default_vae_action):
             train_menu.addAction(action)
         view_menu = menu_bar.addMenu("&View")
@@ -803,40 +812,77 @@ class MainWindow(QMainWindow):
             time.sleep(0.005)
         return False
 
+    #: Saving while closing during training waits at most this long for the run to stop
+    #: and send its final weights (a stop, the test-split evaluation and the snapshot take
+    #: ~0.1 s); after that the newest snapshot (at most 1/SNAPSHOTS_PER_S old) is saved.
+    CLOSE_WAIT_S = 0.15
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self._shut_down and not self._confirm_close():
+        if self._shut_down:
+            event.accept()
+            return
+        if not self._confirm_close():
             event.ignore()
             return
-        if not self._shut_down:
-            session_state.save(self.settings, session_state.capture(self))
-        self.shutdown()
+        state = session_state.capture(self)
+        self.hide()  # at once: stopping the workers happens out of sight
+        session_state.save(self.settings, state)
+        self.shutdown(wait=not self.options.exit_without_waiting)
         event.accept()
 
     def _confirm_close(self) -> bool:
         running = self.is_training
         if not running and (self.session is None or not self.session.dirty):
             return True
+        if self._close_reason:  # a signal, not a person: nobody can answer, keep a copy
+            self._stop_training_for_close(self.CLOSE_WAIT_S)
+            self.autosave.save_now(self._close_reason)
+            return True
         question = ("Training is running. Save the model before closing?" if running
                     else "The model has unsaved training. Save it before closing?")
         answer = dialogs.ask_save_changes(self, question)
         if answer == dialogs.CANCEL:
             return False
-        self.training.stop_and_wait()
         if answer == dialogs.SAVE:
+            # Final weights are worth a moment only from a trainer that has sent some: one
+            # that has not is still building its optimiser and will not stop soon.
+            self._stop_training_for_close(self.CLOSE_WAIT_S if self.session.dirty else 0.0)
             return self.save_checkpoint() is not None
+        self._stop_training_for_close(0.0)
         return True
 
-    def shutdown(self) -> None:
-        """Stop training and every worker thread, and wait for them (idempotent)."""
-        if self._shut_down:
+    def _stop_training_for_close(self, wait_s: float) -> None:
+        """Stop a run. When the process ends right after the window, wait at most ``wait_s``
+        for its final weights: the save is of the GUI's copy of the weights, so it need not
+        wait for the training thread, which can be stuck for seconds in an import (Adam's
+        first step imports torch._dynamo). Otherwise wait until the thread has ended."""
+        self.training.stop_and_wait(wait_s if self.options.exit_without_waiting else None)
+
+    def close_unattended(self, reason: str) -> None:
+        """Close for a signal (SIGTERM, SIGHUP): no question; unsaved training is saved to
+        the autosave folder in the user's data folder, and the terminal is told where."""
+        self._close_reason = reason
+        self.close()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop training and every worker (idempotent). With ``wait``, block until their
+        threads have ended, as an owner that goes on living must (tests, an in-process
+        caller); without, only ask them to stop and end the UMAP worker process: the process
+        is about to end (``app.run_app``) and needs nothing from them. A later call with
+        ``wait`` still waits."""
+        if not self._shut_down:
+            self._shut_down = True
+            self.autosave.stop()
+            self.training.stop()
+            self.training.redraw_timer.stop()
+            self.projection_controller.shutdown()  # a child process: it would outlive us
+        if not wait or self._threads_joined:
             return
-        self._shut_down = True
+        self._threads_joined = True
         self.training.stop_and_wait()
-        self.training.redraw_timer.stop()
         for task in (self._judge_task, self._warm_task):
             if task is not None:
                 task.wait()
         self.analysis.shutdown()
         self.explorer.shutdown()
-        self.projection_controller.shutdown()  # stops the UMAP worker process
         unfreeze_startup_objects()
