@@ -60,8 +60,9 @@ def child(checkpoint: str, delay_s: float, answer: str, after_weights: bool) -> 
     def step() -> None:
         w, now = window(), time.perf_counter()
         if state["phase"] == "wait-model":
-            if w is not None and w.engine_ready and w.session is not None and w.beta_panel.fine_tune.isEnabled():
-                QTest.mouseClick(w.beta_panel.fine_tune, Qt.MouseButton.LeftButton)
+            if w is not None and w.engine_ready and w.session is not None and w.beta_panel.slider.isEnabled():
+                w.beta_panel.slider.setFocus()  # one step of the β slider starts a fine-tune, as a user would
+                QTest.keyClick(w.beta_panel.slider, Qt.Key.Key_Right)
                 state.update(phase="training", t=now)
                 print(f"TRAINING {time.time():.6f} {w.is_training}", flush=True)
         elif state["phase"] == "training":

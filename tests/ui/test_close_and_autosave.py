@@ -76,7 +76,7 @@ def test_closing_does_not_wait_for_a_trainer_stuck_before_its_first_step(qtbot, 
     before = (path / "model.safetensors").read_bytes()
     assert window.open_checkpoint(path)
     window.beta_panel.slider.setValue(window.beta_panel.slider.value() + 1)
-    assert window.fine_tune()
+    assert window.training.fine_tune_at(window.beta_panel.beta())
     run = window.run
     qtbot.waitUntil(entered.is_set, timeout=10_000)
     dialog_log.answer = "save"
@@ -96,7 +96,7 @@ def test_save_on_close_during_training_writes_the_newest_weights(qtbot, quitting
     window = quitting_window
     path = own_copy(checkpoints, tmp_path)
     assert window.open_checkpoint(path)
-    assert window.fine_tune()
+    assert window.training.fine_tune_at(window.beta_panel.beta())
     qtbot.waitUntil(lambda: window.session.dirty, timeout=20_000)  # new weights have reached the window
     dialog_log.answer = "save"
     assert window.close()
@@ -114,7 +114,7 @@ def test_autosave_keeps_a_copy_and_leaves_the_users_file_and_state_alone(qtbot, 
     before = (path / "model.safetensors").read_bytes()
     assert window.open_checkpoint(path)
     assert window.autosave.save_now() is None  # nothing unsaved: nothing written
-    assert window.fine_tune()
+    assert window.training.fine_tune_at(window.beta_panel.beta())
     qtbot.waitUntil(lambda: window.session.dirty, timeout=20_000)
     window.autosave._on_timer()  # what the timer does every few minutes
     copy = window.autosave.last_path
@@ -143,7 +143,7 @@ def test_sigterm_closes_without_a_question_and_keeps_a_copy(qtbot, window, check
                                                             data_folder, capsys):
     path = own_copy(checkpoints, tmp_path)
     assert window.open_checkpoint(path)
-    assert window.fine_tune()
+    assert window.training.fine_tune_at(window.beta_panel.beta())
     qtbot.waitUntil(lambda: window.session.dirty, timeout=20_000)
     window.close_unattended("SIGTERM")
     assert not window.isVisible() and not window.is_training
