@@ -170,7 +170,8 @@ def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
         checkpoint = str(default) if default is not None else None
     with tempfile.TemporaryDirectory(prefix="latentlab-capture-") as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)  # leave the user's alone
-        options = WindowOptions(headless=True, explorer=ExplorerOptions(territory_stages=CAPTURE_TERRITORY))
+        options = WindowOptions(headless=True, explorer=ExplorerOptions(territory_stages=CAPTURE_TERRITORY),
+                                fit_to_screen=False)
         window = MainWindow(settings=settings, options=options)
         try:
             window.resize(*DEFAULT_SIZE)

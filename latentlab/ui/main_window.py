@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEventLoop, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QScreen
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -48,7 +49,7 @@ from .recent import RecentMenu
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
-from .training_panel import TrainingPanel, summarize
+from .training_panel import TrainingPanel, describe_data, summarize
 from .runtime import (
     SNAPSHOTS_PER_S,
     SWITCH_INTERVAL_S,
@@ -63,12 +64,22 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
     from .session import Session
     from .training_run import TrainingRun
 
+#: A fresh window's size where the screen has room for it (else the screen's available area).
 DEFAULT_SIZE = (1400, 860)
+#: The window frame's height (title bar) assumed before the window is shown and its real
+#: frame is known; once shown, the real one is used (fit_into_screen).
+FRAME_GUESS_PX = 32
 #: How long after a dock opens the window keeps checking that it fits its screen.
 FIT_SCREEN_S = 1.0
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
+#: Beside the picker while a >2-D latent is shown as PCA (its tooltip: PCA_EXPLAINED).
+PCA_NOTE = "a flat shadow: classes may overlap here, not in the model"
+PCA_EXPLAINED = ("PCA shows the {d}-D latents along their two widest directions only, like a shadow: "
+                 "points that overlap here can lie far apart in the other dimensions, so mixed classes "
+                 "on this map do not mean the model mixes them. UMAP (Map: UMAP) keeps neighbours together "
+                 "and shows the classes' structure.")
 _warmed_up = [False]  # the warm-up runs once per process
 
 
@@ -87,6 +98,8 @@ class WindowOptions:
     warm_up_delay_ms: int = 0
     #: Build and show the window without PyTorch; ``engine_loaded()`` follows (see startup.py).
     defer_engine: bool = False
+    #: Open inside the screen (fit_into_screen); off for ``--screenshot``, whose size is its own.
+    fit_to_screen: bool = True
 
 
 class MainWindow(QMainWindow):
@@ -111,8 +124,8 @@ class MainWindow(QMainWindow):
         self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
         self.setWindowTitle("latentlab")
-        self.resize(*DEFAULT_SIZE)
         self.setAcceptDrops(True)
+        self._placed = False  # fit_into_screen has seen the window's real frame (first show)
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
@@ -126,6 +139,7 @@ class MainWindow(QMainWindow):
         self.training.ended.connect(self.trainingEnded)
         self.show_kl(None)
         self._update_ui_state()
+        self.fit_into_screen(fresh=True)
         if not self.options.defer_engine:
             self.engine_loaded()
 
@@ -176,17 +190,21 @@ class MainWindow(QMainWindow):
         top.setSizes([1010, 390])
 
         self.bottom = bottom = QWidget()
-        bottom_layout = QHBoxLayout(bottom)
+        bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
-        bottom_layout.addWidget(self.training_panel, 0)
-        bottom_layout.addWidget(self.loss_plot, 1)
+        bottom_layout.setSpacing(0)
+        row = QHBoxLayout()
+        row.addWidget(self.training_panel, 0)
+        row.addWidget(self.loss_plot, 1)
+        bottom_layout.addLayout(row, 1)
+        bottom_layout.addWidget(self.training_panel.summary)  # one line, the whole width
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([560, 260])  # the training panel with its three-line summary
+        self.splitter.setSizes([580, 240])  # the training panel, the model's summary under it
         self.setCentralWidget(self.splitter)
 
         self.training_panel.startRequested.connect(self.start_training)
@@ -196,15 +214,76 @@ class MainWindow(QMainWindow):
         self.beta_panel.fineTuneRequested.connect(self.fine_tune)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
 
+    # ============================================================ geometry
+    def fit_into_screen(self, screen: QScreen | None = None, *, fresh: bool = False) -> None:
+        """Keep the window (frame included) inside the available area of ``screen`` (default:
+        its own). ``fresh``: DEFAULT_SIZE or less, centred: a new window. Otherwise only what
+        does not fit changes (a restored geometry saved on a larger screen, a window just
+        shown whose frame turned out taller than guessed): the size shrinks to the area,
+        then the window moves inside it. Full screen and maximized windows are left alone."""
+        screen = screen or self.screen() or QGuiApplication.primaryScreen()
+        if not self.options.fit_to_screen:
+            if fresh:
+                self.resize(*DEFAULT_SIZE)
+            return
+        if screen is None or self.isFullScreen() or self.isMaximized():
+            return
+        area = screen.availableGeometry()
+        frame = self._frame_extra()
+        room = QSize(area.width() - frame.width(), area.height() - frame.height())
+        size = (QSize(*DEFAULT_SIZE) if fresh else self.size()).boundedTo(room)
+        size = size.expandedTo(self.minimumSize())
+        if size != self.size():
+            self.resize(size)
+        outer = QRect(QPoint(0, 0), size + frame)
+        if fresh:
+            outer.moveCenter(area.center())
+        else:
+            outer.moveTopLeft(self.pos())
+        x = min(max(outer.x(), area.x()), area.x() + area.width() - outer.width())
+        y = min(max(outer.y(), area.y()), area.y() + area.height() - outer.height())
+        if (fresh or QPoint(x, y) != self.pos()) and not self.isFullScreen():
+            self.move(max(x, area.x()), max(y, area.y()))
+
+    def _frame_extra(self) -> QSize:
+        """How much larger the window's frame is than its contents (a guess before it is shown)."""
+        if self._placed:
+            frame, inner = self.frameGeometry(), self.geometry()
+            return QSize(frame.width() - inner.width(), frame.height() - inner.height())
+        return QSize(0, FRAME_GUESS_PX)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._placed:
+            QTimer.singleShot(0, self._on_first_shown)
+
+    @Slot()
+    def _on_first_shown(self) -> None:
+        """The window manager has framed the window: fit the real frame into the screen."""
+        self._placed = True
+        if not self._shut_down:
+            self.fit_into_screen()
+
     @Slot(bool)
     def fit_screen(self, shown: bool = True) -> None:
-        """A dock was shown: for the next second (while its layout settles, and a strip of
-        frames takes its height from its width), hide the training panel if the window
-        cannot fit its screen with it. On a 768-line laptop the interpolation dock asked
-        for 886 pixels. T shows the panel again; that is not undone."""
-        if shown:
-            self._fit_until = time.monotonic() + FIT_SCREEN_S
-            self._check_fit()
+        """A dock was shown: in presentation mode it takes the training panel's place (at
+        1080p the panel, the dock and the map left the decoded digit 80 pixels); otherwise,
+        for the next second (while its layout settles, and a strip of frames takes its
+        height from its width), hide the training panel if the window cannot fit its screen
+        with it. On a 768-line laptop the interpolation dock asked for 886 pixels. T shows
+        the panel again; that is not undone."""
+        if not shown:
+            return
+        if self.presentation.active and self.bottom_action.isChecked():
+            self.bottom_action.setChecked(False)  # the room's view: the map, the digit, the strip
+            self.statusBar().showMessage("The training panel makes room for the dock: T shows it", 8000)
+            return
+        self._fit_until = time.monotonic() + FIT_SCREEN_S
+        self._check_fit()
+
+    def docks_shown(self) -> bool:
+        """A dock (the interpolation strip) is open in the window."""
+        return any(dock.isVisible() and not dock.isFloating() for dock in self.findChildren(QDockWidget))
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
@@ -257,6 +336,7 @@ class MainWindow(QMainWindow):
         controller.ready.connect(picker.set_ready)
         controller.ready.connect(self.explorer.on_umap_ready)
         picker.kindChanged.connect(self.explorer.set_projection_kind)
+        self.explorer.projectionChanged.connect(self._describe_projection)
         self.explorer.markerDistance.connect(picker.set_distance)
 
     @Slot(str)
@@ -375,22 +455,52 @@ class MainWindow(QMainWindow):
             return
         self.explorer.set_session(preview, self._projection_kind_for(preview))
         self.stack.setCurrentWidget(self.latent_map)
-        self.status_model.setText(preview.describe())
+        # The panels show what the full session will (the same record): no "open a model".
+        # The loss curves follow in show_preview_losses, once the map is painted.
+        self._show_model_facts(None, None, preview.beta, preview.config)
+        self.show_kl(preview.kl_per_dim(), preview)
+        self.status_model.setText(f"model: {preview.describe()}")
+        self.status_dataset.setText(describe_data(*preview.dataset_counts()))
+        self.status_epoch.setText(f"epoch {preview.epochs_done}")
+        self.training_panel.summary.setText(summarize(preview.family, preview.epochs_done, preview.metrics))
         self._update_ui_state()
+
+    def show_preview_losses(self, preview: PreviewSession) -> None:
+        """The first screen's loss curves (the checkpoint's history). Called once the map is
+        painted: building the plots takes ~0.16 s of the GUI thread, which the map's first
+        territory would otherwise wait for; the real session then only refills them."""
+        if self.session is None and self.explorer.session is preview:
+            self.loss_plot.set_parts(preview.loss_parts)
+            self.loss_plot.set_history(preview.history)
+
+    def _show_model_facts(self, loss_parts, history, beta: float | None, config: dict) -> None:
+        """The panels about a newly shown model: loss curves (None: later), β, the training
+        fields, an idle progress bar (not the previous model's "trained 5 epochs")."""
+        if loss_parts is not None:
+            self.loss_plot.set_parts(loss_parts)
+            self.loss_plot.set_history(history)
+        if beta is not None:
+            self.beta_panel.set_beta(beta)
+        self.training_panel.set_from_config(config)
+        if not self.is_training:
+            self.training_panel.set_message("idle", 0.0)
 
     def set_session(self, session: Session | None, *, keep_view: bool = False) -> None:
         """Open ``session`` (None: the welcome page). ``keep_view``: it replaces the first
         screen's preview of the same checkpoint, so the view and marker stay where they are."""
         self.session = session
-        self.explorer.set_session(session, self._projection_kind_for(session), keep_view=keep_view)
+        layout = self._available_umap(session)
+        self.explorer.set_session(session, self._projection_kind_for(session, umap_ready=layout is not None),
+                                  keep_view=keep_view)
+        if layout is not None:  # shown now, not after a poll of the worker (with PCA until then)
+            self.projection_controller.cancel()
+            self.explorer.on_umap_ready(layout)
+        self._describe_projection()
         if session is not None:
             model = session.model
-            self.loss_plot.set_parts(model.loss_parts)
-            self.loss_plot.set_history(session.history)
-            if model.has_beta:
-                self.beta_panel.set_beta(model.config.beta)
+            self._show_model_facts(model.loss_parts, session.history,
+                                   model.config.beta if model.has_beta else None, model.config.to_dict())
             self.show_kl(session.kl_per_dim())
-            self.training_panel.set_from_config(model.config.to_dict())
             self.stack.setCurrentWidget(self.latent_map)
             if session.judge is None:
                 self._start_judge_training(session.dataset)
@@ -399,14 +509,20 @@ class MainWindow(QMainWindow):
         self._update_ui_state()
         self.sessionChanged.emit()
 
-    def _projection_kind_for(self, session: Session | None) -> str:
+    def _projection_kind_for(self, session: Session | PreviewSession | None, umap_ready: bool = False) -> str:
         """Set the picker up for ``session``'s latent and return the kind to show: the slice
-        for a 1-D or 2-D latent (exact); for more dimensions PCA or UMAP, whichever was
-        chosen last (PCA at first: it is immediate)."""
+        for a 1-D or 2-D latent (exact); for more dimensions UMAP when its layout is
+        available (``umap_ready``: it shows the classes' structure, where PCA's plane mixes
+        them), else PCA or UMAP, whichever was chosen last (PCA at first: it is immediate)."""
         picker = self.projection_picker
         kind = picker.kind()
         if session is not None:
-            kind = "slice" if session.latent_dim <= 2 else kind if kind in ("pca", "umap") else "pca"
+            if session.latent_dim <= 2:
+                kind = "slice"
+            elif umap_ready:
+                kind = "umap"
+            elif kind not in ("pca", "umap"):
+                kind = "pca"
         picker.blockSignals(True)  # the explorer gets the kind with the session, not before it
         try:
             if session is not None:
@@ -416,11 +532,29 @@ class MainWindow(QMainWindow):
             picker.blockSignals(False)
         return kind
 
-    def show_kl(self, values) -> None:
-        session = self.session
+    def _available_umap(self, session: Session | None):
+        """The UMAP layout of a >2-D ``session``'s map points when one is already laid out
+        (the layout cache, with the shipped models' layouts), else None."""
+        if session is None or session.latent_dim <= 2:
+            return None
+        return self.projection_controller.cached_layout(session.map_points().latents)
+
+    @Slot()
+    def _describe_projection(self) -> None:
+        """Say plainly what a PCA map of a >2-D latent shows (and does not)."""
+        projection, session = self.explorer.projection, self.explorer.session
+        if projection is None or session is None or session.latent_dim <= 2 \
+                or projection.kind != "pca" or self.projection_picker.kind() != "pca":
+            return
+        self.projection_picker.set_note(PCA_NOTE)
+        self.projection_picker.status.setToolTip(PCA_EXPLAINED.format(d=session.latent_dim))
+
+    def show_kl(self, values, session: Session | PreviewSession | None = None) -> None:
+        """The KL bars of ``session`` (default: the open one)."""
+        session = session or self.session
         if session is None:
             self.beta_panel.kl.set_kl(None, reason="open or train a VAE")
-        elif not session.model.has_beta:
+        elif not session.has_beta:
             self.beta_panel.kl.set_kl(None, reason=f"a {session.family} has no KL term")
         else:
             self.beta_panel.kl.set_kl(values, reason="" if values else "after the first epoch")
@@ -678,7 +812,7 @@ class MainWindow(QMainWindow):
         self.status_model.setText(f"model: {session.describe()}")
         self.training_panel.summary.setText(summarize(session.family, session.epochs_done, session.metrics))
         d = session.dataset
-        self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)")
+        self.status_dataset.setText(describe_data(d.name, len(d.train), len(d.test)))
         self.status_epoch.setText(f"epoch {session.epochs_done}" + (" (training)" if run is not None else ""))
         name = session.path.name if session.path else "unsaved"
         self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
