@@ -80,7 +80,9 @@ class DecodedView(QWidget):
 
     def set_judgement(self, text: str, color: QColor | None = None) -> None:
         """The judge's verdict; ``color`` (the class colour) marks it with a swatch."""
-        swatch = f'<span style="color:{color.name()}">&#9632;</span>&nbsp;' if color is not None else ""
+        # A filled box drawn behind spaces, not a "■" glyph (fonts without one show an empty box).
+        swatch = (f'<span style="background-color:{color.name()}">&nbsp;&nbsp;&nbsp;</span>&nbsp;'
+                  if color is not None else "")
         self.readout.setText(f"{swatch}{text}")
 
     def set_coordinates(self, z) -> None:

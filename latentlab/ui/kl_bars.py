@@ -10,12 +10,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from .theme import set_plot_title
+
 #: A dimension with less KL than this (nats) is counted as collapsed.
 ACTIVE_KL = 0.1
 ACTIVE = QColor("#1f77b4")
 COLLAPSED = QColor("#c7c7c7")
 #: At most this many labels under the bars (every k-th dimension beyond).
 MAX_TICK_LABELS = 20
+#: The title's size in the normal look (theme.set_plot_title scales it with the look).
+TITLE_PT = 11.0
 
 
 def nice_ceiling(value: float) -> float:
@@ -37,7 +41,7 @@ class KLBars(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         item = self.getPlotItem()
-        item.setTitle("KL per dimension", size="11pt")
+        set_plot_title(item, "KL per dimension", TITLE_PT)
         item.setLabel("left", "nats")
         item.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
@@ -54,8 +58,7 @@ class KLBars(pg.PlotWidget):
         if values is None or len(values) == 0:
             self._values = np.zeros(0)
             self.bars.setOpts(x=[], height=[], brushes=[])
-            item.setTitle(f"KL per dimension — {reason}" if reason else "KL per dimension",
-                          size="11pt")
+            set_plot_title(item, f"KL per dimension — {reason}" if reason else "KL per dimension", TITLE_PT)
             for axis in ("left", "bottom"):
                 item.hideAxis(axis)
             self._n, self._top = 0, 0.0
@@ -68,7 +71,7 @@ class KLBars(pg.PlotWidget):
         brushes = [pg.mkBrush(ACTIVE if x >= ACTIVE_KL else COLLAPSED) for x in v]
         self.bars.setOpts(x=np.arange(n), height=v, width=0.7, brushes=brushes, pens=[pg.mkPen(None)] * n)
         active = int((v >= ACTIVE_KL).sum())
-        item.setTitle(f"KL per dimension — {active} of {n} active", size="11pt")
+        set_plot_title(item, f"KL per dimension — {active} of {n} active", TITLE_PT)
         if n != self._n:  # range changes regenerate the axes: only when they must
             self._n = n
             item.setXRange(-0.6, n - 0.4, padding=0)
