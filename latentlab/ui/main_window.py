@@ -71,6 +71,8 @@ DEFAULT_SIZE = (1400, 860)
 FRAME_GUESS_PX = 32
 #: How long after a dock opens the window keeps checking that it fits its screen.
 FIT_SCREEN_S = 1.0
+#: How long after it is first shown, or leaves full screen, the window is kept on its screen.
+KEEP_ON_SCREEN_S = 1.0
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
@@ -126,6 +128,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("latentlab")
         self.setAcceptDrops(True)
         self._placed = False  # fit_into_screen has seen the window's real frame (first show)
+        self._keep_until = 0.0  # keep_on_screen: until then, moves and resizes are fitted to the screen
+        self._frame_seen = QSize(0, 0)  # the window frame's extra size, the largest seen (_frame_extra)
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
@@ -221,7 +225,9 @@ class MainWindow(QMainWindow):
         does not fit changes (a restored geometry saved on a larger screen, a window just
         shown whose frame turned out taller than guessed): the size shrinks to the area,
         then the window moves inside it. Full screen and maximized windows are left alone."""
-        screen = screen or self.screen() or QGuiApplication.primaryScreen()
+        # The screen under the window's middle: screen() may still name the one it was on.
+        screen = screen or QGuiApplication.screenAt(self.frameGeometry().center()) or self.screen() \
+            or QGuiApplication.primaryScreen()
         if not self.options.fit_to_screen:
             if fresh:
                 self.resize(*DEFAULT_SIZE)
@@ -246,11 +252,31 @@ class MainWindow(QMainWindow):
             self.move(max(x, area.x()), max(y, area.y()))
 
     def _frame_extra(self) -> QSize:
-        """How much larger the window's frame is than its contents (a guess before it is shown)."""
-        if self._placed:
+        """How much larger the window's frame is than its contents: the largest seen (a frame
+        is briefly missing after full screen), at least a guess until the window manager has
+        framed the window (the first show)."""
+        if self.isVisible() and not self.isFullScreen():
             frame, inner = self.frameGeometry(), self.geometry()
-            return QSize(frame.width() - inner.width(), frame.height() - inner.height())
-        return QSize(0, FRAME_GUESS_PX)
+            self._frame_seen = self._frame_seen.expandedTo(
+                QSize(frame.width() - inner.width(), frame.height() - inner.height()))
+        return self._frame_seen if self._placed else self._frame_seen.expandedTo(QSize(0, FRAME_GUESS_PX))
+
+    def keep_on_screen(self, seconds: float = KEEP_ON_SCREEN_S) -> None:
+        """For the next ``seconds``, bring the window back inside its screen whenever it moves
+        or changes size: the platform settles a restored or newly framed geometry in steps
+        (leaving full screen, Qt placed the frame a title bar lower: 1 pixel past the bottom)."""
+        self._keep_until = time.monotonic() + seconds
+        self._refit()
+
+    def moveEvent(self, event) -> None:  # noqa: N802
+        super().moveEvent(event)
+        if time.monotonic() < self._keep_until:
+            QTimer.singleShot(0, self._refit)
+
+    @Slot()
+    def _refit(self) -> None:
+        if not self._shut_down:
+            self.fit_into_screen()
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
@@ -261,8 +287,7 @@ class MainWindow(QMainWindow):
     def _on_first_shown(self) -> None:
         """The window manager has framed the window: fit the real frame into the screen."""
         self._placed = True
-        if not self._shut_down:
-            self.fit_into_screen()
+        self.keep_on_screen()
 
     @Slot(bool)
     def fit_screen(self, shown: bool = True) -> None:
@@ -271,15 +296,31 @@ class MainWindow(QMainWindow):
         for the next second (while its layout settles, and a strip of frames takes its
         height from its width), hide the training panel if the window cannot fit its screen
         with it. On a 768-line laptop the interpolation dock asked for 886 pixels. T shows
-        the panel again; that is not undone."""
+        the panel again; that is not undone. Where the screen has room to spare, the window
+        first grows by the dock's height, so the map and the decoded digit keep theirs (at
+        1080p the digit had 140 pixels instead of 230)."""
         if not shown:
             return
         if self.presentation.active and self.bottom_action.isChecked():
             self.bottom_action.setChecked(False)  # the room's view: the map, the digit, the strip
             self.statusBar().showMessage("The training panel makes room for the dock: T shows it", 8000)
             return
+        dock = self.sender()
+        if isinstance(dock, QDockWidget) and not self.presentation.active:
+            self._grow_for(dock)
         self._fit_until = time.monotonic() + FIT_SCREEN_S
         self._check_fit()
+
+    def _grow_for(self, dock: QDockWidget) -> None:
+        """Make the window taller by ``dock``'s height, as far as its screen has room."""
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen() or not self.options.fit_to_screen:
+            return
+        room = screen.availableGeometry().height() - self._frame_extra().height()
+        height = min(self.height() + dock.sizeHint().height(), room)
+        if height > self.height():
+            self.resize(self.width(), height)
+            self.fit_into_screen()  # and move it up if it now reaches past the screen's bottom
 
     def docks_shown(self) -> bool:
         """A dock (the interpolation strip) is open in the window."""
@@ -287,8 +328,11 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        if time.monotonic() < self._fit_until:
+        now = time.monotonic()
+        if now < self._fit_until:
             self._check_fit()
+        if now < self._keep_until:
+            QTimer.singleShot(0, self._refit)
 
     def _check_fit(self) -> None:
         screen = self.screen()
