@@ -149,9 +149,30 @@ def _progress_cut(bar: QProgressBar) -> Cut | None:
     return Cut(bar, bar.text(), need, room) if need > room + SLACK_PX else None
 
 
-def cut_texts(root: QWidget) -> list[Cut]:
-    """Every shown widget under ``root`` (and ``root``) whose text does not fit it."""
+def _plot_label_cuts(view) -> list[Cut]:
+    """pyqtgraph labels (plot titles, notes) that reach past the left or right of their
+    view's visible area. (Not the top and bottom: a label's rich-text line boxes are taller
+    than its letters, and overlap a title row's edges with nothing cut.)"""
+    import pyqtgraph as pg
+
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
     cuts = []
+    for item in view.scene().items():
+        if isinstance(item, pg.LabelItem) and item.isVisible() and item.text:
+            margin = item.item.document().documentMargin()
+            text = item.item.sceneBoundingRect().adjusted(margin, 0, -margin, 0)
+            if text.width() > 0 and (text.left() < visible.left() - SLACK_PX
+                                     or text.right() > visible.right() + SLACK_PX):
+                cuts.append(Cut(view, _plain(item.text), int(text.width()), int(visible.width())))
+    return cuts
+
+
+def cut_texts(root: QWidget) -> list[Cut]:
+    """Every shown widget under ``root`` (and ``root``) whose text does not fit it, and
+    every pyqtgraph label that reaches past its view."""
+    import pyqtgraph as pg
+
+    cuts = [cut for view in root.findChildren(pg.GraphicsView) if _shown(view) for cut in _plot_label_cuts(view)]
     for widget in [root, *root.findChildren(QWidget)]:
         if not _shown(widget):
             continue
