@@ -76,8 +76,11 @@ KEEP_ON_SCREEN_S = 1.0
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
-#: Beside the picker while a >2-D latent is shown as PCA (its tooltip: PCA_EXPLAINED).
-PCA_NOTE = "a flat shadow: classes may overlap here, not in the model"
+#: Beside the picker while a >2-D latent is shown as PCA (its tooltip: PCA_EXPLAINED); the
+#: shorter ones where the map's header has less room.
+PCA_NOTES = ("a flat shadow: classes may overlap here, not in the model",
+             "a flat shadow: overlap here, not in the model", "a flat shadow of {d}-D")
+CONTROL_ROW_MARGINS_PX = 12
 PCA_EXPLAINED = ("PCA shows the {d}-D latents along their two widest directions only, like a shadow: "
                  "points that overlap here can lie far apart in the other dimensions, so mixed classes "
                  "on this map do not mean the model mixes them. UMAP (Map: UMAP) keeps neighbours together "
@@ -328,6 +331,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        QTimer.singleShot(0, self._describe_projection)  # its note fits the map's new width
         now = time.monotonic()
         if now < self._fit_until:
             self._check_fit()
@@ -590,8 +594,16 @@ class MainWindow(QMainWindow):
         if projection is None or session is None or session.latent_dim <= 2 \
                 or projection.kind != "pca" or self.projection_picker.kind() != "pca":
             return
-        self.projection_picker.set_note(PCA_NOTE)
-        self.projection_picker.status.setToolTip(PCA_EXPLAINED.format(d=session.latent_dim))
+        picker = self.projection_picker
+        others = [w for w in (picker.label, picker.combo, picker.bar, picker.distance) if not w.isHidden()]
+        spacing = picker.layout().spacing() * len(others)
+        # The picker leads the map's control row; for PCA nothing else is in it (the slice's dims are hidden).
+        room = self.latent_map.width() - CONTROL_ROW_MARGINS_PX - spacing \
+            - sum(max(w.width(), w.minimumSizeHint().width()) for w in others)
+        metrics = picker.status.fontMetrics()
+        notes = [note.format(d=session.latent_dim) for note in PCA_NOTES]
+        picker.set_note(next((n for n in notes if metrics.horizontalAdvance(n) <= room), notes[-1]))
+        picker.status.setToolTip(PCA_EXPLAINED.format(d=session.latent_dim))
 
     def show_kl(self, values, session: Session | PreviewSession | None = None) -> None:
         """The KL bars of ``session`` (default: the open one)."""

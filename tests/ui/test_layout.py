@@ -148,3 +148,19 @@ def test_the_dock_opened_in_presentation_mode_at_1080p_leaves_the_digit_large(qt
     settle(qtbot, window)
     assert window.bottom.isVisible() and not [str(cut) for cut in cut_texts(window)]
     window.presentation.set_active(False)
+
+
+def test_the_16d_vae_in_pca_cuts_no_text_on_a_1024_screen(qtbot, make_window, tmp_path, monkeypatch):
+    """Its sixteen coordinates and PCA's note are the longest texts around the map."""
+    from latentlab.pretrained import find
+
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))  # no UMAP layout: PCA, with its note
+    window, _ = fresh_on(qtbot, make_window, (1024, 768))
+    assert window.open_checkpoint(str(find("vae-16d").path))
+    window.explorer.set_marker(0.5, 0.5)
+    assert window.projection_picker.kind() == "pca" and window.projection_picker.status.text()
+    for presenting in (False, True):
+        window.presentation.set_active(presenting)
+        settle(qtbot, window)
+        assert_laid_out(window, DIGIT_PX, f"16-D, PCA, presentation {presenting}")
+    window.presentation.set_active(False)
