@@ -42,6 +42,8 @@ SCREEN_SIZES = ((1920, 1080), (1366, 768), (1024, 768))
 GIVES_WAY = "latentlab_gives_way"
 #: Rounding of fractional font metrics: a pixel is not a cut.
 SLACK_PX = 1
+#: The status bar's message starts this far from its left edge (and needs as much at its end).
+MESSAGE_MARGIN_PX = 4
 
 
 @dataclass(frozen=True)
@@ -167,12 +169,26 @@ def _plot_label_cuts(view) -> list[Cut]:
     return cuts
 
 
+def _status_message_cut(window: QMainWindow) -> Cut | None:
+    """The status bar's message, when its permanent labels leave it too little room."""
+    bar = window.statusBar() if isinstance(window, QMainWindow) else None
+    if bar is None or not _shown(bar) or not bar.currentMessage():
+        return None
+    lefts = [w.x() for w in bar.findChildren(QWidget) if _shown(w) and w.parentWidget() is bar and w.x() > 0]
+    room = (min(lefts) if lefts else bar.width()) - 2 * MESSAGE_MARGIN_PX
+    need = bar.fontMetrics().horizontalAdvance(bar.currentMessage())
+    return Cut(bar, bar.currentMessage(), need, room) if need > room + SLACK_PX else None
+
+
 def cut_texts(root: QWidget) -> list[Cut]:
     """Every shown widget under ``root`` (and ``root``) whose text does not fit it, and
     every pyqtgraph label that reaches past its view."""
     import pyqtgraph as pg
 
     cuts = [cut for view in root.findChildren(pg.GraphicsView) if _shown(view) for cut in _plot_label_cuts(view)]
+    message = _status_message_cut(root) if isinstance(root, QMainWindow) else None
+    if message is not None:
+        cuts.append(message)
     for widget in [root, *root.findChildren(QWidget)]:
         if not _shown(widget):
             continue

@@ -81,6 +81,8 @@ TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
 PCA_NOTES = ("a flat shadow: classes may overlap here, not in the model",
              "a flat shadow: overlap here, not in the model", "a flat shadow of {d}-D")
 CONTROL_ROW_MARGINS_PX = 12
+#: From this window width on, the status bar's data line has the dataset's sizes.
+STATUS_FULL_FROM_PX = 1280
 PCA_EXPLAINED = ("PCA shows the {d}-D latents along their two widest directions only, like a shadow: "
                  "points that overlap here can lie far apart in the other dimensions, so mixed classes "
                  "on this map do not mean the model mixes them. UMAP (Map: UMAP) keeps neighbours together "
@@ -274,7 +276,7 @@ class MainWindow(QMainWindow):
     def moveEvent(self, event) -> None:  # noqa: N802
         super().moveEvent(event)
         if time.monotonic() < self._keep_until:
-            QTimer.singleShot(0, self._refit)
+            QTimer.singleShot(0, self, self._refit)
 
     @Slot()
     def _refit(self) -> None:
@@ -284,7 +286,7 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if not self._placed:
-            QTimer.singleShot(0, self._on_first_shown)
+            QTimer.singleShot(0, self, self._on_first_shown)
 
     @Slot()
     def _on_first_shown(self) -> None:
@@ -331,12 +333,13 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        QTimer.singleShot(0, self._describe_projection)  # its note fits the map's new width
+        QTimer.singleShot(0, self, self._describe_projection)  # its note fits the map's new width
+        self._fit_status_line()
         now = time.monotonic()
         if now < self._fit_until:
             self._check_fit()
         if now < self._keep_until:
-            QTimer.singleShot(0, self._refit)
+            QTimer.singleShot(0, self, self._refit)
 
     def _check_fit(self) -> None:
         screen = self.screen()
@@ -457,6 +460,7 @@ class MainWindow(QMainWindow):
         self.status_model.setToolTip("The open model: family, backbone, latent size")
         self.status_dataset = QLabel()
         self.status_dataset.setToolTip("The dataset: name, training / test images")
+        self._dataset_lines = ("", "")  # with and without its sizes (_show_dataset)
         self.status_epoch = QLabel()
         self.status_epoch.setToolTip("Epochs trained")
         for label in (self.status_model, self.status_dataset, self.status_epoch, self.status_device):
@@ -492,7 +496,7 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         self.recent_menu.add(path)
-        self.statusBar().showMessage(f"Opened {path}", 5000)
+        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)  # (the whole path: File ▸ Recent)
         return True
 
     def show_preview(self, preview: PreviewSession) -> None:
@@ -508,7 +512,7 @@ class MainWindow(QMainWindow):
         self._show_model_facts(None, None, preview.beta, preview.config)
         self.show_kl(preview.kl_per_dim(), preview)
         self.status_model.setText(f"model: {preview.describe()}")
-        self.status_dataset.setText(describe_data(*preview.dataset_counts()))
+        self._show_dataset(*preview.dataset_counts())
         self.status_epoch.setText(f"epoch {preview.epochs_done}")
         self.training_panel.summary.setText(summarize(preview.family, preview.epochs_done, preview.metrics))
         self._update_ui_state()
@@ -844,6 +848,17 @@ class MainWindow(QMainWindow):
             self.projection_picker.set_note("UMAP after training: PCA follows the training")
         self._update_status()
 
+    def _show_dataset(self, name: str, n_train: int | None, n_test: int | None) -> None:
+        """The status bar's data line: with its sizes where the window is wide enough, else
+        the name alone (the sizes in the tooltip), so the bar's messages keep their room."""
+        self._dataset_lines = (describe_data(name, n_train, n_test), describe_data(name, None, None))
+        self.status_dataset.setToolTip(f"The dataset: {self._dataset_lines[0].removeprefix('data: ')}")
+        self._fit_status_line()
+
+    def _fit_status_line(self) -> None:
+        full, short = self._dataset_lines
+        self.status_dataset.setText(full if self.width() >= STATUS_FULL_FROM_PX else short)
+
     def _update_status(self) -> None:
         session, run = self.session, self.run
         if not self.engine_ready:
@@ -861,14 +876,14 @@ class MainWindow(QMainWindow):
         if session is None:
             self.status_model.setText("no model")
             self.training_panel.summary.setText("")
-            self.status_dataset.setText(f"data: {DEFAULT_DATASET}")
+            self._show_dataset(DEFAULT_DATASET, None, None)
             self.status_epoch.setText("")
             self.setWindowTitle("latentlab")
             return
         self.status_model.setText(f"model: {session.describe()}")
         self.training_panel.summary.setText(summarize(session.family, session.epochs_done, session.metrics))
         d = session.dataset
-        self.status_dataset.setText(describe_data(d.name, len(d.train), len(d.test)))
+        self._show_dataset(d.name, len(d.train), len(d.test))
         self.status_epoch.setText(f"epoch {session.epochs_done}" + (" (training)" if run is not None else ""))
         name = session.path.name if session.path else "unsaved"
         self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")

@@ -124,6 +124,8 @@ class PresentationMode(QObject):
             if height < COMPACT_BELOW_HEIGHT or window.docks_shown():
                 window.bottom_action.setChecked(False)  # the map, the digit (and the dock) get the room
             self.apply(projector_look(height))
+            for label in (window.status_dataset, window.status_device):  # the room reads the model and
+                label.hide()  # the hints; the data and the device left the hints no room at 1024 pixels
             window.showFullScreen()
             self._top_sizes = window.top_splitter.sizes()
             width = window.screen().geometry().width() if window.screen() is not None else window.width()
@@ -132,6 +134,8 @@ class PresentationMode(QObject):
             window.statusBar().showMessage(f"Presentation mode: F11 to leave, F1 for the keys{hint}", 6000)
         else:
             self.apply(system_look())
+            for label in (window.status_dataset, window.status_device):
+                label.show()
             window.bottom_action.setChecked(self._bottom_was_shown)
             window.showMaximized() if self._was_maximized else window.showNormal()
             if self._normal_geometry is not None:

@@ -215,7 +215,7 @@ class Startup(QObject):
             window.recent_menu.add(loaded.path)
             if self.origin == "restored" and not (same and self.view_restored):
                 restore_view(window, self.state)
-            window.statusBar().showMessage(self.notice or f"Opened {loaded.path}", 8000)
+            window.statusBar().showMessage(self.notice or f"Opened {Path(loaded.path).name}", 8000)
         QTimer.singleShot(0, window.open_dropped)  # a file dropped on the window meanwhile
         self.done.emit()
 

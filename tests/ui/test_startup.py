@@ -16,10 +16,20 @@ from pretrained_helpers import pretrained  # noqa: F401 - a fixture
 
 
 def test_the_startup_trace_records_window_then_explorable_and_quits(qtbot, tmp_path, monkeypatch,
-                                                                    pretrained):  # noqa: F811
+                                                                    pretrained, gated_session_open):  # noqa: F811
     from latentlab.ui import app
-    from latentlab.ui.startup import TRACE_ENV
+    from latentlab.ui.startup import TRACE_ENV, StartupTrace
 
+    # The session opens once the first screen is explorable: on a loaded machine the
+    # preview's territory can take longer than the loader waits for it (FIRST_SCREEN_WAIT_S).
+    mark = StartupTrace.mark
+
+    def mark_and_open(self, event: str) -> None:
+        mark(self, event)
+        if event == "explorable":
+            gated_session_open.set()
+
+    monkeypatch.setattr(StartupTrace, "mark", mark_and_open)
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     trace = tmp_path / "trace.json"
     monkeypatch.setenv(TRACE_ENV, str(trace))
