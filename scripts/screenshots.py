@@ -52,7 +52,7 @@ class Shooter:
         self.failures: list[str] = []
         self._count = 0
 
-    def window(self, screen, **options):
+    def window(self, screen, territory: tuple[int, ...] = (), **options):
         from PySide6.QtCore import QSettings
 
         from latentlab.ui.app import CAPTURE_TERRITORY
@@ -64,7 +64,7 @@ class Shooter:
         options.setdefault("headless", True)
         options.setdefault("warm_up", False)
         window = MainWindow(settings=settings, options=WindowOptions(
-            explorer=ExplorerOptions(territory_stages=CAPTURE_TERRITORY), **options))
+            explorer=ExplorerOptions(territory_stages=territory or CAPTURE_TERRITORY), **options))
         window.fit_into_screen(screen, fresh=True)
         window.show()
         self.settle(window)
@@ -147,12 +147,15 @@ def first_screen(shooter: Shooter, checkpoint: str) -> None:
     """The window as it is before PyTorch has loaded: the NumPy preview of the VAE."""
     from latentlab.preview import open_preview
     from latentlab.ui.layout_check import screen_of
-    from latentlab.ui.preview_session import PreviewSession
+    from latentlab.ui.preview_session import PREVIEW_MAX_RESOLUTION, PreviewSession
 
-    window = shooter.window(screen_of((1920, 1080)), defer_engine=True)
+    # The preview paints the coarse territory only (preview_session.PREVIEW_MAX_RESOLUTION).
+    window = shooter.window(screen_of((1920, 1080)), territory=(PREVIEW_MAX_RESOLUTION,), defer_engine=True)
     try:
-        window.show_preview(PreviewSession(open_preview(checkpoint)))
+        preview = PreviewSession(open_preview(checkpoint))
+        window.show_preview(preview)
         shooter.wait_for(window.latent_map.has_territory)
+        window.show_preview_losses(preview)  # as startup.py does once the territory is painted
         shooter.shoot(window, "first-screen.png", marker=False)
     finally:
         close(window)
