@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEventLoop, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QScreen
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QScreen
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -46,6 +46,7 @@ from .presentation import PresentationMode
 from .projection_controller import ProjectionController
 from .projection_picker import ProjectionPicker
 from .recent import RecentMenu
+from .screen_fit import DEFAULT_SIZE, ScreenFit
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
@@ -64,15 +65,6 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
     from .session import Session
     from .training_run import TrainingRun
 
-#: A fresh window's size where the screen has room for it (else the screen's available area).
-DEFAULT_SIZE = (1400, 860)
-#: The window frame's height (title bar) assumed before the window is shown and its real
-#: frame is known; once shown, the real one is used (fit_into_screen).
-FRAME_GUESS_PX = 32
-#: How long after a dock opens the window keeps checking that it fits its screen.
-FIT_SCREEN_S = 1.0
-#: How long after it is first shown, or leaves full screen, the window is kept on its screen.
-KEEP_ON_SCREEN_S = 1.0
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
@@ -127,14 +119,11 @@ class MainWindow(QMainWindow):
         self._warm_task: BackgroundTask | None = None
         self._dropped_path: str | None = None
         self._shut_down = False
-        self._fit_until = 0.0  # fit_screen: until then, a window taller than its screen drops the panel
         self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
         self.setWindowTitle("latentlab")
         self.setAcceptDrops(True)
-        self._placed = False  # fit_into_screen has seen the window's real frame (first show)
-        self._keep_until = 0.0  # keep_on_screen: until then, moves and resizes are fitted to the screen
-        self._frame_seen = QSize(0, 0)  # the window frame's extra size, the largest seen (_frame_extra)
+        self.screen_fit = ScreenFit(self, enabled=self.options.fit_to_screen)
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
@@ -225,107 +214,14 @@ class MainWindow(QMainWindow):
 
     # ============================================================ geometry
     def fit_into_screen(self, screen: QScreen | None = None, *, fresh: bool = False) -> None:
-        """Keep the window (frame included) inside the available area of ``screen`` (default:
-        its own). ``fresh``: DEFAULT_SIZE or less, centred: a new window. Otherwise only what
-        does not fit changes (a restored geometry saved on a larger screen, a window just
-        shown whose frame turned out taller than guessed): the size shrinks to the area,
-        then the window moves inside it. Full screen and maximized windows are left alone."""
-        # The screen under the window's middle: screen() may still name the one it was on.
-        screen = screen or QGuiApplication.screenAt(self.frameGeometry().center()) or self.screen() \
-            or QGuiApplication.primaryScreen()
-        if not self.options.fit_to_screen:
-            if fresh:
-                self.resize(*DEFAULT_SIZE)
-            return
-        if screen is None or self.isFullScreen() or self.isMaximized():
-            return
-        area = screen.availableGeometry()
-        frame = self._frame_extra()
-        room = QSize(area.width() - frame.width(), area.height() - frame.height())
-        size = (QSize(*DEFAULT_SIZE) if fresh else self.size()).boundedTo(room)
-        size = size.expandedTo(self.minimumSize())
-        if size != self.size():
-            self.resize(size)
-        outer = QRect(QPoint(0, 0), size + frame)
-        if fresh:
-            outer.moveCenter(area.center())
-        else:
-            outer.moveTopLeft(self.pos())
-        x = min(max(outer.x(), area.x()), area.x() + area.width() - outer.width())
-        y = min(max(outer.y(), area.y()), area.y() + area.height() - outer.height())
-        if (fresh or QPoint(x, y) != self.pos()) and not self.isFullScreen():
-            self.move(max(x, area.x()), max(y, area.y()))
-
-    def _frame_extra(self) -> QSize:
-        """How much larger the window's frame is than its contents: the largest seen (a frame
-        is briefly missing after full screen), at least a guess until the window manager has
-        framed the window (the first show)."""
-        if self.isVisible() and not self.isFullScreen():
-            frame, inner = self.frameGeometry(), self.geometry()
-            self._frame_seen = self._frame_seen.expandedTo(
-                QSize(frame.width() - inner.width(), frame.height() - inner.height()))
-        return self._frame_seen if self._placed else self._frame_seen.expandedTo(QSize(0, FRAME_GUESS_PX))
-
-    def keep_on_screen(self, seconds: float = KEEP_ON_SCREEN_S) -> None:
-        """For the next ``seconds``, bring the window back inside its screen whenever it moves
-        or changes size: the platform settles a restored or newly framed geometry in steps
-        (leaving full screen, Qt placed the frame a title bar lower: 1 pixel past the bottom)."""
-        self._keep_until = time.monotonic() + seconds
-        self._refit()
-
-    def moveEvent(self, event) -> None:  # noqa: N802
-        super().moveEvent(event)
-        if time.monotonic() < self._keep_until:
-            QTimer.singleShot(0, self, self._refit)
-
-    @Slot()
-    def _refit(self) -> None:
-        if not self._shut_down:
-            self.fit_into_screen()
-
-    def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        if not self._placed:
-            QTimer.singleShot(0, self, self._on_first_shown)
-
-    @Slot()
-    def _on_first_shown(self) -> None:
-        """The window manager has framed the window: fit the real frame into the screen."""
-        self._placed = True
-        self.keep_on_screen()
+        """Keep the window inside its screen (screen_fit.ScreenFit.fit)."""
+        self.screen_fit.fit(screen, fresh=fresh)
 
     @Slot(bool)
     def fit_screen(self, shown: bool = True) -> None:
-        """A dock was shown: in presentation mode it takes the training panel's place (at
-        1080p the panel, the dock and the map left the decoded digit 80 pixels); otherwise,
-        for the next second (while its layout settles, and a strip of frames takes its
-        height from its width), hide the training panel if the window cannot fit its screen
-        with it. On a 768-line laptop the interpolation dock asked for 886 pixels. T shows
-        the panel again; that is not undone. Where the screen has room to spare, the window
-        first grows by the dock's height, so the map and the decoded digit keep theirs (at
-        1080p the digit had 140 pixels instead of 230)."""
-        if not shown:
-            return
-        if self.presentation.active and self.bottom_action.isChecked():
-            self.bottom_action.setChecked(False)  # the room's view: the map, the digit, the strip
-            self.statusBar().showMessage("The training panel makes room for the dock: T shows it", 8000)
-            return
+        """A dock was shown or hidden (its visibilityChanged): ScreenFit.dock_shown."""
         dock = self.sender()
-        if isinstance(dock, QDockWidget) and not self.presentation.active:
-            self._grow_for(dock)
-        self._fit_until = time.monotonic() + FIT_SCREEN_S
-        self._check_fit()
-
-    def _grow_for(self, dock: QDockWidget) -> None:
-        """Make the window taller by ``dock``'s height, as far as its screen has room."""
-        screen = self.screen()
-        if screen is None or self.isMaximized() or self.isFullScreen() or not self.options.fit_to_screen:
-            return
-        room = screen.availableGeometry().height() - self._frame_extra().height()
-        height = min(self.height() + dock.sizeHint().height(), room)
-        if height > self.height():
-            self.resize(self.width(), height)
-            self.fit_into_screen()  # and move it up if it now reaches past the screen's bottom
+        self.screen_fit.dock_shown(shown, dock if isinstance(dock, QDockWidget) else None)
 
     def docks_shown(self) -> bool:
         """A dock (the interpolation strip) is open in the window."""
@@ -335,33 +231,6 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         QTimer.singleShot(0, self, self._describe_projection)  # its note fits the map's new width
         self._fit_status_line()
-        now = time.monotonic()
-        if now < self._fit_until:
-            self._check_fit()
-        if now < self._keep_until:
-            QTimer.singleShot(0, self, self._refit)
-
-    def _check_fit(self) -> None:
-        screen = self.screen()
-        if screen is None or not self.bottom_action.isChecked():
-            return
-        available = screen.availableGeometry().height()
-        if max(self.minimumSizeHint().height(), self.height()) > available:
-            self._fit_until = 0.0
-            self.bottom_action.setChecked(False)
-            self.statusBar().showMessage("The training panel is hidden to fit the screen: T shows it", 8000)
-            QTimer.singleShot(0, self._shrink_to_screen)  # once the layout has let go of the panel
-
-    @Slot()
-    def _shrink_to_screen(self) -> None:
-        screen = self.screen()
-        if screen is None or self.isMaximized() or self.isFullScreen():
-            return
-        frame = self.frameGeometry().height() - self.height()
-        available = screen.availableGeometry().height() - frame
-        if self.height() > available:
-            self.layout().activate()  # the window's minimum height, without the hidden panel
-            self.resize(self.width(), max(self.minimumSizeHint().height(), available))
 
     @Slot()
     def _size_by_current_page(self) -> None:

@@ -140,7 +140,7 @@ class PresentationMode(QObject):
             window.showMaximized() if self._was_maximized else window.showNormal()
             if self._normal_geometry is not None:
                 window.restoreGeometry(self._normal_geometry)
-                window.keep_on_screen()  # the platform may place the frame a title bar lower
+                window.screen_fit.keep_on_screen()  # the platform may place the frame a title bar lower
             self._normal_geometry = None
             if self._top_sizes is not None:  # in the restored width
                 window.top_splitter.setSizes(self._top_sizes)
