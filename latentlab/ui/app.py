@@ -159,7 +159,8 @@ def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
     from latentlab.errors import LatentLabError
 
     from .explorer import ExplorerOptions
-    from .main_window import DEFAULT_SIZE, MainWindow, WindowOptions
+    from .main_window import MainWindow, WindowOptions
+    from .screen_fit import DEFAULT_SIZE
     from .session import Session
 
     out = Path(path).expanduser()

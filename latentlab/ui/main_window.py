@@ -46,7 +46,7 @@ from .presentation import PresentationMode
 from .projection_controller import ProjectionController
 from .projection_picker import ProjectionPicker
 from .recent import RecentMenu
-from .screen_fit import DEFAULT_SIZE, ScreenFit
+from .screen_fit import ScreenFit
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController

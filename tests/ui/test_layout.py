@@ -13,7 +13,7 @@ from PySide6.QtCore import QRect
 from latentlab.pretrained import default_checkpoint
 from latentlab.ui import session_state
 from latentlab.ui.layout_check import SCREEN_SIZES, cut_texts, decoded_digit_px, outside_screen, outside_window
-from latentlab.ui.main_window import DEFAULT_SIZE
+from latentlab.ui.screen_fit import DEFAULT_SIZE
 from screens import screen_of
 
 #: The decoded digit's least height: the done-when of presentation mode at 1080p, and a
