@@ -181,16 +181,20 @@ def umap_16d(shooter: Shooter) -> None:
 
 
 def analysis_views(out: Path, only) -> None:
-    import analysis_screenshots
+    """interpolation.png and compare.png, each by scripts/analysis_screenshots.py in a process
+    of its own (a comparison after a dozen windows in one process crashed in Qt's timers)."""
+    import subprocess
+
     from latentlab.pretrained import find
 
-    def path(key: str) -> str:
-        return str(find(key).path)
-
-    if not only or "interpolation.png" in only:
-        analysis_screenshots.interpolation(path("vae"), str(out / "interpolation.png"))
-    if not only or "compare.png" in only:
-        analysis_screenshots.compare(str(out / "compare.png"), [path(k) for k in ("ae", "vae", "msvae", "vae-16d")])
+    script = Path(__file__).resolve().parent / "analysis_screenshots.py"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    paths = {key: str(find(key).path) for key in ("ae", "vae", "msvae", "vae-16d")}
+    jobs = {"interpolation.png": ["interpolation", paths["vae"], str(out / "interpolation.png")],
+            "compare.png": ["compare", str(out / "compare.png"), *paths.values()]}
+    for name, args in jobs.items():
+        if not only or name in only:
+            subprocess.run([sys.executable, str(script), *args], env=env, check=True)
 
 
 def close(window) -> None:
