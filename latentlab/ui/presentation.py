@@ -127,6 +127,7 @@ class PresentationMode(QObject):
             for label in (window.status_dataset, window.status_device):  # the room reads the model and
                 label.hide()  # the hints; the data and the device left the hints no room at 1024 pixels
             window.showFullScreen()
+            window.screen_fit.cover_screen()
             self._top_sizes = window.top_splitter.sizes()
             width = window.screen().geometry().width() if window.screen() is not None else window.width()
             window.top_splitter.setSizes([round(width * (1 - DECODED_SHARE)), round(width * DECODED_SHARE)])

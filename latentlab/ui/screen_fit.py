@@ -28,6 +28,8 @@ FRAME_GUESS_PX = 32
 FIT_SCREEN_S = 1.0
 #: How long after it is first shown, or leaves full screen, the window is kept on its screen.
 KEEP_ON_SCREEN_S = 1.0
+#: How long after showFullScreen the window is checked to fill its screen.
+COVER_CHECK_MS = 300
 
 
 class ScreenFit(QObject):
@@ -115,6 +117,19 @@ class ScreenFit(QObject):
         """The window manager has framed the window: fit the real frame into the screen."""
         self._placed = True
         self.keep_on_screen()
+
+    def cover_screen(self) -> None:
+        """After showFullScreen: where nothing made the window fill its screen (X11 without a
+        window manager, as under Xvfb: a 1400x860 window kept its size in the projector look),
+        give it the screen's geometry."""
+        QTimer.singleShot(COVER_CHECK_MS, self, self._cover)
+
+    @Slot()
+    def _cover(self) -> None:
+        window = self.window
+        screen = window.screen()
+        if screen is not None and window.isFullScreen() and window.frameGeometry() != screen.geometry():
+            window.setGeometry(screen.geometry())
 
     # ------------------------------------------------------------- docks
     def dock_shown(self, shown: bool, dock: QDockWidget | None = None) -> None:

@@ -165,13 +165,20 @@ def apply_theme(app: QApplication) -> None:
 
 
 # ---------------------------------------------------------------- plots
-def _scaled_font(owner, font: QFont, scale: float) -> QFont:
-    """``font`` at ``scale`` times the size ``owner`` had when first restyled."""
+def _scaled_font(owner, font: QFont | None, scale: float) -> QFont:
+    """``font`` at ``scale`` times the size ``owner`` had when first restyled. An owner
+    without a font of its own (``None``) has the normal look's application font: not the
+    application's font of the moment, which a first restyle into presentation mode had
+    already enlarged (the KL bars' ticks then stayed large after leaving it)."""
     base = getattr(owner, "_latentlab_base_pt", None)
+    app = QApplication.instance()
     if base is None:
-        base = font.pointSizeF() if font.pointSizeF() > 0 else MIN_POINT_SIZE
+        if font is not None and font.pointSizeF() > 0:
+            base = font.pointSizeF()
+        else:
+            base = float((app.property("latentlab_base_pt") if app is not None else None) or MIN_POINT_SIZE)
         owner._latentlab_base_pt = base
-    font = QFont(font)
+    font = QFont(font) if font is not None else QFont(QApplication.font())
     font.setPointSizeF(base * scale)
     return font
 
@@ -209,7 +216,7 @@ def restyle_plot_item(plot: pg.PlotItem, look: Look) -> None:
         axis = plot.getAxis(name)
         axis.setPen(look.plot_foreground)
         axis.setTextPen(look.plot_foreground)
-        axis.setTickFont(_scaled_font(axis, axis.style.get("tickFont") or QFont(), look.font_scale))
+        axis.setTickFont(_scaled_font(axis, axis.style.get("tickFont"), look.font_scale))
         if axis.labelText:
             style = dict(axis.labelStyle)
             style["color"] = look.text

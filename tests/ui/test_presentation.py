@@ -16,7 +16,9 @@ def looks_of(window):
     lmap = window.latent_map
     tick = lmap.plot_item.getAxis("bottom").style["tickFont"]
     curves = [i for i in window.loss_plot.scene().items() if isinstance(i, pg.PlotDataItem)]
+    kl_tick = window.beta_panel.kl.getPlotItem().getAxis("bottom").style.get("tickFont") or QApplication.font()
     return {
+        "kl_tick_font": kl_tick.pointSizeF(),  # an axis without a font of its own came back large
         "app_font": QApplication.font().pointSizeF(),
         "tick_font": tick.pointSizeF(),
         "readout_font": window.decoded_view.readout.font().pointSizeF(),
@@ -48,7 +50,7 @@ def test_f11_toggles_presentation_mode_and_back(qtbot, presenting):
     look = theme.projector_look(window.screen().geometry().height())  # the offscreen screen: 800 lines
     assert window.presentation.active and theme.current() == look and look.name == "projector"
     qtbot.waitUntil(window.isFullScreen, timeout=5000)
-    for key in ("app_font", "tick_font", "readout_font", "dot", "marker", "line"):
+    for key in ("app_font", "tick_font", "kl_tick_font", "readout_font", "dot", "marker", "line"):
         assert during[key] > before[key] * 1.15, key
     assert during["background"] == "#000000" and during["window_colour"] == "#000000"
     assert during["class0"] != before["class0"]
