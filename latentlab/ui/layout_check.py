@@ -5,8 +5,9 @@ outside the window, a window larger than its screen, and how tall the decoded di
 A widget's text is cut when the room its style gives the text (the contents rectangle of
 a push button or check box, the edit field of a combo or spin box, a label's contents) is
 narrower than the text, or, for a word-wrapped label, when the label is lower than its
-wrapped lines. Only shown widgets count. Labels that are built to give way (they cut whole
-lines at the bottom, ``training_panel.LeftoverLabel``) say so with ``GIVES_WAY``.
+wrapped lines; a pyqtgraph title or note, when it reaches past its view's sides; the
+status bar's message, when its permanent labels leave it too little room. Only shown
+widgets count.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from PySide6.QtWidgets import (
 
 #: The screens a window must work on: a 1080p projector, a 1366x768 laptop, a 1024x768 projector.
 SCREEN_SIZES = ((1920, 1080), (1366, 768), (1024, 768))
-#: A widget property: True on labels that cut their last lines on purpose when short of room.
-GIVES_WAY = "latentlab_gives_way"
 #: Rounding of fractional font metrics: a pixel is not a cut.
 SLACK_PX = 1
 #: The status bar's message starts this far from its left edge (and needs as much at its end).
@@ -73,7 +72,7 @@ def _plain(text: str) -> str:
 
 def _label_cut(label: QLabel) -> Cut | None:
     text = label.text()
-    if not text or label.pixmap() is not None and not label.pixmap().isNull() or label.property(GIVES_WAY):
+    if not text or label.pixmap() is not None and not label.pixmap().isNull():
         return None
     rect = label.contentsRect()
     room = rect.width() - 2 * max(label.indent(), 0) - 2 * label.margin()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from screens import offscreen_platform  # noqa: E402
+from screens import offscreen_platform
 
 # Before anything imports Qt: offscreen, with the screens of tests/ui/screens.py (the
 # default 800 x 800 one first, then the sizes the layout tests open windows on).
