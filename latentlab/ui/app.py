@@ -260,7 +260,8 @@ def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
 
     from .explorer import ExplorerOptions
     from .image_files import write_png
-    from .main_window import DEFAULT_SIZE, MainWindow, WindowOptions
+    from .main_window import MainWindow, WindowOptions
+    from .screen_fit import DEFAULT_SIZE
     from .session import Session
 
     out = Path(path).expanduser()
@@ -271,7 +272,8 @@ def capture(app, checkpoint: str | None, path: str | os.PathLike) -> int:
         checkpoint = str(default) if default is not None else None
     with tempfile.TemporaryDirectory(prefix=f"{CAPTURE_PREFIX}{os.getpid()}-") as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)  # leave the user's alone
-        options = WindowOptions(headless=True, explorer=ExplorerOptions(territory_stages=CAPTURE_TERRITORY))
+        options = WindowOptions(headless=True, explorer=ExplorerOptions(territory_stages=CAPTURE_TERRITORY),
+                                fit_to_screen=False)
         window = MainWindow(settings=settings, options=options)
         try:
             window.resize(*DEFAULT_SIZE)

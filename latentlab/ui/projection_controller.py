@@ -88,6 +88,20 @@ class ProjectionController(QObject):
         if not self.service.busy:
             self._timer.stop()
 
+    def cached_layout(self, latents: np.ndarray):
+        """The EmbeddingProjection of ``latents`` from a layout already laid out (the service's
+        cache: no worker, no fit), or None. The window opens a >2-D model in UMAP when there is one."""
+        from latentlab.latent.embedding import EmbeddingProjection
+        from latentlab.latent.umap_service import key_hash
+
+        latents = np.ascontiguousarray(latents, np.float32)
+        if latents.ndim != 2 or len(latents) == 0:
+            return None
+        embedding = self.service.cached(key_hash(latents))
+        if embedding is None or len(embedding) != len(latents):
+            return None
+        return EmbeddingProjection(embedding, latents)
+
     def shutdown(self) -> None:
         """Stop polling and the worker process (the window calls this when it closes)."""
         self._timer.stop()
