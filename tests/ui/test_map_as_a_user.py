@@ -79,6 +79,7 @@ def assert_clicks_decode_the_dots(qtbot, window, model, n: int = 5) -> None:
 @pytest.fixture
 def vae_window(window):
     assert window.open_checkpoint(SHIPPED / "vae.safetensors")
+    assert window.wait_until_idle(30)  # laid out and painted, as a person sees it before moving the mouse
     return window
 
 
