@@ -55,17 +55,6 @@ def test_the_cli_offers_every_registered_backbone(capsys):
     assert all(name in out for name in backbone_names())
 
 
-@pytest.mark.parametrize("key", ["vae", "gan"])
-def test_checkpoints_from_before_the_registry_still_load(key):
-    """The shipped files (mlp VAE, conv GAN) were written before backbones had a registry."""
-    from latentlab.pretrained import find
-
-    path = find(key).path
-    if not path.is_file():
-        pytest.skip(f"{path} is not installed")
-    assert load_checkpoint(path).model.config.backbone == ("mlp" if key == "vae" else "conv")
-
-
 # ---------------------------------------------------------------- every family
 @pytest.mark.parametrize("backbone", NEW)
 @pytest.mark.parametrize("family", FAMILIES)
