@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
 import numpy as np
+import torch
 
 from latentlab.errors import ConfigError
 
@@ -103,9 +104,9 @@ Trace = Union[DenseActivations, FeatureMaps, RecurrentTrace, AttentionTrace]
 
 
 def look_inside(model: "LatentModel", image: np.ndarray) -> Trace:
-    """The trace of ``model``'s encoder for one image, (C, H, W) or (1, C, H, W) in [0, 1]."""
-    import torch
+    """The trace of ``model``'s encoder for one image, (C, H, W) or (1, C, H, W) in [0, 1].
 
+    Call it on a model in eval mode (no dropout), e.g. the window's snapshot copy."""
     encoder = getattr(model, "encoder", None)
     if not model.has_encoder or encoder is None:
         raise ConfigError(f"a {model.family} model has no encoder to look inside")
