@@ -102,13 +102,14 @@ def _run_gui(args: argparse.Namespace) -> int:
 def _subcommand_parser() -> argparse.ArgumentParser:
     from latentlab.cli_train import DEFAULT_AUTOSAVE, autosave_spec
     from latentlab.data import DEFAULT_DATASET
+    from latentlab.models.backbones import backbone_names
 
     p = ArgumentParser(prog="latentlab")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
     t.add_argument("--model", default="vae", help="family: ae, vae, msvae, gan, wgan-gp, judge (default vae)")
-    t.add_argument("--backbone", default=None, choices=["mlp", "conv"], help="network type (default: mlp for ae/vae/msvae, conv for gan/wgan-gp/judge)")
+    t.add_argument("--backbone", default=None, choices=backbone_names(), help="network type (default: mlp for ae/vae/msvae, conv for gan/wgan-gp/judge)")
     t.add_argument("--latent-dim", type=int, default=None, help="latent size (default 2)")
     t.add_argument("--hidden", type=int, default=None, help="width of the first hidden layer (default 512)")
     t.add_argument("--beta", type=float, default=None, help="KL weight of vae/msvae (default 1)")
