@@ -129,6 +129,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     dataset = load_dataset(args.dataset, image_size=args.image_size)
+    _warn_about(dataset)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
     torch.manual_seed(args.seed)
     history: list[dict] = []
@@ -242,6 +243,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         raise ConfigError(f"a {model.family} model has no encoder, so it cannot encode images")
     dataset = load_dataset(args.dataset or ckpt.dataset.get("name", "mnist-5k"),
                            image_size=model.config.image_shape[1])
+    _warn_about(dataset)
     if tuple(dataset.image_shape) != tuple(model.config.image_shape):
         raise ConfigError(f"dataset images are {dataset.image_shape}, the model expects {model.config.image_shape}")
     splits = {"test": [dataset.test], "train": [dataset.train], "all": [dataset.train, dataset.test]}[args.split]
@@ -254,6 +256,12 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------- formatting
+def _warn_about(dataset) -> None:
+    """What loading left out (skipped files, unreadable folders), one line each on stderr."""
+    for note in dataset.warnings:
+        print(f"latentlab: warning: {note}", file=sys.stderr)
+
+
 def _fmt_time(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     h, rem = divmod(seconds, 3600)
