@@ -122,14 +122,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from latentlab.errors import ConfigError
     from latentlab.models.checkpoint import load_checkpoint
     from latentlab.models.registry import create_model, make_config
+    from latentlab.training import distributed
     from latentlab.training.control import TrainControl
     from latentlab.training.evaluate import evaluate, fit_sampling_mixture
     from latentlab.training.judges import get_judge
     from latentlab.training.trainer import Trainer, TrainSettings
 
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    ranks = distributed.init_from_env(args.device)  # under torchrun: this process's rank; else None
+    main_rank = ranks is None or ranks.is_main  # the one that prints, judges and saves
+    quiet = args.quiet or not main_rank
+    log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
     dataset = load_dataset(args.dataset, image_size=args.image_size)
-    _warn_about(dataset)
+    if main_rank:
+        _warn_about(dataset)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
     torch.manual_seed(args.seed)
     history: list[dict] = []
@@ -152,14 +157,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     family = model.family
     out = Path(args.out or f"runs/{family}-{dataset.name.replace(':', '_').replace('/', '_')}")
     judge = None
-    if family != "judge" and not args.no_judge:
-        judge = get_judge(dataset, settings.device, log=log)
+    if family != "judge" and not args.no_judge and main_rank:
+        judge_bar = None if quiet else ProgressBar(f"judge for {dataset.name}")
+        judge = get_judge(dataset, settings.device, log=log, callbacks=[judge_bar] if judge_bar else [])
+        if judge_bar:
+            judge_bar.close()
     control = TrainControl()
-    bar = None if args.quiet else ProgressBar(f"{family} on {dataset.name}")
+    bar = None if quiet else ProgressBar(f"{family} on {dataset.name}")
     trainer = Trainer(model, dataset, settings, control=control, callbacks=[bar] if bar else [], judge=judge,
-                      history=history)
+                      history=history, distributed=ranks)
+    processes = f" x {ranks.world_size} processes ({ranks.backend})" if ranks else ""
     log(f"training {family} ({model.config.backbone}, latent {model.latent_dim}) on {dataset.name} "
-        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}")
+        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}{processes}")
     started = time.perf_counter()
     try:
         result = trainer.fit()
@@ -168,6 +177,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = None
     if bar:
         bar.close()
+    if ranks is not None and result is not None and distributed.weights_agree(model):
+        log(f"checked: all {ranks.world_size} processes end with the same weights")
+    if not main_rank:
+        return 0 if result is None or result.ok else 1
     if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture":
         trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
     path = trainer.save(out)
@@ -298,29 +311,41 @@ def _format_metrics(metrics: dict, indent: str = "") -> str:
 
 
 class ProgressBar:
-    """A one-line progress bar with rate and ETA on stderr (a training callback)."""
+    """A one-line progress bar with rate and ETA on stderr (a training callback).
 
-    def __init__(self, title: str, width: int = 28, min_interval: float = 0.1) -> None:
-        self.title, self.width, self.min_interval = title, width, min_interval
+    On a terminal the bar is redrawn in place; in a log (not a terminal) a line is written
+    at every epoch's end and, within long epochs, every ``log_interval`` seconds.
+    """
+
+    def __init__(self, title: str, width: int = 28, min_interval: float = 0.1, log_interval: float = 15.0) -> None:
+        self.title, self.width, self.min_interval, self.log_interval = title, width, min_interval, log_interval
         self._last = 0.0
+        self._last_log = time.perf_counter()
         self._tty = sys.stderr.isatty()
-        self._last_epoch_line = ""
+        self._drawn = False
 
     def on_step(self, trainer, report) -> None:
         now = time.perf_counter()
+        loss = report.losses.get("loss", float("nan"))
+        if not self._tty:
+            if now - self._last_log >= self.log_interval:
+                self._last_log = now
+                sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} {report.progress:.0%} "
+                                 f"loss {loss:.4g} ETA {_fmt_time(report.eta_s)}\n")
+            return
         if now - self._last < self.min_interval and report.step != report.total_steps:
             return
         self._last = now
         filled = int(self.width * report.progress)
-        loss = report.losses.get("loss", float("nan"))
         line = (f"{self.title} epoch {report.epoch}/{report.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{report.progress:4.0%} {report.images_per_s:,.0f} img/s ETA {_fmt_time(report.eta_s)} loss {loss:.4g}")
-        if self._tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
-            sys.stderr.flush()
+        sys.stderr.write("\r" + line + "\x1b[K")
+        sys.stderr.flush()
+        self._drawn = True
 
     def on_epoch(self, trainer, report) -> None:
         if not self._tty:  # logs and CI: one line per epoch instead of a redrawn bar
+            self._last_log = time.perf_counter()
             loss = report.losses.get("loss", float("nan"))
             sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
                              f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
@@ -328,5 +353,5 @@ class ProgressBar:
     def on_end(self, trainer, result) -> None: ...
 
     def close(self) -> None:
-        if self._tty:
+        if self._tty and self._drawn:
             sys.stderr.write("\n")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ from latentlab.models.base import LatentModel
 from latentlab.training.control import TrainControl
 from latentlab.training.device import amp_dtype, resolve_device
 from latentlab.training.evaluate import encode_all, evaluate
+
+if TYPE_CHECKING:
+    from latentlab.training.distributed import DistContext
 
 
 @dataclass
@@ -116,9 +120,12 @@ class Trainer:
         callbacks: Sequence[TrainingCallback] = (),
         judge: LatentModel | None = None,
         history: list[dict] | None = None,
+        distributed: DistContext | None = None,
     ) -> None:
         self.settings = settings or TrainSettings()
-        self.device = resolve_device(self.settings.device)
+        #: Under torchrun (training/distributed.py): this rank's place; None in one process.
+        self.distributed = distributed
+        self.device = distributed.device if distributed else resolve_device(self.settings.device)
         self.model = model.to(self.device)
         self.judge = judge.to(self.device).eval() if judge is not None else None
         self.dataset = dataset
@@ -127,6 +134,11 @@ class Trainer:
         self.lr = self.settings.lr or model.default_lr
         self.batch_size = self.settings.batch_size or model.default_batch_size
         self.optimizers = model.configure_optimizers(self.lr)
+        self._train_step = model.train_step
+        if distributed is not None:
+            from latentlab.training.distributed import attach
+
+            self._train_step, self.control = attach(model, self.optimizers, self.control, self.batch_size, distributed)
         #: Per-epoch records; continues the checkpoint's history when fine-tuning.
         self.history: list[dict] = list(history or [])
         self.metrics: dict = {}
@@ -134,6 +146,11 @@ class Trainer:
         self._good_state = self.snapshot_state()
         self._good_epoch = 0
         self._last_autosave = time.monotonic()
+
+    @property
+    def is_main(self) -> bool:
+        """True in a single process and on rank 0: the one that evaluates and saves."""
+        return self.distributed is None or self.distributed.is_main
 
     # ------------------------------------------------------------- for callbacks
     def snapshot_state(self) -> dict[str, torch.Tensor]:
@@ -155,7 +172,8 @@ class Trainer:
     # -------------------------------------------------------------------- loop
     def fit(self) -> TrainResult:
         s = self.settings
-        torch.manual_seed(s.seed)
+        rank = self.distributed.rank if self.distributed else 0
+        torch.manual_seed(s.seed + rank)  # the model's own draws differ per rank; the batches do not
         gen = torch.Generator(device=self.device).manual_seed(s.seed)
         data = self.dataset.to(self.device)
         x_all, y_all = data.train.images, data.train.labels
@@ -181,9 +199,11 @@ class Trainer:
                     break
                 self._apply_live_settings()
                 idx = perm[i * bs : (i + 1) * bs]
+                if self.distributed:
+                    idx = self.distributed.shard(idx)
                 step += 1
                 with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
-                    parts = self.model.train_step(x_all[idx], y_all[idx], self.optimizers, step)
+                    parts = self._train_step(x_all[idx], y_all[idx], self.optimizers, step)
                 window.append(parts)
                 done_in_epoch += 1
                 if step % s.report_every_steps == 0 or i == steps_per_epoch - 1:
@@ -208,9 +228,12 @@ class Trainer:
             losses = {k: v / done_in_epoch for k, v in epoch_sums.items()}
             last = epoch == s.epochs or self.control.stop_requested
             metrics = {}
-            if last or (s.evaluate_every and epoch % s.evaluate_every == 0):
-                # The judge's metrics cost more than the rest together: only at the end.
-                metrics = evaluate(self.model, data, judge=self.judge if last else None, sample_metrics=last)
+            if self.is_main and (last or (s.evaluate_every and epoch % s.evaluate_every == 0)):
+                # The judge's metrics cost more than the rest together: only at the end. Evaluation
+                # draws from a forked random stream, so training's draws do not depend on when,
+                # or on which rank (under torchrun only rank 0), it runs.
+                with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                    metrics = evaluate(self.model, data, judge=self.judge if last else None, sample_metrics=last)
                 self.metrics = metrics
             record = {"epoch": epoch0 + epoch, **{f"train_{k}": v for k, v in losses.items()},
                       **{k: v for k, v in metrics.items() if not isinstance(v, list)}}
@@ -262,7 +285,7 @@ class Trainer:
 
     def _maybe_autosave(self) -> None:
         path = self.settings.autosave_path
-        if not path:
+        if not path or not self.is_main:
             return
         now = time.monotonic()
         if now - self._last_autosave >= self.settings.autosave_every_s:

@@ -45,6 +45,7 @@ from .presentation import PresentationMode
 from .projection_controller import ProjectionController
 from .projection_picker import ProjectionPicker
 from .recent import RecentMenu
+from .task_progress import CANCELLED
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
@@ -333,6 +334,12 @@ class MainWindow(QMainWindow):
         self.status_epoch.setToolTip("Epochs trained")
         for label in (self.status_model, self.status_dataset, self.status_epoch, self.status_device):
             bar.addPermanentWidget(label)
+        from .task_progress import TaskProgress
+
+        self.judge_progress = TaskProgress("Training the judge classifier that colours the class territory "
+                                           "and grades samples: once per dataset, then cached")
+        self.judge_progress.cancelRequested.connect(self._cancel_judge)
+        bar.addPermanentWidget(self.judge_progress)
 
     # ============================================================= opening
     @Slot()
@@ -584,14 +591,21 @@ class MainWindow(QMainWindow):
 
         worker = JudgeWorker(dataset)
         worker.progress.connect(self._on_judge_progress)
+        worker.stepped.connect(self.judge_progress.set_progress)
         worker.finished.connect(self._on_judge_finished)
         self._judge_dataset = dataset
         self._judge_task = BackgroundTask(worker, "judge", heavy=True, parent=self)
         self._judge_task.ended.connect(self._on_judge_ended)
         self._judge_task.start()
+        self.judge_progress.start("Judge")
         self.statusBar().showMessage(
-            f"No judge classifier for {dataset.name} yet: training one in the background (once, about a "
-            "minute); the class territory appears when it is ready")
+            f"No judge classifier for {dataset.name} yet: training one in the background (once); "
+            "the class territory appears when it is ready")
+
+    @Slot()
+    def _cancel_judge(self) -> None:
+        if self._judge_task is not None:
+            self._judge_task.worker.cancel()
 
     @Slot(str)
     def _on_judge_progress(self, message: str) -> None:
@@ -600,6 +614,10 @@ class MainWindow(QMainWindow):
     @Slot(object, str)
     def _on_judge_finished(self, judge, error: str) -> None:
         dataset = self._judge_dataset
+        if judge is None and error == CANCELLED:
+            self.statusBar().showMessage(f"Judge training for {dataset.name} cancelled: the map shows no class "
+                                         "territory; it is trained again when a model of this dataset opens", 10000)
+            return
         if judge is None:
             self.show_error("Could not get a judge classifier",
                             f"{error}\nThe map works without it, but shows no class territory.")
@@ -614,6 +632,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_judge_ended(self) -> None:
+        self.judge_progress.finish()
         self._judge_task = None
         self._judge_dataset = None
 
@@ -746,6 +765,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.training.stop_and_wait()
         self.training.redraw_timer.stop()
+        self._cancel_judge()  # stops at its next step
         for task in (self._judge_task, self._warm_task):
             if task is not None:
                 task.wait()
