@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -159,7 +160,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     judge = None
     if family != "judge" and not args.no_judge and main_rank:
         judge_bar = None if quiet else ProgressBar(f"judge for {dataset.name}")
-        judge = get_judge(dataset, settings.device, log=log, callbacks=[judge_bar] if judge_bar else [])
+        threads = torch.get_num_threads()
+        # As the window does, a judge trained here leaves a core free: on a 2-core machine shared
+        # with other work, two threads cost 3x the CPU time of one for the same judge.
+        torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 1) - 1)))
+        try:
+            judge = get_judge(dataset, settings.device, log=log, callbacks=[judge_bar] if judge_bar else [])
+        finally:
+            torch.set_num_threads(threads)
         if judge_bar:
             judge_bar.close()
     control = TrainControl()
@@ -177,8 +185,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = None
     if bar:
         bar.close()
-    if ranks is not None and result is not None and distributed.weights_agree(model):
-        log(f"checked: all {ranks.world_size} processes end with the same weights")
+    if ranks is not None and result is not None:  # a collective: every rank takes part
+        if distributed.weights_agree(model):
+            log(f"checked: all {ranks.world_size} processes end with the same weights")
+        elif main_rank:
+            print(f"latentlab: warning: the {ranks.world_size} processes ended with different weights; "
+                  "rank 0's are saved", file=sys.stderr)
     if not main_rank:
         return 0 if result is None or result.ok else 1
     if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture":

@@ -6,8 +6,8 @@ trained on first use and kept in the user's cache folder.
 
 Its training is bounded, whatever the set's size: at most :data:`JUDGE_PIXEL_BUDGET`
 pixel-steps (images x epochs x height x width), so a 60,000-image set trains for two
-epochs instead of fifteen (about two CPU-minutes on a laptop core; measured figures are in
-the README), and larger sets on a fixed, stratified subsample. It reports progress through
+epochs on a fixed random 30,000 of its images instead of fifteen epochs on all (about one
+CPU-minute; measured figures are in the README). It reports progress through
 the Trainer's callbacks and stops when its ``control`` asks; a judge that was stopped is
 not cached.
 """
