@@ -1,4 +1,4 @@
-"""Dataset registry: the bundled offline default, scikit-learn digits, torchvision sets, image folders.
+"""Dataset registry: the bundled offline default, scikit-learn digits, MNIST-style sets, image folders.
 
 Every source yields plain tensors: float32 images ``(N, C, H, W)`` in [0, 1] and int64
 labels, with a fixed train/test split that is the same on every run. There is no
@@ -8,6 +8,14 @@ tensor, moved once onto the training device with :meth:`ImageDataset.to`.
 Sources are functions registered by name with :func:`register_dataset`;
 :func:`load_dataset` looks the name up, calls the loader and then brings the images to
 the asked ``image_size`` and ``channels``. ``folder:PATH`` names take an argument.
+
+The MNIST-style sets (mnist, fashion-mnist, kmnist, emnist-letters) are read from their
+IDX files, ``.gz`` or extracted, wherever they are found first (``idx_files``:
+``$LATENTLAB_DATA/<name>``, ``/usr/share/datasets/<name>``, the download cache);
+torchvision only downloads them. Bad input (an unknown user in ``~user``, an image size
+that would not fit in memory, a split left empty) is a one-line :class:`DatasetError`
+raised before anything large is allocated; what an image folder leaves out is said in
+``ImageDataset.warnings``.
 
 torchvision, scikit-learn and Pillow are imported inside the loaders that need them, so
 importing this module (on the app's start-up path) stays cheap.

@@ -9,8 +9,8 @@ process: ``cuda:LOCAL_RANK``) and gloo on CPUs.
 
 What a rank does (the Trainer's hooks call these):
 
-* Every rank holds the whole (small) training set on its device and draws the same
-  permutation; of each global batch of ``batch_size`` images it takes its own shard,
+* Every rank holds the whole (small) training set on its device and uses rank 0's
+  permutation of it each epoch; of each global batch of ``batch_size`` images it takes its own shard,
   ``rows[rank::world_size]``: a DistributedSampler's split without its copies. So a run on
   N processes sees exactly the batches of one process with the same global batch size.
 * Gradients are averaged over the ranks before every optimiser step. Families that train
@@ -74,6 +74,11 @@ class DistContext:
     def shard(self, rows: torch.Tensor) -> torch.Tensor:
         """This rank's part of a global batch's row indices."""
         return rows[self.rank :: self.world_size]
+
+    def agree_on(self, tensor: torch.Tensor) -> None:
+        """Overwrite ``tensor`` with rank 0's (the epoch's permutation: drawn with the same seed on
+        every rank, but GPUs of different models need not draw the same numbers)."""
+        dist.broadcast(tensor, src=0)
 
 
 def launched_by_torchrun() -> bool:

@@ -189,6 +189,8 @@ class Trainer:
         result: TrainResult | None = None
         for epoch in range(1, s.epochs + 1):
             perm = torch.randperm(n, device=self.device, generator=gen)
+            if self.distributed:
+                self.distributed.agree_on(perm)  # every rank shards the very same batches
             epoch_sums: dict[str, torch.Tensor] = {}
             window: list[dict[str, torch.Tensor]] = []
             window_start = time.perf_counter()
