@@ -9,23 +9,37 @@
                                                  decoded paths and their metrics
 
 Errors in the user's input print one line and exit with status 2; nothing prints a
-traceback unless it is a bug.
+traceback unless it is a bug. Text that comes from a file goes through
+``safe_text.clean`` before it reaches the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from latentlab.cli_checks import (
+    ArgumentParser,
+    add_data_consent_flag,
+    check_output,
+    recorded_dataset,
+    seed,
+    unknown_command,
+)
 from latentlab.errors import LatentLabError
+from latentlab.safe_text import clean, json_safe
 
 SUBCOMMANDS = ("train", "info", "sample", "encode", "interpolate")
 EXIT_USAGE = 2
+#: A reader that closed the pipe (``latentlab info X | head -2``): stop quietly, as a
+#: process killed by SIGPIPE would (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,19 +47,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS:
             args = _subcommand_parser().parse_args(argv)
-            return args.run(args)
-        return _run_gui(_gui_parser().parse_args(argv))
+            code = args.run(args)
+        else:
+            if argv and not argv[0].startswith("-") and not os.path.lexists(argv[0]):
+                raise unknown_command(argv[0], SUBCOMMANDS)
+            code = _run_gui(_gui_parser().parse_args(argv))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except LatentLabError as exc:
-        print(f"latentlab: error: {exc}", file=sys.stderr)
+        print(f"latentlab: error: {clean(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("latentlab: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl+C outside training, or a second stop signal in it
+        print(f"latentlab: {clean(str(exc)) or 'interrupted'}", file=sys.stderr)
+        return 128 + getattr(exc, "signum", 2)
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+
+
+def say(text: str = "") -> None:
+    """Print a line that may hold text from a file, control characters escaped."""
+    print(clean(text))
 
 
 # --------------------------------------------------------------------------- GUI
 def _gui_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="latentlab",
         description="Explore the latent spaces of autoencoders, VAEs and GANs. "
         f"Subcommands for headless work: {', '.join(SUBCOMMANDS)} (latentlab SUBCOMMAND --help).",
@@ -58,14 +95,15 @@ def _gui_parser() -> argparse.ArgumentParser:
 def _run_gui(args: argparse.Namespace) -> int:
     from latentlab.ui.app import run_app
 
-    return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot)
+    return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot, exit_process=True)
 
 
 # -------------------------------------------------------------------- subcommands
 def _subcommand_parser() -> argparse.ArgumentParser:
+    from latentlab.cli_train import DEFAULT_AUTOSAVE, autosave_spec
     from latentlab.data import DEFAULT_DATASET
 
-    p = argparse.ArgumentParser(prog="latentlab")
+    p = ArgumentParser(prog="latentlab")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
@@ -81,10 +119,14 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     t.add_argument("--resume", metavar="CKPT", help="continue training this checkpoint (fine-tune)")
-    t.add_argument("--out", help="checkpoint folder or .safetensors file (default runs/MODEL-DATASET)")
+    t.add_argument("--out", help="checkpoint folder or .safetensors file (default runs/MODEL-DATASET); "
+                   "checked before training starts")
+    t.add_argument("--autosave", metavar="INTERVAL", type=autosave_spec, default=autosave_spec(DEFAULT_AUTOSAVE),
+                   help=f"save to --out while training: every N minutes (default {DEFAULT_AUTOSAVE}), "
+                   "every N epochs (e.g. 3ep), or off")
     t.add_argument("--no-judge", action="store_true", help="skip the judge-based metrics")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
@@ -98,16 +140,17 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint")
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--out", required=True, help="PNG file")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
     s.add_argument("--source", choices=["prior", "mixture"], default=None, help="where latents come from")
-    s.add_argument("--scale", type=int, default=3, help="enlarge pixels this many times")
+    s.add_argument("--scale", type=int, default=3, help="enlarge pixels this many times (1 to 32, default 3)")
     s.set_defaults(run=cmd_sample)
 
     e = sub.add_parser("encode", help="write latents and labels as CSV")
     e.add_argument("checkpoint")
     e.add_argument("--out", required=True, help="CSV file")
     e.add_argument("--split", choices=["test", "train", "all"], default="test")
-    e.add_argument("--dataset", default=None, help="encode another dataset (default: the checkpoint's)")
+    e.add_argument("--dataset", default=None, help="encode this dataset (default: the checkpoint's, see --data-from-checkpoint)")
+    add_data_consent_flag(e)
     e.set_defaults(run=cmd_encode)
 
     from latentlab.cli_interpolate import add_parser as add_interpolate_parser
@@ -116,12 +159,31 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_resume_fits(model, dataset) -> None:
+    """A resumed model and the dataset it is to train on must agree on images and classes."""
+    from latentlab.errors import ConfigError
+
+    shape = tuple(model.config.image_shape)
+    if tuple(dataset.image_shape) != shape:
+        c, h, w = shape
+        raise ConfigError(
+            f"--resume: the checkpoint's model takes {c}x{h}x{w} images but {clean(dataset.name)} has "
+            f"{'x'.join(map(str, dataset.image_shape))}; add --image-size {h} (and use a dataset with "
+            f"{c} channel{'s' if c > 1 else ''}), or resume on the dataset it was trained on")
+    needs_classes = model.family == "judge" or hasattr(model, "classify")
+    if needs_classes and dataset.num_classes != model.config.num_classes:
+        raise ConfigError(
+            f"--resume: the checkpoint's {model.family} has {model.config.num_classes} classes but "
+            f"{clean(dataset.name)} has {dataset.num_classes}; resume on a dataset with the same classes")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    from latentlab.cli_train import AutosaveLog, StopOnSignals, describe_autosave, finish
     from latentlab.data import load_dataset
     from latentlab.errors import ConfigError
-    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.models.checkpoint import check_save_destination, estimated_size, load_checkpoint
     from latentlab.models.registry import create_model, make_config
     from latentlab.training import distributed
     from latentlab.training.control import TrainControl
@@ -136,12 +198,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, image_size=args.image_size)
     if main_rank:
         _warn_about(dataset)
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
+    autosave_s, autosave_epochs = args.autosave
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                             device=args.device, autosave_every_s=autosave_s, autosave_every_epochs=autosave_epochs)
     torch.manual_seed(args.seed)
     history: list[dict] = []
     if args.resume:
         ckpt = load_checkpoint(args.resume)
         model, history = ckpt.model, ckpt.history
+        check_resume_fits(model, dataset)
         if args.beta is not None:
             model.set_beta(args.beta)
     else:
@@ -157,6 +222,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = create_model(config)
     family = model.family
     out = Path(args.out or f"runs/{family}-{dataset.name.replace(':', '_').replace('/', '_')}")
+    if main_rank:  # under torchrun rank 0 alone saves
+        out = check_save_destination(out, needed_bytes=estimated_size(model))  # now, not after an hour of training
+    if autosave_s or autosave_epochs:
+        settings.autosave_path = str(out)
     judge = None
     if family != "judge" and not args.no_judge and main_rank:
         judge_bar = None if quiet else ProgressBar(f"judge for {dataset.name}")
@@ -172,64 +241,55 @@ def cmd_train(args: argparse.Namespace) -> int:
             judge_bar.close()
     control = TrainControl()
     bar = None if quiet else ProgressBar(f"{family} on {dataset.name}")
-    trainer = Trainer(model, dataset, settings, control=control, callbacks=[bar] if bar else [], judge=judge,
-                      history=history, distributed=ranks)
+    trainer = Trainer(model, dataset, settings, control=control, judge=judge, history=history,
+                      callbacks=[*([bar] if bar else []), AutosaveLog(quiet)], distributed=ranks)
     processes = f" x {ranks.world_size} processes ({ranks.backend})" if ranks else ""
     log(f"training {family} ({model.config.backbone}, latent {model.latent_dim}) on {dataset.name} "
-        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}{processes}")
+        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}{processes}; "
+        f"saving to {out}, autosave {describe_autosave(args.autosave)}")
     started = time.perf_counter()
-    try:
+    # Ctrl+C, SIGTERM, SIGHUP: stop after this step, save. Under torchrun every rank stops after
+    # the same step (agreed), rank 0 alone speaks and saves.
+    with StopOnSignals(control, out, follower=not main_rank, distributed=ranks is not None) as signals:
         result = trainer.fit()
-    except KeyboardInterrupt:  # a second Ctrl+C while stopping: still save what we have
-        control.request_stop()
-        result = None
-    if bar:
-        bar.close()
-    if ranks is not None and result is not None:  # a collective: every rank takes part
-        if distributed.weights_agree(model):
-            log(f"checked: all {ranks.world_size} processes end with the same weights")
-        elif main_rank:
-            print(f"latentlab: warning: the {ranks.world_size} processes ended with different weights; "
-                  "rank 0's are saved", file=sys.stderr)
-    if not main_rank:
-        return 0 if result is None or result.ok else 1
-    if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture":
-        trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
-    path = trainer.save(out)
-    if result is None or not result.ok:
-        message = result.message if result else "interrupted"
-        print(f"latentlab: error: {message} Saved the last good weights to {path}.", file=sys.stderr)
-        return 1
-    print(f"{result.message} in {time.perf_counter() - started:.1f} s")
-    print(_format_metrics(trainer.metrics))
-    print(f"saved {path}")
-    return 0
+        if bar:
+            bar.close()
+        if ranks is not None:  # a collective: every rank takes part
+            if distributed.weights_agree(model):
+                log(f"checked: all {ranks.world_size} processes end with the same weights")
+            elif main_rank:
+                print(f"latentlab: warning: the {ranks.world_size} processes ended with different weights; "
+                      "rank 0's are saved", file=sys.stderr)
+        if not main_rank:
+            return 0 if result.ok else 1
+        if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture" \
+                and result.status == "finished":
+            trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
+        return finish(trainer, result, out, signals, time.perf_counter() - started, _format_metrics)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from latentlab.models.checkpoint import read_checkpoint_meta
 
     meta = read_checkpoint_meta(args.checkpoint)
-    if args.json:
-        print(json.dumps(meta, indent=2))
+    if args.json:  # strict JSON: NaN becomes null; ensure_ascii escapes control characters
+        print(json.dumps(json_safe(meta), indent=2, allow_nan=False))
         return 0
     m, d = meta["model"], meta.get("dataset", {})
-    print(f"checkpoint   {args.checkpoint}")
-    print(f"model        {m['family']} ({m['backbone']} backbone, latent {m['latent_dim']}, hidden {m['hidden']})")
+    say(f"checkpoint   {args.checkpoint}")
+    say(f"model        {m['family']} ({m['backbone']} backbone, latent {m['latent_dim']}, hidden {m['hidden']})")
     extra = {k: v for k, v in m.items() if k not in ("family", "backbone", "latent_dim", "hidden", "image_shape", "num_classes")}
     if extra:
-        print("settings     " + ", ".join(f"{k}={v}" for k, v in extra.items()))
-    print(f"dataset      {d.get('name', '?')} ({len(d.get('class_names', []))} classes, images {d.get('image_shape')})")
-    if "parameters" in meta:
-        print(f"parameters   {meta['parameters']:,}")
+        say("settings     " + ", ".join(f"{k}={v}" for k, v in extra.items()))
+    say(f"dataset      {d.get('name', '?')} ({len(d.get('class_names', []))} classes, images {d.get('image_shape')})")
+    if meta.get("parameters") is not None:
+        say(f"parameters   {meta['parameters']:,}")
     history, training = meta.get("history") or [], meta.get("training") or {}
-    # The shipped models keep no per-epoch history (smaller files): their settings say how long.
-    epochs = len(history) or training.get("epochs", 0)
-    print(f"epochs       {epochs}" + ("" if history or not epochs else " (no per-epoch history kept)"))
-    print(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
+    say(f"epochs       {_describe_epochs(history, training)}")
+    say(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
     if meta.get("metrics"):
-        print("metrics")
-        print(_format_metrics(meta["metrics"], indent="  "))
+        say("metrics")
+        print(_format_metrics(meta["metrics"], indent="  "))  # its labels are cleaned
     return 0
 
 
@@ -237,11 +297,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
     import torch
 
     from latentlab.errors import ConfigError
+    from latentlab.latent.export import MAX_SCALE
     from latentlab.latent.images import make_grid, save_png
     from latentlab.models.checkpoint import load_checkpoint
 
     if not 1 <= args.n <= 10_000:
         raise ConfigError(f"--n must be from 1 to 10000, got {args.n}")
+    if not 1 <= args.scale <= MAX_SCALE:
+        raise ConfigError(f"--scale must be from 1 to {MAX_SCALE}, got {args.scale}")
+    check_output(args.out, (".png",), "grid.png")
     model = load_checkpoint(args.checkpoint).model
     if not model.has_decoder:
         raise ConfigError(f"a {model.family} checkpoint cannot generate images")
@@ -249,7 +313,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     with torch.no_grad():
         images = model.sample(args.n, generator=gen, source=args.source)
     path = save_png(make_grid(images), args.out, scale=args.scale)
-    print(f"saved {args.n} samples to {path}")
+    say(f"saved {args.n} samples to {path}")
     return 0
 
 
@@ -262,12 +326,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from latentlab.models.checkpoint import load_checkpoint
     from latentlab.training.evaluate import encode_all
 
+    check_output(args.out, (".csv",), "latents.csv")
     ckpt = load_checkpoint(args.checkpoint)
     model = ckpt.model
     if not model.has_encoder:
         raise ConfigError(f"a {model.family} model has no encoder, so it cannot encode images")
-    dataset = load_dataset(args.dataset or ckpt.dataset.get("name", "mnist-5k"),
-                           image_size=model.config.image_shape[1])
+    shape = model.config.image_shape
+    if args.dataset:  # the user's own choice
+        dataset = load_dataset(args.dataset, image_size=shape[1], channels=shape[0])
+    else:
+        dataset = recorded_dataset(ckpt.dataset, shape, args.data_from_checkpoint)
     _warn_about(dataset)
     if tuple(dataset.image_shape) != tuple(model.config.image_shape):
         raise ConfigError(f"dataset images are {dataset.image_shape}, the model expects {model.config.image_shape}")
@@ -276,7 +344,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     labels = torch.cat([s.labels for s in splits])
     z = encode_all(model, images).cpu().numpy()
     out = save_latents_csv(args.out, z, labels, dataset.class_names)
-    print(f"wrote {len(z)} latents ({z.shape[1]}-D) to {out}")
+    say(f"wrote {len(z)} latents ({z.shape[1]}-D) to {out}")
     return 0
 
 
@@ -284,7 +352,26 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def _warn_about(dataset) -> None:
     """What loading left out (skipped files, unreadable folders), one line each on stderr."""
     for note in dataset.warnings:
-        print(f"latentlab: warning: {note}", file=sys.stderr)
+        print(f"latentlab: warning: {clean(note)}", file=sys.stderr)
+
+
+def _describe_epochs(history: list, training: dict) -> str:
+    """"30", "3.36 of 300 (stopped early)", "0 of 3 (training failed: ...)" or "100 (no
+    per-epoch history kept)"; "of" counts the epochs the run asked for plus those it continued."""
+    from latentlab.training.progress import epochs_trained
+
+    epochs = epochs_trained(history, training)
+    text = f"{epochs:g}" if epochs == int(epochs) else f"{epochs:.2f}"
+    status = training.get("status")
+    if status in ("stopped", "failed", "running"):
+        asked, start = training.get("epochs"), training.get("epochs_at_start", 0)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (asked, start)):
+            text += f" of {asked + start:g}"
+        text += {"stopped": " (stopped early)", "failed": " (training failed: the loss became non-finite)",
+                 "running": " (autosaved while training)"}[status]
+    elif not history and epochs:
+        text += " (no per-epoch history kept)"
+    return text
 
 
 def _fmt_time(seconds: float) -> str:
@@ -311,15 +398,26 @@ METRIC_LABELS = {
 def _format_metrics(metrics: dict, indent: str = "") -> str:
     lines = []
     for key, value in metrics.items():
-        label, unit = METRIC_LABELS.get(key, (key.replace("_", " "), ""))
+        label, unit = METRIC_LABELS.get(key, (clean(key.replace("_", " "), 60), ""))
         if isinstance(value, list):
-            text = "[" + ", ".join(f"{v:.3g}" for v in value) + "]"
+            text = "[" + ", ".join(_number(v, ".3g") for v in value) + "]"
         elif unit == "%":
-            text = f"{value:.1%}"
+            text = _number(value, ".1%")
         else:
-            text = f"{value:.4g}" + (f" {unit}" if unit else "")
+            text = _number(value, ".4g") + (f" {unit}" if unit and _is_finite(value) else "")
         lines.append(f"{indent}{label:<36} {text}")
     return "\n".join(lines)
+
+
+def _is_finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(value, spec: str) -> str:
+    """A metric value: formatted when finite, else "n/a" (null), "nan" or "inf"."""
+    if _is_finite(value):
+        return format(value, spec)
+    return "n/a" if value is None else str(value)
 
 
 class ProgressBar:
@@ -351,19 +449,26 @@ class ProgressBar:
         filled = int(self.width * report.progress)
         line = (f"{self.title} epoch {report.epoch}/{report.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{report.progress:4.0%} {report.images_per_s:,.0f} img/s ETA {_fmt_time(report.eta_s)} loss {loss:.4g}")
-        sys.stderr.write("\r" + line + "\x1b[K")
-        sys.stderr.flush()
+        self._write("\r" + line + "\x1b[K")
         self._drawn = True
 
     def on_epoch(self, trainer, report) -> None:
         if not self._tty:  # logs and CI: one line per epoch instead of a redrawn bar
             self._last_log = time.perf_counter()
             loss = report.losses.get("loss", float("nan"))
-            sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
-                             f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
+            self._write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
+                        f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
 
     def on_end(self, trainer, result) -> None: ...
 
     def close(self) -> None:
         if self._tty and self._drawn:
-            sys.stderr.write("\n")
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        """A closed terminal (SIGHUP) makes writes fail: training and the save go on."""
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            self._tty = False

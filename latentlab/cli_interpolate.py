@@ -9,9 +9,10 @@ Source images: for each class, the test image closest to the class's mean image 
 rule that uses no model, so every model starts from the same two pictures), or the
 test images ``--index-a`` / ``--index-b``. Each model encodes them (a GAN inverts
 them), the path is decoded, and the judge labels every frame. One pair prints a table
-of path metrics per model; several pairs print a model x pair table of purity with a
-per-model mean. ``--out`` writes the aligned strips (one file per pair when there are
-several pairs: ``strip-3-8.png``).
+of path measures per model; several pairs print a model x pair table of verdicts with
+each model's number of direct paths and mean purity (docs/path-measures.md). ``--out``
+writes the aligned strips (one file per pair when there are several pairs:
+``strip-3-8.png``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from latentlab.cli_checks import add_data_consent_flag, check_output, recorded_dataset, seed
 from latentlab.errors import ConfigError
 
 #: Ten digit pairs for teaching: six of neighbouring shapes that a well-organised space
@@ -39,7 +41,8 @@ def add_parser(sub) -> None:
         help="decode paths between two classes through one or more models; print path metrics",
         description="Decode the path between two test images (the most typical image of each class, "
         "or --index-a/--index-b) through each model, let the judge label every frame, and print "
-        "each path's purity (fraction of frames judged as the start or end class) and smoothness.",
+        "each path's verdict (does it go from A to B without another class?), purity (share of frames "
+        "that fit a direct path) and smoothness (mean pixel change between neighbouring frames).",
     )
     p.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints trained on the same dataset")
     p.add_argument("--from", dest="class_a", metavar="CLASS", help="start class (its name, e.g. 3)")
@@ -53,13 +56,14 @@ def add_parser(sub) -> None:
                    "named OUT-A-B.png")
     p.add_argument("--names", help="comma-separated model names (default: the checkpoint file names)")
     p.add_argument("--scale", type=int, default=None, help="enlarge pixels this many times (default 3 for PNG; GIF: 6 for one model, 4 for several)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the GAN inversion's random starts")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the GAN inversion's random starts")
     p.add_argument("--invert-steps", type=int, default=None, metavar="N",
                    help="optimisation steps of a GAN's latent inversion (fewer: faster, rougher)")
     p.add_argument("--invert-restarts", type=int, default=None, metavar="N",
                    help="random starts per image of a GAN's latent inversion")
     p.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:N or mps (default cpu)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
+    add_data_consent_flag(p)
     p.set_defaults(run=cmd_interpolate)
 
 
@@ -143,14 +147,17 @@ def _check_args(args: argparse.Namespace) -> None:
     for flag, value, low in (("--invert-steps", args.invert_steps, 1), ("--invert-restarts", args.invert_restarts, 1)):
         if value is not None and value < low:
             raise ConfigError(f"{flag} must be at least {low}, got {value}")
-    if args.out and Path(args.out).suffix.lower() not in (".png", ".gif"):
-        raise ConfigError(f"--out must end in .png or .gif, got {args.out}")
+    from latentlab.latent.export import MAX_SCALE
+
+    if args.scale is not None and not 1 <= args.scale <= MAX_SCALE:
+        raise ConfigError(f"--scale must be from 1 to {MAX_SCALE}, got {args.scale}")
+    if args.out:
+        check_output(args.out, (".png", ".gif"), "strip.png")
 
 
 # ---------------------------------------------------------------------- running
 def _load(args: argparse.Namespace):
     """(models, dataset) after checking the checkpoints share a dataset and can decode."""
-    from latentlab.data import load_dataset
     from latentlab.models.checkpoint import load_checkpoint
     from latentlab.training.device import resolve_device
 
@@ -169,7 +176,7 @@ def _load(args: argparse.Namespace):
                 "compare models of the same dataset"
             )
     shape = tuple(first.model.config.image_shape)
-    dataset = load_dataset(first.dataset.get("name", "mnist-5k"), image_size=shape[1], channels=shape[0])
+    dataset = recorded_dataset(first.dataset, shape, args.data_from_checkpoint, instead=None)
     if tuple(dataset.image_shape) != shape:
         raise ConfigError(f"dataset images are {dataset.image_shape}, the models expect {shape}")
     return [c.model for c in ckpts], dataset, device
@@ -232,7 +239,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_json(args, pairs, sets, dataset, written), indent=2))
     else:
-        print(_single_table(pairs[0], sets[0], dataset) if len(pairs) == 1 else _purity_table(pairs, sets, dataset))
+        print(_single_table(pairs[0], sets[0], dataset) if len(pairs) == 1 else _pairs_table(pairs, sets, dataset))
         for path in written:
             print(f"saved {path}")
     return 0
@@ -264,70 +271,75 @@ def _write(args: argparse.Namespace, pairs: list[Pair], sets: list, class_names:
 
 
 # ------------------------------------------------------------------ formatting
-PURITY_LEGEND = ("purity = fraction of frames the judge labels as the start or end class; "
-                 "* = the path passes through a third class; ! = its first or last frame is not "
-                 "judged the requested class")
+MEASURES_LEGEND = ("purity = share of frames that fit a direct path (100% only when it is direct); "
+                   "smoothness = mean pixel change between neighbouring frames (lower is smoother); "
+                   "definitions: docs/path-measures.md")
 
 
 def _single_table(pair: Pair, strip_set, dataset) -> str:
-    from latentlab.latent.path_metrics import format_sequence
+    from latentlab.latent.path_metrics import report
 
     names = dataset.class_names
     head = (f"{names[pair.a]} to {names[pair.b]}, {strip_set.mode}, {strip_set.n_frames} frames; "
             f"test images #{pair.index_a} and #{pair.index_b}")
-    width = max(5, *(len(s.name) for s in strip_set.strips))
-    rows = [head, PURITY_LEGEND,
-            "ends = the judge's classes of the first and last frames (what the model made of the two images)",
-            f"{'model':<{width}}  purity  third classes  ends  smoothness  max jump  class sequence"]
-    for s in strip_set.strips:
-        m = s.metrics
-        third = format_sequence(m.intruders, names, ",") if m.intruders else "-"
-        ends = f"{names[m.classes[0]]},{names[m.classes[-1]]}"
-        rows.append(f"{s.name:<{width}}  {m.purity:6.2f}  {third:<13}  {ends:<4}  {m.smoothness:10.4f}  {m.max_jump:8.4f}  "
-                    f"{format_sequence(m.sequence, names)}")
-    return "\n".join(rows)
+    reports = [(s.name, report(s.metrics, names)) for s in strip_set.strips]
+    columns = (("model", lambda n, r: n), ("verdict", lambda n, r: r.headline), ("purity", lambda n, r: r.purity),
+               ("third classes", lambda n, r: "-" if r.third == "none" else r.third),
+               ("ends (first, last)", lambda n, r: r.ends), ("smoothness", lambda n, r: r.smoothness),
+               ("max jump", lambda n, r: r.max_jump), ("class sequence", lambda n, r: r.sequence))
+    cells = [[get(n, r) for _, get in columns] for n, r in reports]
+    widths = [max(len(title), *(len(row[k]) for row in cells)) for k, (title, _) in enumerate(columns)]
+    right = {"purity", "smoothness", "max jump"}
+
+    def line(values) -> str:
+        return "  ".join(v.rjust(w) if t in right else v.ljust(w)
+                         for v, w, (t, _) in zip(values, widths, columns)).rstrip()
+
+    return "\n".join([head, MEASURES_LEGEND, line([t for t, _ in columns]), *(line(row) for row in cells)])
 
 
-def _purity_table(pairs: list[Pair], sets: list, dataset) -> str:
+def _pairs_table(pairs: list[Pair], sets: list, dataset) -> str:
+    """Model x pair table of short verdicts, with each model's direct count and mean purity."""
+    from latentlab.latent.path_metrics import SHORT_LEGEND, class_namer, summarize
+
     names = dataset.class_names
+    name = class_namer(names)
     labels = [p.label(names) for p in pairs]
-    width = max(5, *(len(n) for n in sets[0].names))
-    cell = max(7, *(len(label) + 2 for label in labels))
-    rows = [f"purity of {sets[0].mode} paths, {sets[0].n_frames} frames, between the most typical test image "
-            "of each class", PURITY_LEGEND,
-            f"{'model':<{width}}" + "".join(f"{label:>{cell - 2}}  " for label in labels) + f"{'mean':>{cell - 2}}"]
     per_model = list(zip(*[s.strips for s in sets]))  # per_model[model][pair]
-    for strips in per_model:
-        cells = "".join(f"{s.metrics.purity:>{cell - 2}.2f}{_marks(s.metrics)}" for s in strips)
-        mean = sum(s.metrics.purity for s in strips) / len(strips)
-        rows.append(f"{strips[0].name:<{width}}{cells}{mean:>{cell - 2}.2f}")
+    shorts = [[s.metrics.verdict.short(name) for s in strips] for strips in per_model]
+    per_pair = [summarize([s.metrics for s in st.strips]) for st in sets]
+    cell = max(6, *(len(label) for label in labels), *(len(c) for row in shorts for c in row)) + 2
+    width = max(6, *(len(n) for n in sets[0].names)) + 2
+    rows = [f"{sets[0].mode} paths, {sets[0].n_frames} frames, between the most typical test image of each class",
+            SHORT_LEGEND, MEASURES_LEGEND,
+            f"{'model':<{width}}" + "".join(f"{label:<{cell}}" for label in labels) + f"{'direct':>7}  {'purity':>6}"]
+    for strips, row in zip(per_model, shorts):
+        summary = summarize([s.metrics for s in strips])
+        rows.append(f"{strips[0].name:<{width}}" + "".join(f"{c:<{cell}}" for c in row)
+                    + f"{summary.direct:>4}/{summary.pairs:<2}  {summary.mean_purity:>6.0%}")
     if len(per_model) > 1:
-        means = [sum(s.metrics.purity for s in st.strips) / len(st.strips) for st in sets]
-        rows.append(f"{'mean':<{width}}" + "".join(f"{m:>{cell - 2}.2f}  " for m in means).rstrip())
+        rows.append(f"{'direct':<{width}}" + "".join(f"{f'{p.direct}/{p.pairs}':<{cell}}" for p in per_pair).rstrip())
     return "\n".join(rows)
-
-
-def _marks(m) -> str:
-    """Two characters after a purity: '*' for a third class, '!' for wrong end classes."""
-    return ("*" if m.passes_through_third else " ") + (" " if m.ends_ok else "!")
 
 
 def _json(args: argparse.Namespace, pairs: list[Pair], sets: list, dataset, written: list[Path]) -> dict:
+    from latentlab.latent.path_metrics import PURITY_HELP, SMOOTHNESS_HELP, VERDICT_HELP, summarize
+
     names = dataset.class_names
+    summaries = {name: summarize([st.strips[i].metrics for st in sets]) for i, name in enumerate(sets[0].names)}
     return {
         "dataset": dataset.name,
         "mode": args.mode,
         "steps": args.steps,
-        "purity_definition": PURITY_LEGEND,
+        "definitions": {"verdict": VERDICT_HELP, "purity": PURITY_HELP, "smoothness": SMOOTHNESS_HELP},
         "pairs": [
             {
                 "from": names[p.a], "to": names[p.b], "index_a": p.index_a, "index_b": p.index_b,
-                "models": [{"model": s.name, **s.metrics.to_dict()} for s in st.strips],
+                "models": [{"model": s.name, **s.metrics.to_dict(names)} for s in st.strips],
             }
             for p, st in zip(pairs, sets)
         ],
-        "mean_purity": {
-            name: sum(st.strips[i].metrics.purity for st in sets) / len(sets) for i, name in enumerate(sets[0].names)
-        },
+        "summary": {name: {"direct": s.direct, "pairs": s.pairs, "mean_purity": s.mean_purity}
+                    for name, s in summaries.items()},
         "files": [str(p) for p in written],
     }

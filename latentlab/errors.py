@@ -23,3 +23,11 @@ class ConfigError(LatentLabError):
 
 class TrainingError(LatentLabError):
     """Training had to stop: NaN or infinite loss, or similar."""
+
+
+class UsageError(LatentLabError):
+    """The command line is wrong: an unknown command or file, an option out of range."""
+
+
+class OutputError(LatentLabError):
+    """A result file (checkpoint, picture, CSV) cannot be written: disk full, read-only, not a folder."""

@@ -39,8 +39,11 @@ MODELS: tuple[Pretrained, ...] = (
     Pretrained("vae-16d", "VAE with a 16-D latent", "vae", "higher-dimensional"),
 )
 
-#: The β ladder, in order of β (the plain VAE is its β = 1 rung).
-BETA_LADDER: tuple[str, ...] = ("vae-beta0.5", "vae", "vae-beta2", "vae-beta4", "vae-beta8")
+#: The β ladder, in order of β (the plain VAE is its β = 1 rung), with each rung's β. The
+#: rungs share one orientation of the latent plane (see scripts/build_pretrained.py).
+LADDER_BETAS: dict[str, float] = {"vae-beta0.5": 0.5, "vae": 1.0, "vae-beta2": 2.0, "vae-beta4": 4.0,
+                                  "vae-beta8": 8.0}
+BETA_LADDER: tuple[str, ...] = tuple(LADDER_BETAS)
 
 
 def pretrained_dir() -> Path:
@@ -60,3 +63,21 @@ def default_checkpoint() -> Path | None:
     """The checkpoint the window opens on when nothing else is asked for: the VAE."""
     entry = MODELS[0]
     return entry.path if entry.path.is_file() else None
+
+
+def shipped_entry(path: str | Path | None) -> Pretrained | None:
+    """The shipped model whose file ``path`` is, or None (another file, or no path)."""
+    if path is None:
+        return None
+    try:
+        target = Path(path).resolve()
+        return next((entry for entry in MODELS if entry.path.resolve() == target), None)
+    except OSError:
+        return None
+
+
+def ladder_rung(beta: float) -> Pretrained | None:
+    """The installed rung of the β ladder trained at ``beta``, or None."""
+    key = next((k for k, b in LADDER_BETAS.items() if abs(b - beta) <= 1e-9 * b), None)
+    entry = find(key) if key is not None else None
+    return entry if entry is not None and entry.path.is_file() else None

@@ -3,6 +3,7 @@
     python scripts/build_pretrained.py            # every model (about 25 min on a 2-core CPU)
     python scripts/build_pretrained.py vae gan    # only these
     python scripts/build_pretrained.py --check    # re-evaluate the shipped files, change nothing
+    python scripts/build_pretrained.py --ladder   # print how far the test encodings move between rungs
 
 Every model trains on the bundled mnist-5k with a fixed seed, on the CPU (so the files
 do not depend on a GPU's arithmetic), and is stored with float16 weights. The weights are
@@ -10,16 +11,25 @@ rounded to float16 *before* the metrics are measured, so the metrics describe ex
 the file that ships. The metrics go to ``resources/pretrained/manifest.json`` and into
 the table in ``resources/README.md``; ``tests/core/test_pretrained.py`` re-measures each
 shipped checkpoint against that manifest.
+
+The β ladder (0.5, 2, 4, 8) is not trained from scratch: each rung is fine-tuned from its
+neighbour, starting at the β = 1 VAE, and then aligned to that neighbour by the signed
+permutation of the latent axes that brings its test encodings closest (exact for a
+diagonal posterior; see ``align_to``). So all rungs share one orientation of the latent
+plane, and the window's β slider can step between them with the points gliding, not
+jumping. The displacement between neighbouring rungs goes into ``resources/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from latentlab.data import load_dataset  # noqa: E402
 from latentlab.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from latentlab.models.registry import create_model, make_config  # noqa: E402
-from latentlab.pretrained import MODELS, pretrained_dir  # noqa: E402
+from latentlab.pretrained import BETA_LADDER, MODELS, pretrained_dir  # noqa: E402
 from latentlab.training.evaluate import evaluate, fit_sampling_mixture  # noqa: E402
 from latentlab.training.judges import JUDGE_EPOCHS  # noqa: E402
 from latentlab.training.trainer import Trainer, TrainingCallback, TrainSettings  # noqa: E402
@@ -40,6 +50,10 @@ MANIFEST = "manifest.json"
 README = ROOT / "resources" / "README.md"
 TABLE_BEGIN = "<!-- pretrained-table: begin (written by scripts/build_pretrained.py) -->"
 TABLE_END = "<!-- pretrained-table: end -->"
+LADDER_BEGIN = "<!-- ladder-displacement: begin (written by scripts/build_pretrained.py) -->"
+LADDER_END = "<!-- ladder-displacement: end -->"
+#: Epochs of fine-tuning per rung of the β ladder, from its neighbour.
+LADDER_EPOCHS = 30
 
 #: How each shipped model is made: family, config overrides, training settings.
 #: MLP autoencoders use hidden 256 (half the default width) to keep the files small.
@@ -49,10 +63,11 @@ RECIPES: dict[str, dict] = {
     "ae": {"family": "ae", "config": {"hidden": 256}, "epochs": 60},
     "dae": {"family": "ae", "config": {"hidden": 256, "denoise": 0.5}, "epochs": 60},
     "msvae": {"family": "msvae", "config": {"hidden": 256}, "epochs": 60},
-    "vae-beta0.5": {"family": "vae", "config": {"hidden": 256, "beta": 0.5}, "epochs": 60},
-    "vae-beta2": {"family": "vae", "config": {"hidden": 256, "beta": 2.0}, "epochs": 60},
-    "vae-beta4": {"family": "vae", "config": {"hidden": 256, "beta": 4.0}, "epochs": 60},
-    "vae-beta8": {"family": "vae", "config": {"hidden": 256, "beta": 8.0}, "epochs": 60},
+    # The β ladder: each rung fine-tuned from its neighbour ("from"), starting at the β = 1 VAE.
+    "vae-beta0.5": {"family": "vae", "config": {"beta": 0.5}, "from": "vae", "epochs": LADDER_EPOCHS},
+    "vae-beta2": {"family": "vae", "config": {"beta": 2.0}, "from": "vae", "epochs": LADDER_EPOCHS},
+    "vae-beta4": {"family": "vae", "config": {"beta": 4.0}, "from": "vae-beta2", "epochs": LADDER_EPOCHS},
+    "vae-beta8": {"family": "vae", "config": {"beta": 8.0}, "from": "vae-beta4", "epochs": LADDER_EPOCHS},
     "vae-16d": {"family": "vae", "config": {"hidden": 256, "latent_dim": 16}, "epochs": 60},
     "gan": {"family": "gan", "config": {}, "epochs": 100},
     "wgan-gp": {"family": "wgan-gp", "config": {}, "epochs": 200},
@@ -112,26 +127,45 @@ class Progress(TrainingCallback):
               f"{m.get('judge_fid', float('nan')):.0f}, shares {shares}", flush=True)
 
 
+def source_path(key: str, out_dir: Path | None) -> Path:
+    """The checkpoint a fine-tuned recipe starts from: an experiment's own build if there is one."""
+    if out_dir is not None and (out_dir / model_path(key).name).is_file():
+        return out_dir / model_path(key).name
+    return model_path(key)
+
+
 def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None = None) -> dict:
     """Train, round, measure and save one model; ``out_dir`` (experiments) instead of the shipped folder."""
     recipe = RECIPES[key]
     torch.manual_seed(SEED)
-    config = make_config(recipe["family"], image_shape=list(dataset.image_shape),
-                         num_classes=dataset.num_classes, **recipe["config"])
-    model = create_model(config)
+    source = recipe.get("from")
+    if source:  # a rung of the β ladder: its neighbour's weights, history and orientation
+        start = load_checkpoint(source_path(source, out_dir))
+        model, history = start.model, start.history
+        for name, value in recipe["config"].items():
+            setattr(model.config, name, value)
+        model.config.validate()
+        reference = encode_test_split(model, dataset)
+    else:
+        config = make_config(recipe["family"], image_shape=list(dataset.image_shape),
+                             num_classes=dataset.num_classes, **recipe["config"])
+        model, history, reference = create_model(config), [], None
     # Test curves for the window's loss plots: evaluation runs on a forked RNG in eval mode, so
     # it leaves the training (and the weights) exactly as without it. GANs skip it (slow).
     evaluate_every = 0 if recipe["family"] in ("gan", "wgan-gp") else 1
     settings = TrainSettings(epochs=recipe["epochs"], seed=SEED, device="cpu", evaluate_every=evaluate_every)
     started = time.perf_counter()
     callbacks = [Progress(key, dataset, judge, watch_every)] if watch_every else []
-    trainer = Trainer(model, dataset, settings, callbacks=callbacks)
+    trainer = Trainer(model, dataset, settings, callbacks=callbacks, history=history)
     result = trainer.fit()
     if result.status != "finished":
         raise SystemExit(f"{key}: training did not finish: {result.message}")
     seconds = time.perf_counter() - started
     model.eval()
     round_weights_(model)
+    if reference is not None:
+        axes, signs = align_to(model, reference, dataset.test.images)
+        print(f"{key}: aligned to {source} by axes {axes}, signs {signs}", flush=True)
     fit_sampling_mixture(model, dataset)
     all_metrics = measure_all(model, dataset, judge if key != "judge" else None)
     metrics = {k: v for k, v in all_metrics.items() if isinstance(v, (int, float))}
@@ -140,6 +174,113 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
                     training={**settings.to_dict(), "recipe": recipe}, weights_dtype=STORAGE_DTYPE)
     print(f"{key}: trained in {seconds:.0f} s; " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
     return {"family": recipe["family"], "metrics": metrics, "train_seconds": round(seconds, 1)}
+
+
+# ------------------------------------------------------------------ the β ladder's orientation
+@torch.no_grad()
+def encodings_of(model, images: torch.Tensor) -> np.ndarray:
+    """Posterior means, (N, D) float64."""
+    model.eval()
+    return model.encode(images.to(model.device)).double().cpu().numpy()
+
+
+def encode_test_split(model, dataset) -> np.ndarray:
+    return encodings_of(model, dataset.test.images)
+
+
+def best_signed_permutation(z: np.ndarray, reference: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+    """The axis order and signs that bring ``z[:, axes] * signs`` closest to ``reference``.
+
+    Only permutations and sign flips: a general rotation of a 2-D latent can be baked into
+    the μ head and the decoder exactly, but not into a *diagonal* posterior's variances (a
+    rotated diagonal covariance is not diagonal), so it would change the model's KL and
+    ELBO. A signed permutation changes nothing but the names of the axes.
+    """
+    d = z.shape[1]
+    best = None
+    for axes in itertools.permutations(range(d)):
+        for signs in itertools.product((1.0, -1.0), repeat=d):
+            error = float(np.square(z[:, axes] * np.array(signs) - reference).sum())
+            if best is None or error < best[0]:
+                best = (error, axes, np.array(signs))
+    return best[1], best[2]
+
+
+@torch.no_grad()
+def align_to(model, reference: np.ndarray, images: torch.Tensor) -> tuple[tuple[int, ...], list[float]]:
+    """Relabel ``model``'s latent axes (in place) so its encodings of ``images`` best match ``reference``:
+    new z = old z[:, axes] * signs, baked into the μ and log σ² heads and the decoder's first
+    layer. The model computes exactly the same decodes, KL and ELBO as before."""
+    axes, signs = best_signed_permutation(encodings_of(model, images), reference)
+    index = torch.tensor(axes)
+    sign = torch.tensor(signs, dtype=torch.float32)
+    model.to_mu.weight.copy_(model.to_mu.weight[index] * sign[:, None])
+    model.to_mu.bias.copy_(model.to_mu.bias[index] * sign)
+    model.to_logvar.weight.copy_(model.to_logvar.weight[index])
+    model.to_logvar.bias.copy_(model.to_logvar.bias[index])
+    first = model.decoder.net[0]  # the Linear that takes z
+    first.weight.copy_(first.weight[:, index] * sign[None, :])
+    return tuple(int(a) for a in axes), [float(s) for s in signs]
+
+
+def procrustes_rotation(z: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The orthogonal matrix R minimising ||z R - reference|| (rotation or reflection)."""
+    u, _, vt = np.linalg.svd(z.T @ reference)
+    return u @ vt
+
+
+def ladder_displacements(dataset, directory: Path | None = None) -> list[dict]:
+    """For each pair of neighbouring rungs: the mean distance a test image's encoding moves
+    (as shipped, and after the best rotation, for comparison), and the encodings' RMS radius."""
+    encodings = {}
+    for key in BETA_LADDER:
+        encodings[key] = encode_test_split(load_checkpoint(source_path(key, directory)).model, dataset)
+    rows = []
+    for a, b in zip(BETA_LADDER, BETA_LADDER[1:]):
+        za, zb = encodings[a], encodings[b]
+        rotated = zb @ procrustes_rotation(zb, za)
+        rows.append({
+            "from": a, "to": b,
+            "shipped": float(np.linalg.norm(za - zb, axis=1).mean()),
+            "best_rotation": float(np.linalg.norm(za - rotated, axis=1).mean()),
+            "radius": float(np.sqrt(np.square(np.concatenate([za, zb])).sum(1).mean())),
+        })
+    return rows
+
+
+def rung_beta(key: str) -> str:
+    return "1" if key == "vae" else key.removeprefix("vae-beta")
+
+
+#: The same measure on the ladder shipped before it was rebuilt this way (each rung trained
+#: from scratch, 60 epochs; measured with ``--ladder`` at commit 11f5aab).
+PREVIOUS_LADDER = {
+    ("vae-beta0.5", "vae"): (0.7054, 0.7059),
+    ("vae", "vae-beta2"): (0.2889, 0.2797),
+    ("vae-beta2", "vae-beta4"): (0.3021, 0.2834),
+    ("vae-beta4", "vae-beta8"): (1.3785, 0.3126),
+}
+
+
+def render_ladder(rows: list[dict]) -> str:
+    lines = ["| rungs | mean displacement (as shipped: aligned) | after the best rotation | RMS radius "
+             "| before: trained apart (after the best rotation) |",
+             "|---|---:|---:|---:|---:|"]
+    for row in rows:
+        before = PREVIOUS_LADDER.get((row["from"], row["to"]))
+        lines.append(f"| β {rung_beta(row['from'])} → {rung_beta(row['to'])} | {row['shipped']:.3f} | "
+                     f"{row['best_rotation']:.3f} | {row['radius']:.2f} | "
+                     + (f"{before[0]:.3f} ({before[1]:.3f} rotated) |" if before else "– |"))
+    return "\n".join(lines)
+
+
+def write_section(begin: str, end: str, body: str) -> None:
+    text = README.read_text()
+    if begin not in text or end not in text:
+        raise SystemExit(f"{README} lacks the markers {begin!r} … {end!r}")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    README.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
 
 
 def render_table(manifest: dict) -> str:
@@ -155,18 +296,15 @@ def render_table(manifest: dict) -> str:
 
 
 def write_readme_table(manifest: dict) -> None:
-    text = README.read_text()
-    if TABLE_BEGIN not in text or TABLE_END not in text:
-        raise SystemExit(f"{README} lacks the table markers {TABLE_BEGIN!r} … {TABLE_END!r}")
-    head, rest = text.split(TABLE_BEGIN, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    README.write_text(f"{head}{TABLE_BEGIN}\n{render_table(manifest)}\n{TABLE_END}{tail}")
+    write_section(TABLE_BEGIN, TABLE_END, render_table(manifest))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("keys", nargs="*", help=f"models to build (default: all of {', '.join(RECIPES)})")
     parser.add_argument("--check", action="store_true", help="re-measure the shipped files against the manifest")
+    parser.add_argument("--ladder", action="store_true",
+                        help="print how far the test encodings move between neighbouring rungs of the β ladder")
     parser.add_argument("--measure-only", action="store_true",
                         help="measure the shipped files of KEYS and record them in the manifest, without training")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
@@ -190,6 +328,12 @@ def main() -> int:
     manifest_path = pretrained_dir() / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     judge_file = model_path("judge")
+
+    if args.ladder:
+        for row in ladder_displacements(dataset, args.out_dir):
+            print(f"β {rung_beta(row['from'])} -> {rung_beta(row['to'])}: mean displacement {row['shipped']:.4f}, "
+                  f"after the best rotation {row['best_rotation']:.4f} (RMS radius {row['radius']:.3f})")
+        return 0
 
     if args.out_dir:
         args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -227,6 +371,8 @@ def main() -> int:
     manifest = {k: manifest[k] for k in order if k in manifest}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     write_readme_table(manifest)
+    if any(k in BETA_LADDER for k in keys):
+        write_section(LADDER_BEGIN, LADDER_END, render_ladder(ladder_displacements(dataset)))
     print(f"wrote {manifest_path} and the table in {README}")
     return 0
 

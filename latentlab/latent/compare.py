@@ -19,7 +19,8 @@ from latentlab.latent.inversion import invert
 from latentlab.latent.path_metrics import PathMetrics, judge_frames, path_metrics
 from latentlab.latent.paths import INTERPOLATORS, interpolate
 
-MAX_MODELS = 6
+#: At most this many models in one comparison (the CLI takes as many; the window scrolls).
+MAX_MODELS = 12
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Files for slides and papers: strips as PNG and animated GIF, comparisons as a labelled
 grid, latents with labels as CSV. Rendered with Pillow, no Qt, so the CLI and the window
-write the same pictures.
+write the same pictures. Every file is written atomically (``latentlab.atomic``): a full
+disk or a kill leaves no truncated file, and a failure is one OutputError line.
 
 Pictures are meant to be read from the back of a lecture hall: frames are enlarged with
 nearest-neighbour (``scale``), captions use a scalable font, and a frame whose judged
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,10 +24,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from latentlab.atomic import write_output
 from latentlab.errors import ConfigError
 from latentlab.latent.compare import StripSet
 from latentlab.latent.images import to_uint8
-from latentlab.latent.path_metrics import PathMetrics, format_sequence
+from latentlab.latent.path_metrics import PathMetrics, report
 
 PAD = 6
 FONT_SIZE = 14
@@ -98,20 +100,20 @@ def frame_caption(cls: int, confidence: float, class_names: Sequence[str] = ()) 
     return f"{name} {confidence:.0%}"
 
 
+#: Joins two classes in pictures: the fallback font has no arrow glyph.
+ARROW = " to "
+
+
 def metrics_lines(m: PathMetrics, class_names: Sequence[str] = ()) -> list[tuple[str, bool]]:
-    """The lines of path metrics printed beside a strip, each with a flag "show in red":
-    purity, the third classes visited, the judged end classes, smoothness."""
-    names = list(class_names) or None
-    through = format_sequence(m.intruders, names, ", ") if m.intruders else "none"
-    judged = format_sequence((m.classes[0], m.classes[-1]), names, ", ")
-    wanted = format_sequence((m.start_class, m.end_class), names, ", ")
-    ends = f"ends {judged}" if m.ends_ok else f"ends {judged}, not {wanted}"
-    return [
-        (f"purity {m.purity:.2f}", False),
-        (f"third: {through}", m.passes_through_third),
-        (ends, not m.ends_ok),
-        (f"smooth {m.smoothness:.3f}", False),
-    ]
+    """The lines printed beside a strip, each with a flag "show in red": the verdict,
+    purity, the judged ends, third classes, smoothness (path_metrics.report, the texts
+    every display shows). ``m`` is the whole path's metrics, whatever frame is drawn."""
+    return report(m, class_names, ARROW).lines()
+
+
+def path_headline(m: PathMetrics, class_names: Sequence[str] = ()) -> str:
+    """"4 to 9 directly", "never shows 4: 9 throughout": a picture's verdict line."""
+    return report(m, class_names, ARROW).headline
 
 
 METRIC_LINE_H = FONT_SIZE + 4
@@ -126,10 +128,11 @@ class StripLayout:
     column_w: int
     title_h: int
     caption_h: int
+    title_w: int = 0  # the title's width: the picture is at least this wide
 
     @property
     def width(self) -> int:
-        return PAD + self.n * (self.column_w + PAD)
+        return max(PAD + self.n * (self.column_w + PAD), PAD + self.title_w + PAD)
 
     @property
     def height(self) -> int:
@@ -141,10 +144,10 @@ class StripLayout:
         return x, self.title_h + PAD
 
 
-def strip_layout(n: int, image_hw: tuple[int, int], scale: int, *, title: bool, captions: bool) -> StripLayout:
+def strip_layout(n: int, image_hw: tuple[int, int], scale: int, *, title: str | None, captions: bool) -> StripLayout:
     tile_h, tile_w = image_hw[0] * scale, image_hw[1] * scale
     return StripLayout(n, tile_w, tile_h, max(tile_w, MIN_COLUMN if captions else 0),
-                       TITLE_H if title else 0, CAPTION_H if captions else 0)
+                       TITLE_H if title else 0, CAPTION_H if captions else 0, text_width(title) if title else 0)
 
 
 def render_strip(
@@ -154,13 +157,16 @@ def render_strip(
     metrics: PathMetrics | None = None,
     class_names: Sequence[str] = (),
     title: str | None = None,
+    first_index: int = 0,
 ) -> Image.Image:
-    """Frames in a row; with ``metrics`` a caption (class, confidence) under each frame."""
+    """Frames in a row; with ``metrics`` (of the whole path) a caption (class, confidence)
+    under each frame. ``frames`` may be a part of the path starting at frame
+    ``first_index`` (a GIF draws one frame at a time)."""
     scale = _check_scale(scale)
     tiles = _tiles(frames, scale)
-    if metrics is not None and metrics.n_frames != len(tiles):
-        raise ConfigError(f"{len(tiles)} frames but metrics for {metrics.n_frames}")
-    lay = strip_layout(len(tiles), tuple(np.shape(frames)[-2:]), scale, title=bool(title), captions=metrics is not None)
+    if metrics is not None and not 0 <= first_index <= metrics.n_frames - len(tiles):
+        raise ConfigError(f"frames {first_index}..{first_index + len(tiles) - 1} but metrics for {metrics.n_frames}")
+    lay = strip_layout(len(tiles), tuple(np.shape(frames)[-2:]), scale, title=title, captions=metrics is not None)
     img = Image.new("RGB", (lay.width, lay.height), BACKGROUND)
     draw = ImageDraw.Draw(img)
     if title:
@@ -169,7 +175,7 @@ def render_strip(
         x, y = lay.tile_origin(i)
         img.paste(Image.fromarray(tile), (x, y))
         if metrics is not None:
-            _caption(draw, metrics, i, x, y + lay.tile_h, lay.tile_w, class_names, lay.column_w)
+            _caption(draw, metrics, first_index + i, x, y + lay.tile_h, lay.tile_w, class_names, lay.column_w)
     return img
 
 
@@ -197,15 +203,12 @@ def fit_text(text: str, width: int) -> str:
 
 
 def _save(img: Image.Image, path: str | Path, suffixes: tuple[str, ...], **kwargs) -> Path:
+    """Write ``img`` atomically (a full disk leaves no truncated picture; see latentlab.atomic)."""
     path = Path(path)
     if path.suffix.lower() not in suffixes:
         raise ConfigError(f"{path} should end in {' or '.join(suffixes)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        img.save(path, **kwargs)
-    except OSError as exc:
-        raise ConfigError(f"could not write {path}: {exc.strerror or exc}") from exc
-    return path
+    image_format = Image.registered_extensions()[path.suffix.lower()]
+    return write_output(path, lambda f: img.save(f, format=image_format, **kwargs), what="the picture")
 
 
 def _unpack(strip, metrics: PathMetrics | None) -> tuple:
@@ -281,22 +284,27 @@ class ComparisonLayout:
         return self.column_x(0 if which == 0 else self.n_frames - 1), self.title_h
 
 
-def comparison_layout(strip_set: StripSet, scale: int, *, title: str | None = None) -> ComparisonLayout:
-    """Where everything goes; ``title`` defaults to :func:`comparison_title`."""
+def comparison_layout(strip_set: StripSet, scale: int, *, title: str | None = None,
+                      frame: int | None = None) -> ComparisonLayout:
+    """Where everything goes; ``title`` defaults to :func:`comparison_title`. With
+    ``frame`` only that frame of each path is drawn (a GIF's frame), without sources."""
     if not strip_set.strips:
         raise ConfigError("nothing to draw: the comparison has no strips")
     n = strip_set.n_frames
     if any(len(s.frames) != n for s in strip_set.strips):
         raise ConfigError("the strips of a comparison must have the same number of frames")
+    if frame is not None and not 0 <= frame < n:
+        raise ConfigError(f"frame {frame} is not among the {n} frames")
     h, w = strip_set.strips[0].frames.shape[-2:]
     tile_h, tile_w = int(h) * scale, int(w) * scale
     label_w = PAD + max(text_width(name) for name in [*strip_set.names, "sources"]) + PAD
     lines = [metrics_lines(s.metrics, strip_set.class_names) for s in strip_set.strips]
     metrics_w = PAD + max(text_width(line) for block in lines for line, _ in block) + PAD
     metrics_h = max(len(block) for block in lines) * METRIC_LINE_H
-    sources_h = tile_h + CAPTION_H + PAD if strip_set.sources is not None else 0
+    sources_h = tile_h + CAPTION_H + PAD if strip_set.sources is not None and frame is None else 0
     title = title or comparison_title(strip_set)
-    return ComparisonLayout(len(strip_set.strips), n, tile_w, tile_h, max(tile_w, MIN_COLUMN), label_w,
+    columns = n if frame is None else 1
+    return ComparisonLayout(len(strip_set.strips), columns, tile_w, tile_h, max(tile_w, MIN_COLUMN), label_w,
                             metrics_w, TITLE_H, sources_h, text_width(title), metrics_h)
 
 
@@ -305,17 +313,19 @@ def comparison_title(strip_set: StripSet) -> str:
     return f"{arrow}, {strip_set.mode}, {strip_set.n_frames} frames"
 
 
-def render_comparison(strip_set: StripSet, *, scale: int = 3, title: str | None = None) -> Image.Image:
+def render_comparison(strip_set: StripSet, *, scale: int = 3, title: str | None = None,
+                      frame: int | None = None) -> Image.Image:
     """The aligned grid: one row per model, its name on the left and its metrics on the
-    right, the two source images above the first and last columns."""
+    right, the two source images above the first and last columns. With ``frame``, only
+    that frame of every path (the metrics are still the whole path's)."""
     scale = _check_scale(scale)
     title = title or comparison_title(strip_set)
-    lay = comparison_layout(strip_set, scale, title=title)
+    lay = comparison_layout(strip_set, scale, title=title, frame=frame)
     img = Image.new("RGB", (lay.width, lay.height), BACKGROUND)
     draw = ImageDraw.Draw(img)
     draw.text((PAD, PAD // 2), title, fill=TEXT, font=_font())
     names = strip_set.class_names
-    if strip_set.sources is not None:
+    if lay.sources_h:
         src = _tiles(strip_set.sources, scale)
         y_mid = lay.title_h + lay.tile_h // 2 - FONT_SIZE // 2
         draw.text((PAD, y_mid), "sources", fill=MUTED, font=_font())
@@ -325,14 +335,15 @@ def render_comparison(strip_set: StripSet, *, scale: int = 3, title: str | None 
             label = names[cls] if 0 <= cls < len(names) else str(cls)
             draw.text((x + (lay.tile_w - text_width(label)) // 2, y + lay.tile_h + 2), label, fill=MUTED,
                       font=_font())
+    shown = range(strip_set.n_frames) if frame is None else [frame]
     for row, strip in enumerate(strip_set.strips):
-        tiles = _tiles(strip.frames, scale)
+        tiles = _tiles(strip.frames[list(shown)], scale)
         _, y = lay.tile_origin(row, 0)
         draw.text((PAD, y + lay.tile_h // 2 - FONT_SIZE // 2), strip.name, fill=TEXT, font=_font())
-        for col, tile in enumerate(tiles):
+        for col, (index, tile) in enumerate(zip(shown, tiles)):
             x, y = lay.tile_origin(row, col)
             img.paste(Image.fromarray(tile), (x, y))
-            _caption(draw, strip.metrics, col, x, y + lay.tile_h, lay.tile_w, names, lay.column_w)
+            _caption(draw, strip.metrics, index, x, y + lay.tile_h, lay.tile_w, names, lay.column_w)
         mx = lay.metrics_x
         for k, (line, red) in enumerate(metrics_lines(strip.metrics, names)):
             draw.text((mx, y + k * METRIC_LINE_H), line, fill=INTRUDER if red else TEXT, font=_font())
@@ -375,21 +386,25 @@ def save_strip_gif(
     fps: float | None = None,
     metrics: PathMetrics | None = None,
     class_names: Sequence[str] = (),
+    title: str | None = None,
 ) -> Path:
     """An animated GIF with exactly one GIF frame per path frame, looping forever.
 
     ``strip`` is frames or an object with ``frames`` / ``metrics`` (as for
     :func:`save_strip_png`). ``scale`` enlarges pixels (6: a 28-pixel digit becomes 168
     pixels, visible on a projector); with metrics each frame carries its judged class and
-    confidence. Speed: ``duration_ms`` per frame or ``fps`` (default 150 ms, ~7 fps).
+    confidence, and the title (default: the path's verdict) is on every frame.
+    Speed: ``duration_ms`` per frame or ``fps`` (default 150 ms, ~7 fps).
     """
     frames, metrics = _unpack(strip, metrics)
     scale = _check_scale(scale)
     if len(frames) == 0:
         raise ConfigError("a GIF needs at least one frame")
+    if title is None and metrics is not None:
+        title = path_headline(metrics, class_names)
     images = [
-        render_strip(frames[i : i + 1], scale=scale, class_names=class_names,
-                     metrics=None if metrics is None else _one_frame_metrics(metrics, i))
+        render_strip(frames[i : i + 1], scale=scale, class_names=class_names, metrics=metrics, first_index=i,
+                     title=title)
         for i in range(len(frames))
     ]
     return _write_gif(images, path, _duration(duration_ms, fps))
@@ -406,27 +421,17 @@ def _duration(duration_ms: int | None, fps: float | None) -> int:
     return DEFAULT_DURATION_MS if duration_ms is None else duration_ms
 
 
-def _one_frame_metrics(m: PathMetrics, i: int) -> PathMetrics:
-    """Frame i's class and confidence with the whole path's purity, intruders and
-    smoothness: what one GIF frame shows under its image and beside it."""
-    return replace(m, classes=(m.classes[i],), confidences=(m.confidences[i],))
-
-
 def save_comparison_gif(
     strip_set: StripSet, path: str | Path, *, scale: int = 4, duration_ms: int | None = None,
     fps: float | None = None,
 ) -> Path:
     """The comparison animated: GIF frame i shows frame i of every model, one under the
-    other with their names and metrics. Exactly ``n_frames`` GIF frames, looping."""
+    other with their names and the whole path's metrics. Exactly ``n_frames`` GIF
+    frames, looping."""
     scale = _check_scale(scale)
-    images = []
-    for i in range(strip_set.n_frames):
-        step = StripSet(
-            [replace(s, frames=s.frames[i : i + 1], latents=s.latents[i : i + 1],
-                     metrics=_one_frame_metrics(s.metrics, i)) for s in strip_set.strips],
-            strip_set.mode, strip_set.start_class, strip_set.end_class, strip_set.class_names, None,
-        )
-        images.append(render_comparison(step, scale=scale, title=f"{comparison_title(strip_set)}: frame {i + 1}"))
+    images = [render_comparison(strip_set, scale=scale, frame=i,
+                                title=f"{comparison_title(strip_set)}: frame {i + 1}")
+              for i in range(strip_set.n_frames)]
     return _write_gif(images, path, _duration(duration_ms, fps))
 
 
@@ -447,19 +452,16 @@ def save_latents_csv(
         y = (labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)).astype(np.int64)
         if len(y) != len(z):
             raise ConfigError(f"{len(z)} latents but {len(y)} labels")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = [f"z{i}" for i in range(z.shape[1])] + (["label", "class_name"] if y is not None else [])
-    try:
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            for i, row in enumerate(z):
-                extra = []
-                if y is not None:
-                    label = int(y[i])
-                    extra = [label, class_names[label] if 0 <= label < len(class_names) else str(label)]
-                w.writerow([f"{v:.6g}" for v in row] + extra)
-    except OSError as exc:
-        raise ConfigError(f"could not write {path}: {exc.strerror or exc}") from exc
-    return path
+
+    def write(f) -> None:
+        w = csv.writer(f)
+        w.writerow(header)
+        for i, row in enumerate(z):
+            extra = []
+            if y is not None:
+                label = int(y[i])
+                extra = [label, class_names[label] if 0 <= label < len(class_names) else str(label)]
+            w.writerow([f"{v:.6g}" for v in row] + extra)
+
+    return write_output(path, write, mode="w", newline="", encoding="utf-8", what="the latents")

@@ -78,7 +78,9 @@ class SliceProjection:
         Fine for any latent size: for a 2-D latent it is the identity, as ``cls(2)`` is.
         """
         latents = np.asarray(latents, np.float32)
-        projection = cls(latents.shape[1], dims, latents.mean(0))
+        # Without data (a model opened without its dataset) the slice goes through the origin.
+        base = latents.mean(0) if len(latents) else np.zeros(latents.shape[1], np.float32)
+        projection = cls(latents.shape[1], dims, base)
         projection._data = latents if len(latents) else None
         return projection
 

@@ -18,7 +18,10 @@ Opening a stranger's file must never run code, so this module never unpickles: p
 are recognised by name and magic bytes and refused before any parser sees them, and the
 safetensors header is checked by hand (length, bounds, offsets) before tensors are read.
 Saves are atomic: everything is written under a temporary name in the same folder,
-fsynced and renamed into place, so a crash leaves the previous checkpoint intact.
+fsynced and renamed into place, so a crash leaves the previous checkpoint intact. A
+folder is swapped with two renames (the old one aside, the new one in); a process killed
+between them leaves no checkpoint at the path, and the next load puts it back by itself
+(``recover_interrupted_save``). Each save removes the leftovers of killed saves.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from __future__ import annotations
 import copy
 import glob
 import json
+import logging
 import math
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,8 +45,16 @@ import safetensors.torch
 import torch
 
 from latentlab import __version__
+from latentlab.atomic import fsync_dir, in_flight, remove_leftovers, replace_file, stale_leftovers, temp_sibling
+from latentlab.atomic import write_synced
 from latentlab.errors import CheckpointError, ConfigError
 from latentlab.models.base import LatentModel
+from latentlab.models.checkpoint_schema import (
+    SchemaError,
+    check_against_config,
+    check_weight_dtype,
+    validate_record,
+)
 from latentlab.models.config import ModelConfig
 from latentlab.models.mixture import LatentMixture
 from latentlab.models.registry import config_from_dict, create_model
@@ -62,11 +73,15 @@ CHECKPOINT_FILES = frozenset(
 )
 #: Suffixes of pickled files (torch.save, pickle.dump); refused by name alone.
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
-#: Upper bound on a safetensors header and on any JSON file: hostile sizes are refused.
-MAX_HEADER_BYTES = 100 * 1024 * 1024
-MAX_JSON_BYTES = 100 * 1024 * 1024
+#: Upper bound on a safetensors header and on any JSON file: hostile sizes are refused before
+#: they are read. A shipped checkpoint's header is under 20 KB; even a 50,000-epoch history
+#: (checkpoint_schema.MAX_HISTORY) stays below this.
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_JSON_BYTES = 16 * 1024 * 1024
 METADATA_KEY = "latentlab"
 MIXTURE_PREFIX = "mixture."
+
+log = logging.getLogger(__name__)
 
 # Bytes per element of the safetensors dtypes a checkpoint may hold.
 _DTYPE_SIZES = {
@@ -136,11 +151,7 @@ def save_checkpoint(
     """
     path = Path(path).expanduser()
     single = path.suffix.lower() == SUFFIX
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise CheckpointError(
-            f"cannot save a checkpoint as {path}: {path.suffix} is the suffix of pickled files, "
-            f"which latentlab never writes; choose a folder name or a name ending in {SUFFIX}"
-        )
+    _refuse_pickle_suffix(path)
     for name, value, kind in (
         ("dataset", dataset, dict), ("metrics", metrics, dict),
         ("history", history, list), ("training", training, dict),
@@ -149,6 +160,7 @@ def save_checkpoint(
             raise TypeError(f"save_checkpoint: {name} must be a {kind.__name__}, got {type(value).__name__}")
     try:
         _check_replaceable(path, single)
+        _writable_folder_above(path)
         try:
             config_from_dict(model.config.to_dict())
         except ConfigError as exc:
@@ -168,11 +180,12 @@ def save_checkpoint(
             everything = {**record, "metrics": metrics, "history": history}
             metadata = {"format": "pt", METADATA_KEY: _to_json(path, everything, "the checkpoint's metadata")}
             path.parent.mkdir(parents=True, exist_ok=True)
-            _replace_file(path, _serialize(weights, metadata))
+            replace_file(path, _serialize(weights, metadata))
+            remove_leftovers(path)
             return path
         # JSON is encoded up front (it is small and may be refused); tensors one file at a time.
+        # config.json comes last: a temporary folder that has it is complete (recovery relies on it).
         files: dict[str, bytes | Callable[[], bytes]] = {
-            CONFIG_FILE: _to_json(path, record, "the config", indent=1).encode(),
             METRICS_FILE: _to_json(path, metrics, "metrics", indent=1).encode(),
             HISTORY_FILE: _to_json(path, history, "history", indent=1).encode(),
             WEIGHTS_FILE: lambda: _serialize(weights, {"format": "pt"}),
@@ -181,8 +194,10 @@ def save_checkpoint(
             opt_tensors, opt_json = _flatten_optimizers(path, optimizers)
             files[OPTIMIZER_JSON_FILE] = opt_json.encode()
             files[OPTIMIZER_TENSORS_FILE] = lambda: _serialize(opt_tensors, {"format": "pt"})
+        files[CONFIG_FILE] = _to_json(path, record, "the config", indent=1).encode()
         path.parent.mkdir(parents=True, exist_ok=True)
         _replace_folder(path, files)
+        remove_leftovers(path)
     except OSError as exc:
         raise CheckpointError(
             f"could not save checkpoint {path}: {exc.strerror or exc}; check the free disk space and "
@@ -219,6 +234,80 @@ def _check_replaceable(path: Path, single: bool) -> None:
         f"refusing to save over {path}: the {what} exists and is not a latentlab checkpoint; "
         "choose a new name (latentlab only replaces its own checkpoints)"
     )
+
+
+def check_save_destination(path: str | os.PathLike[str], *, needed_bytes: int = 0) -> Path:
+    """Raise CheckpointError now if a checkpoint could not be saved at ``path`` later: the
+    checks ``save_checkpoint`` makes before writing (a pickle suffix, something there that
+    is not a latentlab checkpoint, a file where a folder should be, a folder that is not
+    writable) and, with ``needed_bytes``, too little free space. Call it before training.
+    Returns the expanded path.
+    """
+    path = Path(path).expanduser()
+    _refuse_pickle_suffix(path)
+    _check_replaceable(path, path.suffix.lower() == SUFFIX)
+    folder = _writable_folder_above(path)
+    if needed_bytes > 0:
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return path
+        if free < needed_bytes:
+            raise CheckpointError(
+                f"cannot save to {path}: {folder} has {free / 2**20:.1f} MB free and the checkpoint needs "
+                f"about {needed_bytes / 2**20:.1f} MB; free some space or choose another disk"
+            )
+    return path
+
+
+def estimated_size(model: LatentModel, *, optimizer_copies: int = 2) -> int:
+    """Bytes a saved checkpoint of ``model`` takes, about: its weights plus the optimiser's
+    per-weight state (Adam keeps two moments), with a margin for the JSON files."""
+    weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+    return int(weights * (1 + optimizer_copies) * 1.1) + 2**20
+
+
+def fallback_path(path: str | os.PathLike[str]) -> Path:
+    """Where to save when ``path`` fails at the end of a long run: a fresh name in the user's
+    data folder (``rescued/NAME-DATE-TIME``, same form: folder or ``.safetensors``)."""
+    from latentlab.locations import data_dir
+
+    path = Path(path)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stem = path.stem if path.suffix.lower() == SUFFIX else path.name
+    suffix = SUFFIX if path.suffix.lower() == SUFFIX else ""
+    folder = data_dir() / "rescued"
+    candidate = folder / f"{stem or 'model'}-{stamp}{suffix}"
+    n = 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = folder / f"{stem or 'model'}-{stamp}-{n}{suffix}"
+    return candidate
+
+
+def _refuse_pickle_suffix(path: Path) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"cannot save a checkpoint as {path}: {path.suffix} is the suffix of pickled files, "
+            f"which latentlab never writes; choose a folder name or a name ending in {SUFFIX}"
+        )
+
+
+def _writable_folder_above(path: Path) -> Path:
+    """The nearest existing folder above ``path`` (where saving creates or renames), after
+    checking that no file stands in the way and that it is writable."""
+    folder = path.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"cannot save to {path}: {folder} is a file, not a folder; choose another path"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CheckpointError(
+            f"cannot save to {path}: the folder {folder} is not writable; choose a folder you can write to"
+        )
+    return folder
 
 
 def _weights_for_save(path: Path, model: LatentModel, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
@@ -321,67 +410,75 @@ def _serialize(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> by
     return safetensors.torch.save(tensors, metadata=metadata)
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _temp_sibling(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{tag}-{secrets.token_hex(4)}")
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    tmp = _temp_sibling(path, "tmp")
-    try:
-        _write_synced(tmp, data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _replace_folder(path: Path, files: dict[str, bytes | Callable[[], bytes]]) -> None:
     """Write ``files`` (bytes, or a callable making them) into a temp folder, then swap it
     with ``path``; on failure the temp folder goes and the old checkpoint stays."""
-    tmp = _temp_sibling(path, "tmp")
-    tmp.mkdir()
-    try:
-        for name, make in files.items():
-            _write_synced(tmp / name, make() if callable(make) else make)
-        _fsync_dir(tmp)
-        if os.path.lexists(path):
-            old = _temp_sibling(path, "old")
-            os.rename(path, old)
-            try:
+    tmp, old = temp_sibling(path, "tmp"), temp_sibling(path, "old")
+    with in_flight(tmp, old):
+        tmp.mkdir()
+        try:
+            for name, make in files.items():
+                write_synced(tmp / name, make() if callable(make) else make)
+            fsync_dir(tmp)
+            if os.path.lexists(path):
+                os.rename(path, old)
+                try:
+                    os.rename(tmp, path)
+                except BaseException:
+                    os.rename(old, path)
+                    raise
+                fsync_dir(path.parent)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
                 os.rename(tmp, path)
-            except BaseException:
-                os.rename(old, path)
-                raise
-            _fsync_dir(path.parent)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
-            _fsync_dir(path.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                fsync_dir(path.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+# ============================================================ interrupted saves
+def recover_interrupted_save(path: str | os.PathLike[str]) -> Path | None:
+    """Put back a checkpoint folder whose save was killed between its two renames.
+
+    Then ``path`` is missing, the previous checkpoint sits complete at ``.NAME.old-*`` and
+    the new one complete at ``.NAME.tmp-*`` (config.json is written last, so a temporary
+    folder that has a valid one was written to the end). The new one is renamed to ``path``
+    when it is complete, else the previous one. Only leftovers of processes that have ended
+    are considered; nothing happens when ``path`` exists. Returns the leftover renamed to
+    ``path``, or None.
+    """
+    path = Path(path).expanduser()
+    if os.path.lexists(path) or path.suffix.lower() == SUFFIX:
+        return None
+    leftovers = [p for p in stale_leftovers(path) if p.is_dir() and not p.is_symlink()]
+    leftovers.sort(key=lambda p: ".tmp-" not in p.name)  # newest save first, then the previous one
+    for candidate in leftovers:
+        if not _complete_folder(candidate):
+            continue
+        try:
+            os.rename(candidate, path)
+        except OSError:
+            return None  # read-only, or another process recovered it first; loading explains
+        fsync_dir(path.parent)
+        log.warning("latentlab: %s was missing after an interrupted save; restored it from %s",
+                     path, candidate.name)
+        return candidate
+    return None
+
+
+def _complete_folder(folder: Path) -> bool:
+    """Whether a leftover folder holds a whole checkpoint: a config.json with a format
+    version, weights whose header fits the file, and both optimiser files or neither."""
+    if _folder_record_or_none(folder) is None or not (folder / WEIGHTS_FILE).is_file():
+        return False
+    if (folder / OPTIMIZER_JSON_FILE).is_file() != (folder / OPTIMIZER_TENSORS_FILE).is_file():
+        return False
+    try:
+        _read_header(folder / WEIGHTS_FILE)
+    except (CheckpointError, OSError):
+        return False
+    return True
 
 
 # ===================================================================== loading
@@ -395,9 +492,10 @@ def load_checkpoint(
     architecture, or non-finite weights.
     """
     path = Path(path).expanduser()
+    recover_interrupted_save(path)
     record, weights_file = _read_record(path)
     config = _config_of(path, record)
-    header = _read_header(weights_file)
+    header = _weights_header(path, weights_file)
     mixture_keys = {k for k in header if k.startswith(MIXTURE_PREFIX)}
     _check_architecture(path, config, {k: v["shape"] for k, v in header.items() if k not in mixture_keys})
 
@@ -451,9 +549,10 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict:
     Same keys as ``Checkpoint.meta()``; ``parameters`` is the count recorded at save time.
     """
     path = Path(path).expanduser()
+    recover_interrupted_save(path)
     record, weights_file = _read_record(path)
     config = _config_of(path, record)
-    header = _read_header(weights_file)
+    header = _weights_header(path, weights_file)
     mixture_weights = header.get(MIXTURE_PREFIX + "weights")
     components = int(mixture_weights["shape"][0]) if mixture_weights and mixture_weights["shape"] else None
     return _meta_dict(path, {**record, "model": config.to_dict()}, mixture_components=components)
@@ -517,11 +616,8 @@ def _read_record(path: Path) -> tuple[dict, Path]:
     raw = _single_file_record(path, header)
     if raw is None:
         raise _foreign(path, "a safetensors file without latentlab metadata, e.g. weights from another tool")
-    record = _validate_record(path, raw, "the metadata")
-    for name, kind in (("metrics", dict), ("history", list)):
-        record[name] = _check_json_type(path, raw.get(name, kind()), kind, f"the metadata's {name}")
-    _check_history(path, record["history"])
-    return record, path
+    _check_format_version(path, raw, "the metadata")
+    return _validated(path, raw, raw.get("metrics", {}), raw.get("history", []), "the metadata"), path
 
 
 def _interrupted_hint(path: Path) -> str:
@@ -540,12 +636,10 @@ def _folder_record(path: Path) -> dict:
     raw = _read_json(config_file)
     if not isinstance(raw, dict) or "format_version" not in raw:
         raise _foreign(path, f"its {CONFIG_FILE} has no format_version, so another tool wrote it")
-    record = _validate_record(path, raw, CONFIG_FILE)
-    for name, file, kind in (("metrics", METRICS_FILE, dict), ("history", HISTORY_FILE, list)):
-        value = _read_json(path / file) if (path / file).is_file() else kind()
-        record[name] = _check_json_type(path, value, kind, file)
-    _check_history(path, record["history"])
-    return record
+    _check_format_version(path, raw, CONFIG_FILE)
+    metrics, history = ((_read_json(path / file) if (path / file).is_file() else kind())
+                        for file, kind in ((METRICS_FILE, dict), (HISTORY_FILE, list)))
+    return _validated(path, raw, metrics, history, "the folder's JSON files")
 
 
 def _folder_record_or_none(path: Path) -> dict | None:
@@ -575,49 +669,50 @@ def _single_file_record(path: Path, header: dict) -> dict | None:
     return raw
 
 
-def _validate_record(path: Path, raw: dict, source: str) -> dict:
+def _check_format_version(path: Path, raw: dict, source: str) -> None:
+    """A newer format gets its own message before the schema of this version is applied."""
     version = raw.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _corrupt(path, f"{source} has an invalid format_version {version!r}")
+    if not _is_count(version) or not 1 <= version < 10**6:
+        raise _corrupt(path, f"{source} has an invalid format_version (expected a whole number such as 1)")
     if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} was written by a newer latentlab (format {version}, this version reads up to "
             f"{FORMAT_VERSION}): upgrade latentlab to open it"
         )
-    record: dict[str, Any] = {"format_version": version}
-    for name, kind in (
-        ("latentlab_version", str), ("created", str), ("model", dict), ("dataset", dict), ("training", dict),
-    ):
-        if name not in raw:
-            raise _corrupt(path, f"{source} lacks {name!r}")
-        record[name] = _check_json_type(path, raw[name], kind, f"{source}'s {name!r}")
-    parameters = raw.get("parameters")
-    if parameters is not None and not _is_count(parameters):
-        raise _corrupt(path, f"{source} has an invalid parameter count {parameters!r}")
-    record["parameters"] = parameters
-    return record
 
 
-def _check_json_type(path: Path, value: Any, kind: type, what: str) -> Any:
-    if not isinstance(value, kind):
-        name = "a JSON object" if kind is dict else "a JSON list" if kind is list else f"a {kind.__name__}"
-        raise _corrupt(path, f"{what} must be {name}, got {type(value).__name__}")
-    return value
-
-
-def _check_history(path: Path, history: list) -> None:
-    if not all(isinstance(entry, dict) for entry in history):
-        raise _corrupt(path, "the history must be a list of per-epoch JSON objects")
+def _validated(path: Path, raw: dict, metrics: Any, history: Any, source: str) -> dict:
+    """The record checked against the schema (checkpoint_schema.py) before anything uses it."""
+    try:
+        return validate_record(raw, metrics, history)
+    except SchemaError as exc:
+        raise _corrupt(path, f"{source}: {exc}") from None
 
 
 def _config_of(path: Path, record: dict) -> ModelConfig:
     try:
-        return config_from_dict(record["model"])
+        config = config_from_dict(record["model"])
     except ConfigError as exc:
         raise CheckpointError(
             f"{path} has an invalid model config: {exc}; the file was edited or written by another "
             "version, so re-save it from the model that made it"
         ) from exc
+    try:
+        check_against_config(record, config.latent_dim)
+    except SchemaError as exc:
+        raise _corrupt(path, str(exc)) from None
+    return config
+
+
+def _weights_header(path: Path, weights_file: Path) -> dict[str, dict]:
+    """The weights file's validated tensor entries, each of a type latentlab reads."""
+    header = _read_header(weights_file)
+    try:
+        for key, entry in header.items():
+            check_weight_dtype(key, entry["dtype"])
+    except SchemaError as exc:
+        raise CheckpointError(f"{path} cannot be opened: {exc}") from None
+    return header
 
 
 def _meta_dict(path: Path | None, record: dict, *, mixture_components: int | None) -> dict:
@@ -662,7 +757,8 @@ def _read_bytes(path: Path) -> bytes:
 def _read_json(path: Path) -> Any:
     _refuse_pickle(path)
     if path.stat().st_size > MAX_JSON_BYTES:
-        raise _corrupt(path, f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
+        raise _corrupt(path, f"{path.name} is {_megabytes(path.stat().st_size)}, over the "
+                             f"{MAX_JSON_BYTES // 2**20} MB limit that latentlab's own files stay far below")
     try:
         return json.loads(_read_bytes(path).decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -702,7 +798,8 @@ def _header_json(data: bytes, size: int) -> tuple[dict, int]:
         raise _Corrupt(f"the file is {size} bytes, too short for the 8-byte safetensors header length")
     length = int.from_bytes(data[:8], "little")
     if length >= MAX_HEADER_BYTES:
-        raise _Corrupt(f"the header claims {length} bytes, over the {MAX_HEADER_BYTES // 2**20} MB limit")
+        raise _Corrupt(f"its header claims {_megabytes(length)}, over the {MAX_HEADER_BYTES // 2**20} MB limit that "
+                       "latentlab's own files stay far below, so it was not read")
     if 8 + length > size or len(data) < 8 + length:
         raise _Corrupt(f"the header claims {length} bytes but the file holds only {size - 8} after the length")
     try:
@@ -831,6 +928,10 @@ def _read_optimizer_state(path: Path) -> list[dict] | None:
     except (KeyError, TypeError, ValueError, RecursionError) as exc:
         raise _corrupt(json_file, f"the optimiser state is inconsistent: {exc}") from None
     return states
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.0f} MB" if size < 2**50 else f"{size:.2e} bytes"
 
 
 def _is_count(value: Any) -> bool:

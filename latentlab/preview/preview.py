@@ -20,6 +20,7 @@ import numpy as np
 from latentlab.latent.plane_grid import Territory, grid_points, mosaic
 from latentlab.locations import resources_dir
 from latentlab.preview.nets import ConvJudge, LayoutError, MLPAutoencoder
+from latentlab.safe_text import showable_name
 
 #: The bundled dataset (latentlab.data.DEFAULT_DATASET), the only one readable without PyTorch.
 BUNDLED_DATASET = "mnist-5k"
@@ -122,7 +123,7 @@ def _int_in(value, lo: int, hi: int) -> bool:
 
 def _class_names(record: dict) -> list[str]:
     names = (record.get("dataset") or {}).get("class_names")
-    if isinstance(names, list) and len(names) == 10 and all(isinstance(n, str) for n in names):
+    if isinstance(names, list) and len(names) == 10 and all(showable_name(n) for n in names):
         return list(names)
     return [str(digit) for digit in range(10)]
 
@@ -142,7 +143,7 @@ def open_preview(path: str | Path) -> Preview:
     if not _int_in(latent_dim, 1, MAX_LATENT_DIM) or not _int_in(hidden, 8, 8192):
         raise PreviewUnavailable(f"a {latent_dim}-D latent opens in a projection the preview does not compute")
     if (dataset.get("name") or BUNDLED_DATASET) != BUNDLED_DATASET \
-            or list(config.get("image_shape") or []) != list(BUNDLED_IMAGE_SHAPE):
+            or config.get("image_shape") != list(BUNDLED_IMAGE_SHAPE):
         raise PreviewUnavailable("trained on a dataset other than the bundled mnist-5k")
     try:
         model = MLPAutoencoder(tensors, family=family, latent_dim=latent_dim,

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 - makes pg.exporters available
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QMenu, QWidget
 
+from latentlab.atomic import write_output
 from latentlab.errors import ConfigError, LatentLabError
 
 from .path_tool import (
@@ -36,6 +37,7 @@ from .path_tool import (
     PathOverlay,
     PathPanel,
 )
+from .image_files import write_png
 from .strip_view import Strip, StripView, metrics_html
 from .threads import ComputeLane
 
@@ -47,6 +49,13 @@ if TYPE_CHECKING:
 # are imported where they are first needed: the window is built before PyTorch loads.
 
 MODE_WORDS = {"lerp": "straight", "slerp": "spherical"}
+#: After the user changes the path's choices, wait this long for more changes before decoding.
+RECOMPUTE_DELAY_MS = 150
+STALE_INVERSION = ("Out of date: the path changed. Press Interpolate to invert its test images through the "
+                   "generator (a GAN has no encoder: this takes a few seconds).")
+STALE_POINTS = f"Out of date: pick the new path's ends on the map ({PICK_HINT})."
+STALE_FREEHAND = "Out of date: draw the new path on the map (Draw path)."
+STALE_UPDATING = "Decoding the new path…"
 
 
 def choose_export_path(parent: QWidget, title: str, suggestion: str, file_filter: str) -> str | None:
@@ -75,6 +84,12 @@ def closed_svg_paths_tolerated():
         yield
     finally:
         module.correctCoordinates = original
+
+
+def _require_data(session) -> None:
+    if not session.has_data:
+        raise ConfigError("this model was opened without its data, so there are no classes or test images "
+                          "to start from; pick two map points (Shift+click, Ctrl+click) or draw a path")
 
 
 def bring_up(window: QWidget) -> None:
@@ -117,6 +132,11 @@ class AnalysisActions(QObject):
         self._build_actions()
         self.panel = PathPanel(self.draw_action)
         self.panel.interpolateRequested.connect(self.interpolate)
+        self.panel.choiceChanged.connect(self._on_choice_changed)
+        self._recompute = QTimer(self)
+        self._recompute.setSingleShot(True)
+        self._recompute.setInterval(RECOMPUTE_DELAY_MS)
+        self._recompute.timeout.connect(self._recompute_path)
         self.strip_view = StripView()
         self.strip_view.frameChanged.connect(self.overlay.set_cursor)
         content = QWidget()
@@ -209,7 +229,7 @@ class AnalysisActions(QObject):
             signal = self.presentation.playRequested
             signal.connect(self.toggle_play) if has else signal.disconnect(self.toggle_play)
             self._listening = has
-        self.outliers_action.setEnabled(has and session.model.has_encoder)
+        self.outliers_action.setEnabled(has and session.model.has_encoder and session.has_data)
         has_strip = self.path is not None
         for action in (self.export_strip_png_action, self.export_strip_gif_action):
             action.setEnabled(has_strip)
@@ -221,6 +241,7 @@ class AnalysisActions(QObject):
     # ================================================================ session
     @Slot()
     def _on_session_changed(self) -> None:
+        self._recompute.stop()
         self.lane.cancel_all()
         self.path = None
         self._play_when_ready = False
@@ -246,11 +267,12 @@ class AnalysisActions(QObject):
     # ============================================================ picking
     @Slot()
     def show_interpolation(self) -> None:
-        """Show the dock and decode the path the panel describes."""
+        """Show the dock and decode the path the panel describes (a problem, such as a class
+        the judge sees no sample of, is said in the dock rather than in a dialog)."""
         self.dock.show()
         self.dock.raise_()
         if self.window.session is not None:
-            self.interpolate()
+            self.interpolate(quiet=True)
 
     @Slot(float, float)
     def set_start(self, x: float, y: float) -> None:
@@ -299,10 +321,47 @@ class AnalysisActions(QObject):
         self.draw_action.setChecked(False)
         self.interpolate()
 
+    # ================================================ the panel's choices changed
+    def _stale_reason(self) -> str:
+        """Why the panel's path cannot be decoded at once ("" when it can): a GAN must
+        invert test images (seconds), or the user has not picked the ends yet."""
+        source, session = self.panel.source, self.window.session
+        if source == SOURCE_IMAGES and not session.model.has_encoder:
+            return STALE_INVERSION
+        if source == SOURCE_POINTS and (self.start_xy is None or self.end_xy is None):
+            return STALE_POINTS
+        if source == SOURCE_FREEHAND and self.stroke is None:
+            return STALE_FREEHAND
+        return ""
+
+    @Slot()
+    def _on_choice_changed(self) -> None:
+        """The user changed A, B, the mode, the frames or the source: decode the new path at
+        once when that is fast (an encoder, centroids, map points), else grey the strip out
+        and say what to do. The heading never names a pair the strip does not show."""
+        if self.window.session is None or self.explorer.projection is None or not self.dock.isVisible():
+            return
+        reason = self._stale_reason()
+        if reason:
+            self._recompute.stop()
+            if self.path is not None:
+                self.strip_view.set_stale(reason)
+            return
+        if self.path is not None:
+            self.strip_view.set_stale(STALE_UPDATING)
+        self._recompute.start()
+
+    @Slot()
+    def _recompute_path(self) -> None:
+        if self.window.session is not None and not self._stale_reason():
+            self.interpolate(quiet=True)
+
     # ========================================================== the path job
     @Slot()
-    def interpolate(self) -> bool:
-        """Decode the path the panel describes (in the background); False when it cannot."""
+    def interpolate(self, quiet: bool = False) -> bool:
+        """Decode the path the panel describes (in the background); False when it cannot.
+        ``quiet``: a problem greys the strip out with a note instead of opening a dialog."""
+        self._recompute.stop()
         session = self.window.session
         if session is None or self.explorer.projection is None:
             self.status("Open a model first")
@@ -315,7 +374,10 @@ class AnalysisActions(QObject):
         try:
             path = make(steps, mode)
         except LatentLabError as exc:
-            self.window.show_error("Cannot make this path", str(exc))
+            if quiet:
+                self.strip_view.set_stale(f"Cannot make this path: {exc}")
+            else:
+                self.window.show_error("Cannot make this path", str(exc))
             return False
         if path is None:
             return False
@@ -334,6 +396,7 @@ class AnalysisActions(QObject):
         a, b = self.panel.classes()
         points, names = self.explorer.points, self.window.session.class_names
         known = points.labels >= 0
+        _require_data(self.window.session)
         if not known.any():
             raise ConfigError("the map's points have no classes yet (the judge labels a GAN's samples)")
         za, zb = centroid_endpoints(points.latents[known], points.labels[known], a, b)
@@ -351,6 +414,7 @@ class AnalysisActions(QObject):
 
     def _images_path(self, steps: int, mode: str) -> dict:
         session = self.window.session
+        _require_data(session)
         i, j = self.panel.images()
         test, names = session.dataset.test, session.class_names
         a, b = int(test.labels[i]), int(test.labels[j])
@@ -474,23 +538,25 @@ class AnalysisActions(QObject):
     def export_map_png(self, path: str | Path, width: int = 1600) -> Path:
         exporter = pg.exporters.ImageExporter(self.map.plot_item)
         exporter.parameters()["width"] = width
-        exporter.export(str(path))
-        return Path(path)
+        return write_png(exporter.export(toBytes=True), path, what="the map")
 
     def export_map_svg(self, path: str | Path) -> Path:
         """The map as SVG: axes, labels, path and marker as vectors; territory and dots as images."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         with closed_svg_paths_tolerated():
-            pg.exporters.SVGExporter(self.map.plot_item).export(str(path))
-        return path
+            data = pg.exporters.SVGExporter(self.map.plot_item).export(toBytes=True)
+        return write_output(path, lambda f: f.write(data), what="the map")
 
     def export_strip_png(self, path: str | Path) -> Path:
         from latentlab.latent.export import save_strip_png
 
+        from latentlab.latent.export import ARROW, path_headline
+
         path_result = self._strip_for_export()
-        title = path_result.description.replace("→", "to")  # Pillow's default font has no arrow
-        return Path(save_strip_png(path_result, path, class_names=self.window.session.class_names, title=title))
+        names = self.window.session.class_names
+        title = path_result.description.replace(" → ", ARROW)  # Pillow's default font has no arrow
+        if path_result.metrics is not None:
+            title += f": {path_headline(path_result.metrics, names)}"
+        return Path(save_strip_png(path_result, path, class_names=names, title=title))
 
     def export_strip_gif(self, path: str | Path) -> Path:
         from latentlab.latent.export import save_strip_gif

@@ -121,8 +121,20 @@ class Cancelled(Exception):
     """The user cancelled the comparison."""
 
 
+def shipped_entry(path: str | Path):
+    """The catalogue entry (``pretrained.Pretrained``) of a shipped checkpoint file, or None."""
+    from latentlab import pretrained
+
+    resolved = Path(path).resolve()
+    return next((e for e in pretrained.MODELS if e.path.resolve() == resolved), None)
+
+
 def model_name(path: str | Path, meta: dict) -> str:
-    """A short row label for a checkpoint: its file or folder name, with β when it is not 1."""
+    """A row label for a checkpoint: a shipped model's title ("Denoising autoencoder
+    (2-D)"), else its file or folder name, with β when it is not 1."""
+    shipped = shipped_entry(path)
+    if shipped is not None:
+        return shipped.title
     stem = Path(path).name.removesuffix(".safetensors")
     config = meta.get("model", {})
     beta = config.get("beta")
@@ -142,11 +154,11 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
     """
     from latentlab.models.checkpoint import load_checkpoint
 
-    from .session import find_judge_cached, get_dataset
+    from .session import find_judge_cached, get_recorded_dataset
 
     n = len(request.paths)
     if not 1 <= n <= MAX_MODELS:
-        raise ConfigError(f"compare 2 to {MAX_MODELS} models at a time, got {n}")
+        raise ConfigError(f"compare 1 to {MAX_MODELS} models at a time, got {n}")
     total = 2 * n + 1
     models, dataset_name = [], None
     for i, (path, name) in enumerate(zip(request.paths, request.names)):
@@ -163,7 +175,7 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
         models.append(ckpt.model.eval())
     _check(cancel)
     report(n, total, "Loading the data and the judge…")
-    dataset = get_dataset(dataset_name, tuple(models[0].config.image_shape))
+    dataset = get_recorded_dataset(dataset_name, tuple(models[0].config.image_shape))
     judge = find_judge_cached(dataset)
     if judge is None:
         from latentlab.training.judges import get_judge

@@ -1,11 +1,13 @@
-"""Comparing models: the same path through two to six checkpoints, side by side.
+"""Comparing models: the same path through several checkpoints, side by side.
 
 The user loads checkpoints (a file dialog, the shipped β ladder, or every shipped
-family), picks class A → class B (the most typical test image of each) or two test
+model), picks class A → class B (the most typical test image of each) or two test
 images, and presses Compare. Loading, encoding and, for GANs, latent inversion run in a
 ``BackgroundTask`` with a progress bar and Cancel; the result is one strip per model
-(their frames aligned column by column, the model's name on the left) and a table of
-each model's path metrics. The comparison exports as a PNG.
+(their frames aligned column by column; on the left the model's title and its path's
+verdict) and a table of each model's path measures (path_metrics.report, the words
+every display uses). A result that no longer matches the choices is greyed out (the
+path changed) or cleared (the models changed). The comparison exports as a PNG.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -43,6 +45,16 @@ from latentlab import pretrained
 from latentlab.data import DEFAULT_DATASET
 from latentlab.errors import LatentLabError
 from latentlab.latent.compare import MAX_MODELS, StripSet
+from latentlab.latent.path_metrics import (
+    ENDS_HELP,
+    MAX_JUMP_HELP,
+    PURITY_HELP,
+    SEQUENCE_HELP,
+    SMOOTHNESS_HELP,
+    THIRD_HELP,
+    VERDICT_HELP,
+    report,
+)
 from latentlab.models.checkpoint import read_checkpoint_meta
 
 from . import dialogs
@@ -58,14 +70,30 @@ from .workers import demote_current_thread
 
 MIN_MODELS = 2
 INTRUDER_TEXT = "#c81e1e"
-NAME_WIDTH = 150
-#: Frames of a comparison row are drawn at most this many pixels wide (six rows fit).
-ROW_CELL = 72
-MIN_ROW_CELL = 36
-#: "All pretrained": one model of each kind (the β ladder has its own button).
-ALL_GROUPS = ("autoencoders", "generators")
-TABLE_COLUMNS = ("Model", "Class sequence", "Purity", "Third classes", "Smoothness", "Max jump", "Ends right",
-                 "Mean confidence")
+DIRECT_TEXT = "#2ca02c"
+NAME_WIDTH = 210
+PANEL_WIDTH = 340
+#: Frames of a comparison row: as large as the rows' height and width allow, within these
+#: limits (below the smallest the rows scroll).
+ROW_CELL = 112
+MIN_ROW_CELL = 48
+#: The window's size on a large screen; smaller screens get a window that fits them.
+DEFAULT_SIZE = (1400, 900)
+#: (header, tooltip) of each column of the table.
+TABLE = (
+    ("Model", "The model's title"),
+    ("Verdict", VERDICT_HELP),
+    ("Purity", PURITY_HELP),
+    ("Third classes", THIRD_HELP),
+    ("Ends", ENDS_HELP),
+    ("Smoothness", SMOOTHNESS_HELP),
+    ("Max jump", MAX_JUMP_HELP),
+    ("Mean confidence", "The judge's mean confidence in its class over the path's frames"),
+    ("Class sequence", SEQUENCE_HELP),
+)
+TABLE_COLUMNS = tuple(title for title, _ in TABLE)
+STALE_PATH = "Out of date: the path changed. Press Compare."
+CLEARED_MODELS = "The list of models changed: press Compare."
 
 
 class CompareWorker(QObject):
@@ -98,8 +126,16 @@ class CompareWorker(QObject):
         self.finished.emit(result, "")
 
 
+def close_keys() -> list[QKeySequence]:
+    """Esc, Ctrl+W and the platform's Close keys, each once (two shortcuts on one key
+    would make it ambiguous, and neither would fire)."""
+    keys = [QKeySequence(Qt.Key.Key_Escape), QKeySequence("Ctrl+W"),
+            *QKeySequence.keyBindings(QKeySequence.StandardKey.Close)]
+    return list({k.toString(): k for k in keys if not k.isEmpty()}.values())
+
+
 class CompareWindow(QWidget):
-    """A top-level window: models on the left, the path's choices, strips and metrics."""
+    """A top-level window: models and the path's choices on the left; strips and measures."""
 
     comparisonShown = Signal()  # the strips and the table hold a new comparison
     comparisonFailed = Signal(str)
@@ -108,19 +144,19 @@ class CompareWindow(QWidget):
                  headless: bool = False) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Compare models — latentlab")
-        self.resize(1250, 820)
         self.headless = headless
         self.result: StripSet | None = None
+        self.stale = False  # the result shown no longer matches the path's choices
         self._task: BackgroundTask | None = None
         self._cancel: threading.Event | None = None
         self._paths: list[Path] = []
         self._rows: list[tuple[QLabel, StripCanvas]] = []
+        self._request: CompareRequest | None = None  # of the comparison running or shown
 
         # ----------------------------------------------------------- models
         self.model_list = QListWidget()
         self.model_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.model_list.setMinimumHeight(60)
-        self.model_list.setMaximumHeight(130)
+        self.model_list.setMinimumHeight(90)
         self.model_list.setToolTip(f"The models to compare ({MIN_MODELS} to {MAX_MODELS}), in row order")
         self.add_button = QPushButton("Add…")
         self.add_button.setToolTip("Add checkpoints (.safetensors files or folders' config.json)")
@@ -132,24 +168,22 @@ class CompareWindow(QWidget):
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("Remove the selected models from the list")
         self.remove_button.clicked.connect(self.remove_selected)
+        self.models_note = QLabel("")
+        self.models_note.setWordWrap(True)
         self._update_pretrained_buttons()
         buttons = QGridLayout()
         buttons.addWidget(self.add_button, 0, 0)
         buttons.addWidget(self.remove_button, 0, 1)
         buttons.addWidget(self.ladder_button, 1, 0)
         buttons.addWidget(self.all_button, 1, 1)
-        models_box = QVBoxLayout()
-        title = QLabel("Models")
-        title.setObjectName("panelTitle")
-        models_box.addWidget(title)
-        models_box.addWidget(self.model_list, 1)
-        models_box.addLayout(buttons)
 
         # ------------------------------------------------------------- path
         self.source_box = QComboBox()
-        self.source_box.addItem("Class A → class B (most typical test images)", "classes")
+        self.source_box.addItem("Two classes", "classes")
         self.source_box.addItem("Two test images", "images")
-        self.source_box.setToolTip("The two images every model encodes (GANs: inverts) and interpolates between")
+        self.source_box.setToolTip("Two classes: from the most typical test image of class A (the one nearest "
+                                   "its class's mean image) to that of class B. Every model encodes (a GAN: "
+                                   "inverts) the same two images and interpolates between them.")
         self.class_a, self.class_b = QComboBox(), QComboBox()
         self.image_a, self.image_b = QSpinBox(), QSpinBox()
         for box in (self.image_a, self.image_b):
@@ -164,6 +198,10 @@ class CompareWindow(QWidget):
         self.steps = QSpinBox()
         self.steps.setRange(3, 32)
         self.steps.setValue(DEFAULT_STEPS)
+        for box in (self.source_box, self.class_a, self.class_b, self.mode_box):
+            box.currentIndexChanged.connect(self._on_path_changed)
+        for spin in (self.image_a, self.image_b, self.steps):
+            spin.valueChanged.connect(self._on_path_changed)
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip("Encode, interpolate, decode and judge the path in every model")
         self.compare_button.clicked.connect(self.compare)
@@ -174,42 +212,46 @@ class CompareWindow(QWidget):
         self.progress_label = QLabel("")
         self.progress_label.setWordWrap(True)
         self.export_button = QPushButton("Export PNG…")
-        self.export_button.setToolTip("Save the aligned strips with names and metrics as one PNG")
+        self.export_button.setToolTip("Save the aligned strips with names and measures as one PNG")
         self.export_button.clicked.connect(self.choose_export_png)
         form = QFormLayout()
         form.addRow("Path:", self.source_box)
-        form.addRow("", self.pair_stack)
+        form.addRow(self.pair_stack)
         form.addRow("Mode:", self.mode_box)
         form.addRow("Frames:", self.steps)
         run_row = QHBoxLayout()
-        run_row.addWidget(self.compare_button)
+        run_row.addWidget(self.compare_button, 1)
         run_row.addWidget(self.cancel_button)
-        run_row.addWidget(self.export_button)
-        path_box = QVBoxLayout()
-        path_title = QLabel("Path")
-        path_title.setObjectName("panelTitle")
-        path_box.addWidget(path_title)
-        path_box.addLayout(form)
-        path_box.addLayout(run_row)
-        path_box.addWidget(self.progress)
-        path_box.addWidget(self.progress_label)
-        path_box.addStretch(1)
 
-        top = QHBoxLayout()
-        top.addLayout(models_box, 1)
-        top.addLayout(path_box, 1)
-        top_widget = QWidget()
-        top_widget.setLayout(top)
+        panel = QWidget()
+        panel.setFixedWidth(PANEL_WIDTH)
+        side = QVBoxLayout(panel)
+        side.setContentsMargins(0, 0, 0, 0)
+        for text, widget in (("Models", self.model_list), ("Path", None)):
+            title = QLabel(text)
+            title.setObjectName("panelTitle")
+            side.addWidget(title)
+            if widget is not None:
+                side.addWidget(widget, 1)
+                side.addLayout(buttons)
+                side.addWidget(self.models_note)
+        side.addLayout(form)
+        side.addLayout(run_row)
+        side.addWidget(self.progress)
+        side.addWidget(self.progress_label)
+        side.addWidget(self.export_button)
 
         # ---------------------------------------------------------- results
-        self.summary = QLabel("Load two to six models, pick a path, then Compare.")
+        self.summary = QLabel("Load two or more models, pick a path, then Compare.")
         self.summary.setObjectName("panelTitle")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
         self.sources_a, self.sources_b = QLabel(), QLabel()
         for label in (self.sources_a, self.sources_b):
             label.setFixedSize(64, 64)
             label.setStyleSheet("QLabel { background: white; border: 1px solid #bbb; }")
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setToolTip("The test image every model starts from (A) or ends at (B)")
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
         header.addWidget(QLabel("Sources: A"))
@@ -231,30 +273,42 @@ class CompareWindow(QWidget):
         strips_box.addLayout(header)
         strips_box.addWidget(scroll, 1)
 
-        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table = QTableWidget(0, len(TABLE))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        for col, (_, tip) in enumerate(TABLE):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setToolTip(
-            "Purity: share of frames judged as the start or end class. Third classes: other classes the path "
-            "passes through. Smoothness: mean absolute pixel change between neighbouring frames (lower is "
-            "smoother). Ends right: whether the first and last frames are judged as the source images' classes")
+        self.table.horizontalHeader().setStretchLastSection(True)  # the class sequence
+        self.table.setToolTip("Hover a column's header for what it measures (docs/path-measures.md)")
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top_widget)
-        splitter.addWidget(strips_widget)
-        splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 3)
-        splitter.setStretchFactor(2, 1)
-        splitter.setSizes([190, 480, 150])
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(strips_widget)
+        self.splitter.addWidget(self.table)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QHBoxLayout(self)
+        layout.addWidget(panel)
+        layout.addWidget(self.splitter, 1)
+
+        self.close_shortcuts = [QShortcut(keys, self, self.close, context=Qt.ShortcutContext.WindowShortcut)
+                                for keys in close_keys()]
 
         self.set_dataset(list(class_names) or [str(d) for d in range(10)], test_count)
+        self._fit_to_screen()
         self._set_busy(False)
+
+    def _fit_to_screen(self) -> None:
+        """DEFAULT_SIZE, or less on a smaller screen: the window opens inside it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else None
+        w, h = DEFAULT_SIZE
+        if area is not None:
+            w, h = min(w, area.width() - 40), min(h, area.height() - 60)
+        self.resize(w, h)
+        self.splitter.setSizes([int(h * 0.72), int(h * 0.28)])
 
     # ================================================================ models
     def set_dataset(self, class_names: list[str], test_count: int) -> None:
@@ -274,7 +328,7 @@ class CompareWindow(QWidget):
         return [self.model_list.item(i).data(Qt.ItemDataRole.UserRole + 1) for i in range(self.model_list.count())]
 
     def add_paths(self, paths: Iterable[str | Path]) -> int:
-        """Add checkpoints (up to six in all; duplicates are skipped); the number added."""
+        """Add checkpoints (up to MAX_MODELS in all; duplicates are skipped); the number added."""
         added, problems = 0, []
         for path in paths:
             path = Path(path)
@@ -290,9 +344,9 @@ class CompareWindow(QWidget):
                 continue
             name = model_name(path, meta)
             config = meta.get("model", {})
-            item = QListWidgetItem(f"{name}  ·  {config.get('family', '?')}, latent {config.get('latent_dim', '?')}, "
-                                   f"{(meta.get('dataset') or {}).get('name', DEFAULT_DATASET)}")
-            item.setToolTip(str(path))
+            item = QListWidgetItem(name)
+            item.setToolTip(f"{path}\n{config.get('family', '?')}, latent {config.get('latent_dim', '?')}, "
+                            f"{(meta.get('dataset') or {}).get('name', DEFAULT_DATASET)}")
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setData(Qt.ItemDataRole.UserRole + 1, name)
             self.model_list.addItem(item)
@@ -300,21 +354,35 @@ class CompareWindow(QWidget):
             added += 1
         if problems:
             self._error("Some checkpoints were not added", "\n".join(problems))
+        if added:
+            self._models_changed()
         self._set_busy(self.busy)
         return added
 
     def clear_models(self) -> None:
+        had = bool(self._paths)
         self.model_list.clear()
         self._paths.clear()
+        if had:
+            self._models_changed()
         self._set_busy(self.busy)
 
     @Slot()
     def remove_selected(self) -> None:
-        for item in self.model_list.selectedItems():
+        items = self.model_list.selectedItems()
+        for item in items:
             path = Path(item.data(Qt.ItemDataRole.UserRole))
             self._paths = [p for p in self._paths if p != path]
             self.model_list.takeItem(self.model_list.row(item))
+        if items:
+            self._models_changed()
         self._set_busy(self.busy)
+
+    def _models_changed(self) -> None:
+        """The strips on screen belong to another list of models: take them away."""
+        self.models_note.setText("")
+        if self.result is not None:
+            self.clear_result(CLEARED_MODELS)
 
     @Slot()
     def choose_checkpoints(self) -> None:
@@ -328,7 +396,8 @@ class CompareWindow(QWidget):
 
     @staticmethod
     def all_pretrained_paths() -> list[Path]:
-        return [e.path for e in pretrained.catalogue() if e.group in ALL_GROUPS][:MAX_MODELS]
+        """Every shipped model that is installed (at most MAX_MODELS, more than ship)."""
+        return [e.path for e in pretrained.catalogue()][:MAX_MODELS]
 
     @Slot()
     def load_beta_ladder(self) -> None:
@@ -338,7 +407,11 @@ class CompareWindow(QWidget):
     @Slot()
     def load_all_pretrained(self) -> None:
         self.clear_models()
-        self.add_paths(self.all_pretrained_paths())
+        added = self.add_paths(self.all_pretrained_paths())
+        shipped = len(pretrained.MODELS)
+        note = (f"Loaded all {added} shipped models." if added == shipped else
+                f"Loaded {added} shipped models: {shipped - added} of the {shipped} are not installed.")
+        self.models_note.setText(f"{note} GANs invert the two images first: a few seconds each.")
 
     def _update_pretrained_buttons(self) -> None:
         ladder, everything = self.beta_ladder_paths(), self.all_pretrained_paths()
@@ -346,8 +419,8 @@ class CompareWindow(QWidget):
         self.ladder_button.setToolTip(
             f"The shipped β-VAEs, β = 0.5 to 8 ({len(ladder)} of {len(pretrained.BETA_LADDER)} installed)")
         self.all_button.setEnabled(len(everything) >= MIN_MODELS)
-        self.all_button.setToolTip(f"One shipped model of each kind: autoencoders and GANs ({len(everything)} "
-                                   "installed)")
+        self.all_button.setToolTip(f"Every shipped model: autoencoders, the β ladder, GANs and the 16-D VAE "
+                                   f"({len(everything)} of {len(pretrained.MODELS)} installed)")
 
     # ============================================================== compute
     def request(self) -> CompareRequest:
@@ -372,7 +445,8 @@ class CompareWindow(QWidget):
             self._error("Not enough models", f"Load {MIN_MODELS} to {MAX_MODELS} models to compare.")
             return False
         self._cancel = threading.Event()
-        worker = CompareWorker(self.request(), self._cancel)
+        self._request = self.request()
+        worker = CompareWorker(self._request, self._cancel)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         self._task = BackgroundTask(worker, "compare", heavy=True, parent=self)
@@ -395,6 +469,20 @@ class CompareWindow(QWidget):
         self.progress.setValue(done)
         self.progress_label.setText(message)
 
+    @Slot()
+    def _on_path_changed(self, *args) -> None:
+        """A choice of the path changed: the strips on screen show another path."""
+        if self.result is not None and not self.stale:
+            self.stale = True
+            for canvas in self.strip_canvases():
+                canvas.set_stale(True)
+            for label, _ in self._rows:
+                label.setEnabled(False)
+            self.table.setEnabled(False)
+            self.summary.setText(f'<span style="color:{INTRUDER_TEXT}">{STALE_PATH}</span> '
+                                 f'<span style="color:gray">{self._summary_text(self.result)}</span>')
+            self._set_busy(self.busy)
+
     @Slot(object, str)
     def _on_finished(self, result, error: str) -> None:
         if result is None:
@@ -404,6 +492,8 @@ class CompareWindow(QWidget):
                 self.comparisonFailed.emit(error)
             return
         self.show_result(result)
+        if self.request() != self._request:  # the user changed the path while it ran
+            self._on_path_changed()
 
     @Slot()
     def _on_task_ended(self) -> None:
@@ -419,20 +509,25 @@ class CompareWindow(QWidget):
             widget.setEnabled(not busy)
         if not busy:
             self._update_pretrained_buttons()
-        self.export_button.setEnabled(not busy and self.result is not None)
+        self.export_button.setEnabled(not busy and self.result is not None and not self.stale)
 
     # ================================================================ result
     def show_result(self, result: StripSet) -> None:
         self.result = result
+        self.stale = False
+        self.table.setEnabled(True)
         names = result.class_names
         self._clear_rows()
         for row, strip in enumerate(result.strips):
-            m = strip.metrics
-            label = QLabel(f"<b>{strip.name}</b>")
+            words = report(strip.metrics, names)
+            label = QLabel(self._row_html(strip.name, words))
+            label.setTextFormat(Qt.TextFormat.RichText)
             label.setFixedWidth(NAME_WIDTH)
             label.setWordWrap(True)
-            label.setToolTip(f"{strip.name}: purity {m.purity:.0%}, smoothness {m.smoothness:.3f}")
-            canvas = StripCanvas(max_cell=ROW_CELL)
+            label.setToolTip(f"{strip.name}: {words.headline}; purity {words.purity}, smoothness "
+                             f"{words.smoothness}\n\n{VERDICT_HELP}\n\n{PURITY_HELP}\n\n{SMOOTHNESS_HELP}")
+            canvas = StripCanvas(max_cell=ROW_CELL, centered=True)
+            m = strip.metrics
             intrusions = [c not in (m.start_class, m.end_class) for c in m.classes]
             canvas.set_strip(Strip(strip.frames.numpy(), m.classes, m.confidences, intrusions), names)
             canvas.set_current(-1)  # no player here: no highlighted frame
@@ -446,14 +541,37 @@ class CompareWindow(QWidget):
             for label, frame in zip((self.sources_a, self.sources_b), frames):
                 label.setPixmap(frame_pixmap(frame).scaled(60, 60, Qt.AspectRatioMode.KeepAspectRatio,
                                                            Qt.TransformationMode.FastTransformation))
-        self.summary.setText(
-            f"Class {self._span(result.start_class)} → class {self._span(result.end_class)}, "
-            f"{'straight' if result.mode == 'lerp' else 'spherical'}, {result.n_frames} frames, "
-            f"{len(result.strips)} models")
+        self.summary.setText(self._summary_text(result))
         self._fill_table(result)
         self.progress_label.setText(f"Compared {len(result.strips)} models")
         self._set_busy(self.busy)
         self.comparisonShown.emit()
+
+    def clear_result(self, message: str) -> None:
+        """No comparison on screen; ``message`` says why."""
+        self.result = None
+        self.stale = False
+        self._clear_rows()
+        self.table.setRowCount(0)
+        self.table.setEnabled(True)
+        for label in (self.sources_a, self.sources_b):
+            label.clear()
+        self.summary.setText(message)
+        self._set_busy(self.busy)
+
+    def _summary_text(self, result: StripSet) -> str:
+        direct = sum(s.metrics.pure for s in result.strips)
+        return (f"Class {self._span(result.start_class)} → class {self._span(result.end_class)}, "
+                f"{'straight' if result.mode == 'lerp' else 'spherical'}, {result.n_frames} frames: "
+                f"{direct} of {len(result.strips)} models go directly")
+
+    @staticmethod
+    def _row_html(name: str, words) -> str:
+        """The row's label: the model's title, its path's verdict (``words``: a
+        ``PathReport``), purity and smoothness."""
+        colour = DIRECT_TEXT if words.pure else INTRUDER_TEXT
+        return (f"<b>{name}</b><br><span style='color:{colour}'>{words.headline}</span><br>"
+                f"<small>purity {words.purity} · smoothness {words.smoothness}</small>")
 
     def _span(self, cls: int) -> str:
         names = self.result.class_names if self.result else self.class_names
@@ -463,30 +581,19 @@ class CompareWindow(QWidget):
         return f'<span style="color:{color}">{name}</span>'
 
     def _fill_table(self, result: StripSet) -> None:
-        names = result.class_names
-
-        def cls_name(c: int) -> str:
-            return names[c] if 0 <= c < len(names) else str(c)
-
         self.table.setRowCount(len(result.strips))
         for row, strip in enumerate(result.strips):
-            m = strip.metrics
-            values = (
-                strip.name,
-                " → ".join(cls_name(c) for c in m.sequence),
-                f"{m.purity:.0%}",
-                ", ".join(cls_name(c) for c in m.intruders) or "none",
-                f"{m.smoothness:.4f}",
-                f"{m.max_jump:.4f}",
-                {(True, True): "both", (True, False): "start only", (False, True): "end only"}.get(
-                    (m.start_ok, m.end_ok), "neither"),
-                f"{m.mean_confidence:.0%}",
-            )
+            words = report(strip.metrics, result.class_names)
+            values = (strip.name, words.headline, words.purity, words.third, words.ends, words.smoothness,
+                      words.max_jump, f"{strip.metrics.mean_confidence:.0%}", words.sequence)
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if col == 3 and m.intruders:
+                item.setToolTip(TABLE[col][1])
+                if col == 1:
+                    item.setForeground(QColor(DIRECT_TEXT if words.pure else INTRUDER_TEXT))
+                if (col == 3 and strip.metrics.intruders) or (col == 4 and not strip.metrics.ends_ok):
                     item.setForeground(QColor(INTRUDER_TEXT))
-                if col >= 2:
+                if TABLE_COLUMNS[col] in ("Purity", "Smoothness", "Max jump", "Mean confidence"):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.table.setItem(row, col, item)
 
@@ -504,11 +611,12 @@ class CompareWindow(QWidget):
         return False
 
     def _fit_rows(self) -> None:
-        """Frames small enough that every model's row fits the visible area (down to
-        MIN_ROW_CELL pixels; below that the area scrolls)."""
+        """Frames as large as fits: every model's row in the visible height (down to
+        MIN_ROW_CELL pixels; below that the area scrolls), and the canvas's width limits
+        them too (StripCanvas.cell_size)."""
         if not self._rows:
             return
-        spacing = self.rows_layout.verticalSpacing()
+        spacing = max(self.rows_layout.verticalSpacing(), 0)
         per_row = self.scroll.viewport().height() // len(self._rows) - spacing
         cell = max(MIN_ROW_CELL, min(ROW_CELL, per_row - CAPTION_HEIGHT - 2 * GAP))
         for _, canvas in self._rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtGui import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 CHECKPOINT_FILTER = "latentlab checkpoints (*.safetensors config.json);;All files (*)"
@@ -17,7 +18,22 @@ SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
     """A critical message box that names the problem; the window stays usable afterwards."""
-    QMessageBox.critical(parent, title, message)
+    QMessageBox.critical(parent, title, as_plain_text(message))
+
+
+def as_plain_text(message: str) -> str:
+    """``message`` as Qt will show it literally. A message box takes text that starts like
+    HTML for HTML, and a message may quote a file (a class name ``<img src=...>`` would load
+    that image): such text is converted to HTML that shows it as written."""
+    return Qt.convertFromPlainText(message) if Qt.mightBeRichText(message) else message
+
+
+def ask_read_checkpoint_data(parent: QWidget | None, question: str) -> bool:
+    """Whether to read the data a checkpoint names (a folder, a download): Yes / No."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, "Read this checkpoint's data?", as_plain_text(question),
+                                  buttons.Yes | buttons.No, buttons.No)
+    return answer == buttons.Yes
 
 
 def ask_save_changes(parent: QWidget | None, question: str) -> str:

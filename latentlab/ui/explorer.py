@@ -121,6 +121,8 @@ class Explorer(QObject):
         self._territory_due = False  # the view moved while training: refresh when the lane is free
         self._territory_region: tuple | None = None  # the visible region of the last territory request
         self._territory_resolution = 0  # cells per side of the territory image shown
+        self._finer_territory: tuple[int, ...] = ()  # a GAN's first colouring: territory after its samples
+        self._colouring_failed = False
 
         self.territory_lane = ComputeLane("territory", self)
         self.decode_lane = ComputeLane("decode", self)
@@ -139,6 +141,7 @@ class Explorer(QObject):
         self.map.markerMoved.connect(self._on_marker_moved)
         self.map.regionChanged.connect(self._on_region_changed)
         self.map.dimsChanged.connect(self._on_dims_changed)
+        self.map.territoryToggled.connect(self._on_territory_toggled)
         self.view.gridToggled.connect(self._on_grid_toggled)
 
     # ------------------------------------------------------------- session
@@ -155,6 +158,7 @@ class Explorer(QObject):
             lane.cancel_all()
         self._cancel_umap()
         self._umap = None
+        self._finer_territory, self._colouring_failed = (), False
         self.session = session
         if kind is not None:
             self._check_kind(kind)
@@ -166,6 +170,7 @@ class Explorer(QObject):
             self.projection = None
             self.view.clear()
             self.markerDistance.emit(float("nan"))
+            self._show_busy()
             return
         self._colors = class_rgb(len(session.class_names))
         self.map.set_classes(session.class_names)
@@ -178,6 +183,7 @@ class Explorer(QObject):
         self.map.set_points(self.projection.to_plane(self.points.latents), self.points.labels)
         self.map.set_hover_source(self._hover_image)
         self.map.set_caption(self._caption())
+        self.map.set_dot_meaning("their true class" if self.points.from_data else "the judge's class of G(z)")
         self.set_marker(*marker)
         self._decode_marker()  # even when the marker did not move
         stages = None
@@ -185,8 +191,7 @@ class Explorer(QObject):
             self.map.reset_view()
         elif self.map.has_territory():  # the preview's image is right: only finer ones are new
             stages = tuple(s for s in self.options.territory_stages if s > self._territory_resolution) or None
-        self.request_labels()
-        self.request_territory(stages)
+        self.request_colouring(stages)
 
     def restyle(self) -> None:
         """The look changed (theme.py): the map's colours and sizes, the territory's colours."""
@@ -201,6 +206,9 @@ class Explorer(QObject):
 
     def _caption(self) -> str:
         session, n = self.session, len(self.points.latents)
+        note = getattr(session, "data_note", "")  # a model opened without its data says why
+        if note:
+            return f"{'No points' if self.points.from_data else f'{n:,} samples z ~ N(0, I), no classes'}: {note}"
         if self.points.from_data:
             what = "posterior means" if session.has_beta else "encodings"
             points = f"{n:,} test images ({what}), coloured by their true class"
@@ -208,15 +216,14 @@ class Explorer(QObject):
             points = f"{n:,} samples z ~ N(0, I), coloured by the judge's class of G(z)"
         if session.judge is None:
             return points
-        return f"{points}; background: the judge's class of the decoded image"
+        return f"{points}; background (territory): the judge's class of the decoded image"
 
     def judge_arrived(self) -> None:
         """The session got a judge (trained in the background): colour what needs it."""
         if self.points is not None:
             self.map.set_caption(self._caption())
         self._decode_marker()
-        self.request_labels()
-        self.request_territory()
+        self.request_colouring()
 
     # -------------------------------------------------------------- marker
     def set_marker(self, x: float, y: float) -> None:
@@ -390,9 +397,46 @@ class Explorer(QObject):
         elif (tuple(x_range), tuple(y_range)) != self._territory_region:
             self.request_territory()  # (not again for the region just requested, e.g. by set_session)
 
+    def request_colouring(self, stages: tuple[int, ...] | None = None) -> None:
+        """The judge's colouring: the territory, and a GAN's samples' classes.
+
+        A GAN's 2,000 samples cost the judge ~1.5 s of CPU (two cores). Coloured for the
+        first time, the coarsest territory comes first (a fraction of that), then the
+        samples (coloured in batch by batch), then the finer territory.
+        """
+        if stages is None:
+            stages = self.options.territory_stages_training if self.training else self.options.territory_stages
+        if self._samples_unjudged():
+            self.request_territory(stages[:1])
+            self.request_labels()
+            self._finer_territory = tuple(stages[1:])
+        else:
+            self.request_labels()
+            self.request_territory(stages)
+        self._show_busy()
+
+    def _samples_unjudged(self) -> bool:
+        """True while a GAN's samples wait for the judge's classes (grey dots)."""
+        points, session = self.points, self.session
+        return (points is not None and not points.from_data and session is not None and session.judge is not None
+                and bool(np.any(points.labels < 0)))
+
+    def _show_busy(self) -> None:
+        """Say over the map what it waits for, while it has no colouring yet."""
+        session, points, text, fraction = self.session, self.points, None, None
+        if session is not None and session.judge is not None and points is not None and not self._colouring_failed:
+            if self._samples_unjudged():
+                done, n = int(np.sum(points.labels >= 0)), len(points.labels)
+                text = f"Colouring the map: the judge is classifying {n:,} generated images G(z) ({done:,} done)"
+                fraction = done / n
+            elif self.map.territory_shown() and not self.map.has_territory():
+                text = "Colouring the map: the judge is classifying the images decoded all over it"
+        self.map.busy.set_text(text, fraction)
+
     def request_territory(self, stages: tuple[int, ...] | None = None) -> None:
+        self._finer_territory = ()  # this request replaces the colouring's own next one
         session = self.session
-        if session is None or session.judge is None or self.projection is None:
+        if session is None or session.judge is None or self.projection is None or not self.map.territory_shown():
             return
         if stages is None:
             stages = self.options.territory_stages_training if self.training else self.options.territory_stages
@@ -421,7 +465,7 @@ class Explorer(QObject):
             return
         from .jobs import SampleLabelsJob
 
-        self.territory_lane.submit(SampleLabelsJob(session.snapshot, session.judge, points.latents))
+        self.territory_lane.submit(SampleLabelsJob(session.snapshot, session.judge, points.latents, points.labels))
 
     @Slot(object, object)
     def _on_lane_result(self, job, value) -> None:
@@ -431,15 +475,28 @@ class Explorer(QObject):
             self.map.set_territory(value.rgba, value.x_range, value.y_range)
             self._territory_resolution = value.resolution
             self.territoryShown.emit()
+            self._show_busy()
         elif isinstance(value, ManifoldImage):
             self.view.show_grid(value.image)
         elif isinstance(value, SampleLabels) and self.points is not None and not self.points.from_data:
             self.points.labels = value.labels
             self.map.set_points(self.projection.to_plane(self.points.latents), value.labels)
+            if not self._samples_unjudged() and self._finer_territory:
+                self.request_territory(self._finer_territory)
+            self._show_busy()
 
     @Slot(object, str)
     def _on_lane_failed(self, job, message: str) -> None:
+        if job.kind in ("territory", "sample_labels"):
+            self._colouring_failed = True  # (the dialog says why) no note promising a colouring
+            self._show_busy()
         self.errorRaised.emit(f"Computing the {job.kind.replace('_', ' ')} failed", message)
+
+    @Slot(bool)
+    def _on_territory_toggled(self, on: bool) -> None:
+        if on:  # (hidden, it is not recomputed: the view may have moved since)
+            self.request_territory()
+        self._show_busy()
 
     @Slot(bool)
     def _on_grid_toggled(self, on: bool) -> None:
@@ -452,8 +509,7 @@ class Explorer(QObject):
                 and self.projection.kind != "umap":
             self._request_umap()  # the final latents' layout; PCA until then
         self._decode_marker()
-        self.request_labels()
-        self.request_territory()
+        self.request_colouring()
         if self.view.grid_mode:
             self.request_manifold()
 
@@ -478,7 +534,7 @@ class Explorer(QObject):
             self._set_axis_labels()  # PCA's shares of the variance change as it trains
             self.map.update_positions(self.projection.to_plane(snap.latents))
             if self.map.following:
-                self.map.frame_points(force=False)
+                self.map.frame_points(force=False, smooth=True)
             self.projectionChanged.emit()
         self._decode_marker()
         if self.view.grid_mode:
@@ -486,8 +542,7 @@ class Explorer(QObject):
         due = self._territory_due or time.monotonic() - self._last_territory_request >= self.options.territory_every_s
         if self.territory_lane.idle and due:
             self._territory_due = False
-            self.request_labels()
-            self.request_territory()
+            self.request_colouring()
 
     # ------------------------------------------------------------ lifetime
     @property

@@ -1,5 +1,6 @@
 """The latent map: points coloured by class over the judge's class territory, a draggable
-marker, hover previews of the originals, and a legend that toggles classes.
+marker, hover previews of the originals, and a legend that toggles classes and the territory
+(map_legend.py; what is drawn over the points: map_overlays.py).
 
 The widget knows nothing of models. It takes plane coordinates (``set_points``,
 ``update_positions``), an RGBA territory image (``set_territory``) and a callable that
@@ -9,16 +10,28 @@ and, 150 ms after the view stops moving, the visible region (``regionChanged``).
 
 from __future__ import annotations
 
+import html
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from .map_legend import TERRITORY_TIP, ClassLegend, swatch_icon, territory_icon
+from .map_overlays import BusyNote, DecorationScatter, HoverPreview
 from .palette import class_colors, unknown_color
-from .pixmaps import frame_pixmap
 from .point_cloud import PointCloudItem
 from .theme import current as current_look
 
@@ -26,10 +39,13 @@ from .theme import current as current_look
 REGION_DEBOUNCE_MS = 150
 #: A point is "under the cursor" within this many screen pixels of its centre.
 HOVER_RADIUS_PX = 7.0
-HOVER_SCALE = 4
 MARKER_SIZE = 26
 MARKER_WIDTH = 3.0
 HOVER_RING_SIZE = 16
+#: A training run's points that leave the view are re-framed in this long a glide, in steps
+#: of this many milliseconds (about 8 repaints: the GUI thread is busy enough while training).
+FRAME_GLIDE_MS = 240
+FRAME_GLIDE_STEP_MS = 30
 
 
 def marker_pens(dark: bool, line_scale: float = 1.0):
@@ -49,85 +65,9 @@ def dot_size(n_points: int) -> tuple[float, float]:
     return 3.5, 0.0
 
 
-def swatch_icon(color: QColor, size: int = 14) -> QPixmap:
-    from .point_cloud import dot_pixmap
-
-    return dot_pixmap(color, size - 4, 1.0)
-
-
-class ClassLegend(QWidget):
-    """A row of toggle buttons, one per class, in the class colours."""
-
-    toggled = Signal(int, bool)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(2)
-        self.buttons: list[QToolButton] = []
-
-    def set_classes(self, names: Sequence[str], colors: Sequence[QColor]) -> None:
-        for button in self.buttons:
-            self._layout.removeWidget(button)
-            button.deleteLater()
-        self.buttons = []
-        while self._layout.count():
-            self._layout.takeAt(0)
-        for i, (name, color) in enumerate(zip(names, colors)):
-            button = QToolButton(self)
-            button.setText(name)
-            button.setIcon(swatch_icon(color, round(14 * current_look().font_scale)))
-            button.setCheckable(True)
-            button.setChecked(True)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setAutoRaise(True)
-            button.setToolTip(f"Show or hide class {name} on the map")
-            button.setProperty("class_index", i)
-            button.toggled.connect(self._on_button_toggled)
-            self._layout.addWidget(button)
-            self.buttons.append(button)
-        self._layout.addStretch(1)
-
-    @Slot(bool)
-    def _on_button_toggled(self, on: bool) -> None:
-        button = self.sender()
-        self.toggled.emit(int(button.property("class_index")), on)
-
-
-class HoverPreview(QLabel):
-    """A small tooltip-like picture of the point under the cursor."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hide()
-
-    def show_image(self, image: np.ndarray, caption: str, color: QColor, at: QPointF) -> None:
-        """``image`` is (H, W) or (H, W, 3) uint8."""
-        h, w = image.shape[:2]
-        pixmap = frame_pixmap(image).scaled(
-            w * HOVER_SCALE, h * HOVER_SCALE, Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.FastTransformation)
-        self.setPixmap(pixmap)
-        self.setStyleSheet(
-            f"QLabel {{ background: white; border: 3px solid {color.name()}; border-radius: 4px; padding: 2px; }}")
-        self.setToolTip(caption)
-        self.adjustSize()
-        parent = self.parentWidget()
-        x, y = int(at.x()) + 18, int(at.y()) + 18
-        if x + self.width() > parent.width():
-            x = int(at.x()) - 18 - self.width()
-        if y + self.height() > parent.height():
-            y = int(at.y()) - 18 - self.height()
-        self.move(max(0, x), max(0, y))
-        self.show()
-        self.raise_()
-
-
 class LatentMap(QWidget):
     markerMoved = Signal(float, float)  # plane coordinates of the marker (click, drag or set_marker)
+    territoryToggled = Signal(bool)  # the user showed (True) or hid the territory
     regionChanged = Signal(object, object)  # (x0, x1), (y0, y1): debounced after pan / zoom / resize
     pointHovered = Signal(int)  # index of the point under the cursor, -1 when none
     dimsChanged = Signal(int, int)  # latent dimensions shown on x and y (latents of more than 2-D)
@@ -139,10 +79,19 @@ class LatentMap(QWidget):
         self.legend = ClassLegend()
         self.header = QHBoxLayout()
         self.header.setContentsMargins(4, 0, 4, 0)
-        legend_label = QLabel("Classes:")
-        legend_label.setToolTip("Click a class to hide or show its points")
-        self.header.addWidget(legend_label)
+        self.legend_label = QLabel("Dots:")
+        self.header.addWidget(self.legend_label)
         self.header.addWidget(self.legend, 1)
+        self.territory_toggle = QToolButton()
+        self.territory_toggle.setText("Territory")
+        self.territory_toggle.setCheckable(True)
+        self.territory_toggle.setChecked(True)
+        self.territory_toggle.setAutoRaise(True)
+        self.territory_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.territory_toggle.setToolTip(TERRITORY_TIP)
+        self.territory_toggle.toggled.connect(self._on_territory_toggled)
+        self.header.addWidget(self.territory_toggle)
+        self.set_dot_meaning("their true class")
         self.dims_label = QLabel("Slice through dims  x:")
         self.dim_x = QSpinBox()
         self.dim_y_label = QLabel("y:")
@@ -169,8 +118,8 @@ class LatentMap(QWidget):
         self.plot = pg.PlotWidget(background=look.plot_background)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         # A status tip, not a tooltip: a tooltip would cover the hover preview.
-        self.plot.setStatusTip("Click to decode a point · drag the marker to decode continuously · hover a dot to "
-                               "see its image · wheel zooms, drag pans, R resets the view")
+        self.plot.setStatusTip("Click to decode a point (on a dot: that dot's latent) · drag the marker to decode "
+                               "continuously · hover a dot to see its image · wheel zooms, drag pans, R resets the view")
         self.plot_item = self.plot.getPlotItem()
         # No grid: pyqtgraph's grid costs ~10 ms a repaint at this size; the territory is the backdrop.
         self.plot_item.setMenuEnabled(False)
@@ -181,12 +130,13 @@ class LatentMap(QWidget):
             axis = self.plot_item.getAxis(name)
             axis.setTickFont(tick_font)
             axis.setTextPen(look.plot_foreground)
+            axis.enableAutoSIPrefix(False)  # "z0 (x0.001)" reads like a unit: show the numbers as they are
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()
 
         self.territory_item = pg.ImageItem(axisOrder="row-major")
         self.territory_item.setZValue(-20)
         self.plot_item.addItem(self.territory_item, ignoreBounds=True)
-        self.hover_ring = pg.ScatterPlotItem(size=HOVER_RING_SIZE, pen=pg.mkPen(look.plot_foreground, width=2),
+        self.hover_ring = DecorationScatter(size=HOVER_RING_SIZE, pen=pg.mkPen(look.plot_foreground, width=2),
                                              brush=None, pxMode=True)
         self.hover_ring.setZValue(5)
         self.plot_item.addItem(self.hover_ring, ignoreBounds=True)
@@ -198,6 +148,7 @@ class LatentMap(QWidget):
         self.plot_item.addItem(self.marker, ignoreBounds=True)
         self.marker.sigPositionChanged.connect(self._on_marker_changed)
         self.hover_preview = HoverPreview(self.plot)
+        self.busy = BusyNote(self.plot, self._plot_area)
 
         self.clouds: list[PointCloudItem] = []
         self.colors: list[QColor] = []
@@ -215,6 +166,10 @@ class LatentMap(QWidget):
         self._region_timer.setInterval(REGION_DEBOUNCE_MS)
         self._region_timer.timeout.connect(self._emit_region)
         self.following = True  # re-frame the points as they move (training) until the user pans or zooms
+        self._frame_timer = QTimer(self)  # glides the view to a new framing (frame_points(smooth=True))
+        self._frame_timer.setInterval(FRAME_GLIDE_STEP_MS)
+        self._frame_timer.timeout.connect(self._glide_step)
+        self._glide: tuple = ((0.0, 1.0), (0.0, 1.0)), ((0.0, 1.0), (0.0, 1.0)), 0.0
         self.view_box.sigRangeChanged.connect(self._on_range_changed)
         self.view_box.sigRangeChangedManually.connect(self._on_manual_range_change)
         self.view_box.sigResized.connect(self._on_range_changed)
@@ -231,6 +186,14 @@ class LatentMap(QWidget):
         layout.addWidget(self.plot, 1)
 
     # -------------------------------------------------------------- classes
+    def set_dot_meaning(self, meaning: str) -> None:
+        """What the dots' colours are ("their true class", "the judge's class of G(z)"), for the
+        legend's tooltips: the territory uses the same colours for the judge's class."""
+        tip = (f"The dots are coloured by {meaning}; the territory behind them by the judge's class of the image "
+               "decoded there, in the same colours (paler).\nClick a class to hide or show its dots.")
+        self.legend_label.setToolTip(tip)
+        self.legend.setToolTip(tip)
+
     def set_classes(self, names: Sequence[str]) -> None:
         for cloud in self.clouds:
             self.plot_item.removeItem(cloud)
@@ -243,6 +206,7 @@ class LatentMap(QWidget):
             self.clouds.append(cloud)
         self._hidden.clear()
         self.legend.set_classes(self.class_names, self.colors)
+        self.territory_toggle.setIcon(territory_icon(self.colors, round(14 * current_look().font_scale)))
 
     def restyle(self) -> None:
         """Class colours, dot, marker and ring sizes and pens of the current look (theme.py)."""
@@ -260,6 +224,7 @@ class LatentMap(QWidget):
             self.update_positions(self._xy)
         for button, color in zip(self.legend.buttons, self.colors):
             button.setIcon(swatch_icon(color, round(14 * look.font_scale)))
+        self.territory_toggle.setIcon(territory_icon(self.colors, round(14 * look.font_scale)))
         pen, brush, hover_pen, hover_brush = marker_pens(look.dark, look.line_scale)
         self.marker.setPen(pen)
         self.marker.setBrush(brush)
@@ -383,10 +348,23 @@ class LatentMap(QWidget):
             return
         self.territory_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         self.territory_item.setRect(QRectF(x_range[0], y_range[0], x_range[1] - x_range[0], y_range[1] - y_range[0]))
-        self.territory_item.setVisible(True)
+        self.territory_item.setVisible(self.territory_shown())
 
     def has_territory(self) -> bool:
+        """True when a territory image is painted (and not hidden by the user)."""
         return self.territory_item.isVisible() and self.territory_item.image is not None
+
+    def territory_shown(self) -> bool:
+        """Whether the user wants the territory (the legend's toggle)."""
+        return self.territory_toggle.isChecked()
+
+    def set_territory_shown(self, shown: bool) -> None:
+        self.territory_toggle.setChecked(shown)
+
+    @Slot(bool)
+    def _on_territory_toggled(self, on: bool) -> None:
+        self.territory_item.setVisible(on and self.territory_item.image is not None)
+        self.territoryToggled.emit(on)
 
     # ----------------------------------------------------------------- view
     def set_caption(self, text: str) -> None:
@@ -405,8 +383,12 @@ class LatentMap(QWidget):
         font.setPointSizeF(size)
         metrics = QFontMetrics(font)
         lines = 1
-        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and "; " in text:
-            text, lines = text.replace("; ", ";<br>", 1), 2
+        # The title is HTML, and a caption may quote a file's text: escaped, then broken.
+        parts = [html.escape(part, quote=False) for part in text.split("; ", 1)]
+        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and len(parts) == 2:
+            text, lines = ";<br>".join(parts), 2
+        else:
+            text = "; ".join(parts)
         height = max(30, lines * metrics.lineSpacing() + 8)  # setTitle fixes the row at 30 pixels
         shown = (text, size, look.muted, height)
         if shown == self._caption_shown:  # a resize that does not change the lines: no re-layout
@@ -419,6 +401,8 @@ class LatentMap(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._show_caption()
+        if self.busy.isVisible():
+            self.busy.place()
 
     def set_axis_labels(self, x: str, y: str) -> None:
         look = current_look()
@@ -431,6 +415,13 @@ class LatentMap(QWidget):
         return (float(x0), float(x1)), (float(y0), float(y1))
 
     def set_region(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+        """Show this region, as the user's own view: the map stops following the points
+        (``reset_view`` follows them again)."""
+        self.following = False
+        self._frame_timer.stop()
+        self._show_region(x_range, y_range)
+
+    def _show_region(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
         self.view_box.setRange(xRange=x_range, yRange=y_range, padding=0.0)
 
     def reset_view(self) -> None:
@@ -438,12 +429,26 @@ class LatentMap(QWidget):
         self.following = True
         self.frame_points(force=True)
 
-    def frame_points(self, force: bool = True) -> None:
+    def frame_points(self, force: bool = True, smooth: bool = False) -> None:
         """Frame the central 99% of the points and the marker ([-3, 3]² when there are no points).
 
         Unless ``force``, only when they have left the view or fill less than a quarter of
-        it: a training run's points are followed without the view jittering.
+        it, with room to grow: a training run's points are followed without the view
+        moving at every snapshot. ``smooth`` glides there in ``FRAME_GLIDE_MS``.
         """
+        target = self._framing(force)
+        if target is None:
+            return
+        if not smooth:
+            self._frame_timer.stop()
+            self._show_region(*target)
+            return
+        self._glide = (self.visible_region(), target, time.monotonic())
+        if not self._frame_timer.isActive():
+            self._frame_timer.start()
+
+    def _framing(self, force: bool) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The region ``frame_points`` shows, or None when the view is fine as it is."""
         if len(self._xy):
             lo = np.percentile(self._xy, 0.5, axis=0)
             hi = np.percentile(self._xy, 99.5, axis=0)
@@ -452,18 +457,33 @@ class LatentMap(QWidget):
         else:
             lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
         if not force:
-            (x0, x1), (y0, y1) = self.visible_region()
+            (x0, x1), (y0, y1) = self._glide[1] if self.is_gliding() else self.visible_region()
             inside = lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1
             filled = np.prod(np.maximum(hi - lo, 1e-9)) / max((x1 - x0) * (y1 - y0), 1e-12)
             if inside and filled >= 0.25:
-                return
+                return None
         pad = np.maximum((hi - lo) * (0.08 if force else 0.2), 0.05 * max(float(np.max(hi - lo)), 1e-3))
         lo, hi = lo - pad, hi + pad
-        self.set_region((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])))
+        return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+    def is_gliding(self) -> bool:
+        """True while the view glides to a new framing of the points."""
+        return self._frame_timer.isActive()
+
+    @Slot()
+    def _glide_step(self) -> None:
+        (start, target, t0) = self._glide
+        t = min(1.0, (time.monotonic() - t0) * 1000.0 / FRAME_GLIDE_MS)
+        ease = 1.0 - (1.0 - t) ** 3  # fast at first, settling gently
+        region = [tuple(a + (b - a) * ease for a, b in zip(sa, sb)) for sa, sb in zip(start, target)]
+        self._show_region(*region)
+        if t >= 1.0:
+            self._frame_timer.stop()
 
     @Slot(object)
     def _on_manual_range_change(self, *args) -> None:
         self.following = False
+        self._frame_timer.stop()  # the user's wheel or drag wins over a glide
 
     @Slot()
     def _on_range_changed(self, *args) -> None:
@@ -490,6 +510,10 @@ class LatentMap(QWidget):
         p = item.pos()
         self.markerMoved.emit(float(p.x()), float(p.y()))
 
+    def _plot_area(self) -> QRect:
+        """The view box (inside the axes) in pixels of the plot widget."""
+        return self.plot.mapFromScene(self.view_box.sceneBoundingRect()).boundingRect()
+
     def viewport_position(self, x: float, y: float) -> QPoint:
         """Where the plane point (x, y) is, in pixels of the plot widget's viewport."""
         return self.plot.mapFromScene(self.view_box.mapViewToScene(QPointF(x, y)))
@@ -502,12 +526,17 @@ class LatentMap(QWidget):
         scene_pos = event.scenePos()
         if not self.view_box.sceneBoundingRect().contains(scene_pos):
             return
+        index = self.point_near(scene_pos) if len(self._xy) else -1
+        if index >= 0:  # on a dot (the hover ring shows which): decode exactly that point
+            self.set_marker(*self._xy[index])
+            return
         p = self.view_box.mapSceneToView(scene_pos)
         self.set_marker(p.x(), p.y())
 
     @Slot(object)
     def _on_mouse_moved(self, scene_pos) -> None:
-        if self.marker.moving or self._hover_image is None or not len(self._xy):
+        if self.marker.moving or self._hover_image is None or not len(self._xy) \
+                or QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # no previews while dragging
             self._hide_hover()
             return
         if not self.view_box.sceneBoundingRect().contains(scene_pos):

@@ -34,7 +34,9 @@ from latentlab.errors import LatentLabError
 
 from . import dialogs, session_state
 from .analysis_actions import AnalysisActions
+from .autosave import Autosave
 from .beta_panel import BetaPanel
+from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
 from .decoded_view import DecodedView
 from .explorer import Explorer, ExplorerOptions
@@ -88,6 +90,9 @@ class WindowOptions:
     warm_up_delay_ms: int = 0
     #: Build and show the window without PyTorch; ``engine_loaded()`` follows (see startup.py).
     defer_engine: bool = False
+    #: Closing waits for no worker thread: the process ends right after (``app.run_app`` with
+    #: ``exit_process``), so a thread stuck in an import cannot hold the window up.
+    exit_without_waiting: bool = False
 
 
 class MainWindow(QMainWindow):
@@ -108,6 +113,8 @@ class MainWindow(QMainWindow):
         self._warm_task: BackgroundTask | None = None
         self._dropped_path: str | None = None
         self._shut_down = False
+        self._close_reason = ""  # set by close_unattended
+        self._threads_joined = False  # shutdown(wait=True) has run
         self._fit_until = 0.0  # fit_screen: until then, a window taller than its screen drops the panel
         self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
@@ -125,6 +132,11 @@ class MainWindow(QMainWindow):
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
+        self.beta_steering = BetaSteering(self)
+        self.beta_panel.betaChanged.connect(self.beta_steering.request)
+        self.autosave = Autosave(self)
+        self.train_menu.addSeparator()
+        self.train_menu.addAction(self.autosave.action)
         self.show_kl(None)
         self._update_ui_state()
         if not self.options.defer_engine:
@@ -193,8 +205,6 @@ class MainWindow(QMainWindow):
         self.training_panel.startRequested.connect(self.start_training)
         self.training_panel.pauseRequested.connect(self.toggle_pause)
         self.training_panel.stopRequested.connect(self.stop_training)
-        self.beta_panel.betaChanged.connect(self._on_beta_changed)
-        self.beta_panel.fineTuneRequested.connect(self.fine_tune)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
 
     @Slot(bool)
@@ -283,6 +293,9 @@ class MainWindow(QMainWindow):
                                         "Save the model as a checkpoint, atomically (Ctrl+S)")
         self.save_as_action = self._action("Save &As…", self.save_as, "Ctrl+Shift+S",
                                            "Save the model under a new name (Ctrl+Shift+S)")
+        self.revert_action = self._action("&Revert to shipped model", self.revert_to_shipped, None,
+                                          "Discard the fine-tuning of this shipped model and reopen it as "
+                                          "it ships (stops a running fine-tune first)")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Close latentlab (Ctrl+Q)")
         self.train_action = self._action("Start / Pause training", self.toggle_training, "Space",
                                          "Start training a new model, or pause / resume the running one (Space)")
@@ -309,9 +322,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
+        file_menu.addAction(self.revert_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        train_menu = menu_bar.addMenu("&Training")
+        self.train_menu = train_menu = menu_bar.addMenu("&Training")
         for action in (self.train_action, self.stop_action, self.default_vae_action):
             train_menu.addAction(action)
         view_menu = menu_bar.addMenu("&View")
@@ -350,29 +364,52 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(path)
 
     @Slot(str)
-    def open_checkpoint(self, path: str | Path) -> bool:
-        """Open a checkpoint; on failure show the error and keep the current state."""
+    def open_checkpoint(self, path: str | Path, *, discard: bool = False) -> bool:
+        """Open a checkpoint; on failure show one dialog and keep the current model.
+        ``discard``: drop the open model's unsaved training without asking.
+
+        Everything that can fail (reading and validating the file, building the model,
+        loading its data) happens in ``Session.open``, before the swap. Data the file names
+        beyond the bundled sets (a folder, a download) is read only if the user says yes.
+        Should installing the new session fail all the same, the previous one goes back.
+        """
         if self.is_training:
             self.show_error("Training is running", "Stop the running training before opening another model.")
             return False
-        if not self.confirm_discard("The open model has unsaved training. Save it before opening another?"):
+        if not discard and not self.confirm_discard(
+                "The open model has unsaved training. Save it before opening another?"):
             return False
         from .session import Session
 
+        title = f"Could not open {Path(path).name}"
+        previous = self.session
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            session = Session.open(path)
+            session = Session.open(path, ask=self._ask_to_read_data)
+            try:
+                self.set_session(session)
+            except Exception:
+                self.set_session(previous, keep_view=previous is not None)
+                raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a dialog
             QApplication.restoreOverrideCursor()
-            self.report_exception(f"Could not open {Path(path).name}", exc)
+            self.report_exception(title, exc)
             return False
-        try:
-            self.set_session(session)
-        finally:
-            QApplication.restoreOverrideCursor()
+        QApplication.restoreOverrideCursor()
         self.recent_menu.add(path)
-        self.statusBar().showMessage(f"Opened {path}", 5000)
+        if session.data_note:
+            self.statusBar().showMessage(f"Opened {Path(path).name} without data: {session.data_note}", 10_000)
+        else:
+            self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
+
+    def _ask_to_read_data(self, refusal) -> bool:
+        """Session.open's question: may the data the checkpoint names be read?"""
+        QApplication.restoreOverrideCursor()
+        try:
+            return dialogs.ask_read_checkpoint_data(self, refusal.question)
+        finally:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
 
     def show_preview(self, preview: PreviewSession) -> None:
         """The first screen: the map of the model being opened, from NumPy networks, while
@@ -399,7 +436,7 @@ class MainWindow(QMainWindow):
             self.show_kl(session.kl_per_dim())
             self.training_panel.set_from_config(model.config.to_dict())
             self.stack.setCurrentWidget(self.latent_map)
-            if session.judge is None:
+            if session.judge is None and session.has_data:  # no data: nothing to train a judge on
                 self._start_judge_training(session.dataset)
         else:
             self.stack.setCurrentWidget(self.welcome)
@@ -475,18 +512,45 @@ class MainWindow(QMainWindow):
         if self.session is None:
             self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
             return
-        path = dialogs.choose_save_path(self, self._save_suggestion())
+        path = self._ask_save_path()
         if path:
             self.save_checkpoint(path)
 
+    def _ask_save_path(self) -> str | None:
+        """The save dialog, opened on ``_save_suggestion()``."""
+        suggestion = self._save_suggestion()
+        try:
+            Path(suggestion).parent.mkdir(parents=True, exist_ok=True)  # the dialog opens there
+        except OSError:
+            pass
+        return dialogs.choose_save_path(self, suggestion)
+
     def _save_suggestion(self) -> str:
+        """The model's own file, unless it is a shipped one (a template, never overwritten) or
+        new: then a free name in the user's models folder (``locations.models_dir()``)."""
+        from latentlab.locations import free_name, inside_package, models_dir
+        from latentlab.pretrained import shipped_entry
+
         session = self.session
-        if session.path is not None:
+        if session.path is not None and not inside_package(session.path):
             return str(session.path)
-        return str(Path.cwd() / "runs" / f"{session.family}-{session.dataset.name}")
+        entry = shipped_entry(session.path)
+        if entry is not None:
+            stem = f"{entry.key}-fine-tuned"
+        elif session.path is not None:
+            stem = f"{session.path.stem}-copy"
+        else:
+            stem = f"{session.family}-{session.dataset.name}"
+        return str(free_name(models_dir(), stem))
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
-        """Save the model (its newest snapshot while training) atomically; None when not saved."""
+        """Save the model (its newest snapshot while training) atomically; None when not saved.
+
+        Without ``path``: to the model's own file, or, for a new model or a shipped one (a
+        template: nothing is written inside the installed package), where the Save As dialog
+        says. A ``path`` inside the package is refused with a message."""
+        from latentlab.locations import inside_package, models_dir
+
         session = self.session
         if session is None:
             self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
@@ -496,9 +560,17 @@ class MainWindow(QMainWindow):
                 # Nothing to write; rewriting would only drop the file's optimizer state.
                 self.statusBar().showMessage(f"No unsaved changes ({session.path.name})", 3000)
                 return session.path
-            path = session.path or dialogs.choose_save_path(self, self._save_suggestion())
+            if session.path is not None and not inside_package(session.path):
+                path = session.path
+            else:  # Save on a new or shipped model behaves as Save As
+                path = self._ask_save_path()
             if not path:
                 return None
+        if inside_package(path):
+            self.show_error("Cannot save inside latentlab",
+                            f"{path} is inside the installed latentlab, whose models are templates that "
+                            f"are never overwritten. Save it elsewhere, e.g. in {models_dir()}.")
+            return None
         self.training.flush()  # save the newest weights the worker has sent
         try:
             written = session.save(path)
@@ -535,8 +607,21 @@ class MainWindow(QMainWindow):
         return self.training.start_new(config, settings, dataset_name)
 
     @Slot()
-    def fine_tune(self) -> bool:
-        return self.training.fine_tune()
+    def revert_to_shipped(self) -> bool:
+        """Reopen the open shipped model as it ships, dropping its fine-tuning (a running
+        fine-tune is stopped first)."""
+        from latentlab.pretrained import shipped_entry
+
+        session = self.session
+        entry = shipped_entry(session.path) if session is not None else None
+        if entry is None:
+            self.statusBar().showMessage("Revert to shipped: the open model is not a shipped one", 5000)
+            return False
+        self.training.stop_and_wait()
+        if not self.open_checkpoint(entry.path, discard=True):
+            return False
+        self.statusBar().showMessage(f"Reverted to the shipped {entry.title}", 6000)
+        return True
 
     @Slot()
     def train_default_vae(self) -> None:
@@ -562,11 +647,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def stop_training(self) -> None:
         self.training.stop()
-
-    @Slot(float)
-    def _on_beta_changed(self, beta: float) -> None:
-        if self.training.set_beta(beta):
-            self.statusBar().showMessage(f"β = {beta:g} from the next training step", 3000)
 
     # ================================================= background tasks
     @Slot()
@@ -655,12 +735,11 @@ class MainWindow(QMainWindow):
         session, run = self.session, self.run
         training = run is not None
         self.training_panel.set_running(training, paused=training and run.paused)
-        model_has_beta = session is not None and session.model.has_beta
-        self.beta_panel.set_enabled_for(
-            has_beta=model_has_beta or not training,  # idle: the β of the next new run
-            can_fine_tune=model_has_beta and not training)
+        self._update_beta_panel()
         for action in (self.save_action, self.save_as_action):
             action.setEnabled(session is not None)
+        self.revert_action.setEnabled(session is not None and (session.dirty or training)
+                                      and session.path is not None and self._is_shipped(session.path))
         for action in (self.grid_action, self.reset_view_action):  # the first screen's preview too
             action.setEnabled(self.explorer.session is not None)
         for action in (self.open_action, self.train_action, self.default_vae_action):
@@ -672,6 +751,22 @@ class MainWindow(QMainWindow):
         if training and self.projection_picker.kind() == "umap" and session.model.has_encoder:  # the points move
             self.projection_picker.set_note("UMAP after training: PCA follows the training")
         self._update_status()
+
+    @staticmethod
+    def _is_shipped(path: Path) -> bool:
+        from latentlab.pretrained import shipped_entry
+
+        return shipped_entry(path) is not None
+
+    def _update_beta_panel(self) -> None:
+        """The slider shows for models with a KL term (the first screen's too, disabled
+        until PyTorch is there); on the shipped β ladder it names the rungs."""
+        shown, session = self.explorer.session, self.session
+        has_beta = shown is not None and shown.has_beta
+        note = ""
+        if has_beta and session is not None and on_ladder(session.path):
+            note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
+        self.beta_panel.set_available(has_beta, enabled=session is not None and self.engine_ready, note=note)
 
     def _update_status(self) -> None:
         session, run = self.session, self.run
@@ -697,7 +792,8 @@ class MainWindow(QMainWindow):
         self.status_model.setText(f"model: {session.describe()}")
         self.training_panel.summary.setText(summarize(session.family, session.epochs_done, session.metrics))
         d = session.dataset
-        self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)")
+        self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)"
+                                    if session.has_data else "data: not loaded (the map says why)")
         self.status_epoch.setText(f"epoch {session.epochs_done}" + (" (training)" if run is not None else ""))
         name = session.path.name if session.path else "unsaved"
         self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
@@ -735,41 +831,78 @@ class MainWindow(QMainWindow):
             time.sleep(0.005)
         return False
 
+    #: Saving while closing during training waits at most this long for the run to stop
+    #: and send its final weights (a stop, the test-split evaluation and the snapshot take
+    #: ~0.1 s); after that the newest snapshot (at most 1/SNAPSHOTS_PER_S old) is saved.
+    CLOSE_WAIT_S = 0.15
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self._shut_down and not self._confirm_close():
+        if self._shut_down:
+            event.accept()
+            return
+        if not self._confirm_close():
             event.ignore()
             return
-        if not self._shut_down:
-            session_state.save(self.settings, session_state.capture(self))
-        self.shutdown()
+        state = session_state.capture(self)
+        self.hide()  # at once: stopping the workers happens out of sight
+        session_state.save(self.settings, state)
+        self.shutdown(wait=not self.options.exit_without_waiting)
         event.accept()
 
     def _confirm_close(self) -> bool:
         running = self.is_training
         if not running and (self.session is None or not self.session.dirty):
             return True
+        if self._close_reason:  # a signal, not a person: nobody can answer, keep a copy
+            self._stop_training_for_close(self.CLOSE_WAIT_S)
+            self.autosave.save_now(self._close_reason)
+            return True
         question = ("Training is running. Save the model before closing?" if running
                     else "The model has unsaved training. Save it before closing?")
         answer = dialogs.ask_save_changes(self, question)
         if answer == dialogs.CANCEL:
             return False
-        self.training.stop_and_wait()
         if answer == dialogs.SAVE:
+            # Final weights are worth a moment only from a trainer that has sent some: one
+            # that has not is still building its optimiser and will not stop soon.
+            self._stop_training_for_close(self.CLOSE_WAIT_S if self.session.dirty else 0.0)
             return self.save_checkpoint() is not None
+        self._stop_training_for_close(0.0)
         return True
 
-    def shutdown(self) -> None:
-        """Stop training and every worker thread, and wait for them (idempotent)."""
-        if self._shut_down:
+    def _stop_training_for_close(self, wait_s: float) -> None:
+        """Stop a run. When the process ends right after the window, wait at most ``wait_s``
+        for its final weights: the save is of the GUI's copy of the weights, so it need not
+        wait for the training thread, which can be stuck for seconds in an import (Adam's
+        first step imports torch._dynamo). Otherwise wait until the thread has ended."""
+        self.training.stop_and_wait(wait_s if self.options.exit_without_waiting else None)
+
+    def close_unattended(self, reason: str) -> None:
+        """Close for a signal (SIGTERM, SIGHUP): no question; unsaved training is saved to
+        the autosave folder in the user's data folder, and the terminal is told where."""
+        self._close_reason = reason
+        self.close()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop training and every worker (idempotent). With ``wait``, block until their
+        threads have ended, as an owner that goes on living must (tests, an in-process
+        caller); without, only ask them to stop and end the UMAP worker process: the process
+        is about to end (``app.run_app``) and needs nothing from them. A later call with
+        ``wait`` still waits."""
+        if not self._shut_down:
+            self._shut_down = True
+            self.autosave.stop()
+            self.training.stop()
+            self.training.redraw_timer.stop()
+            self._cancel_judge()  # stops at its next step
+            self.projection_controller.shutdown()  # a child process: it would outlive us
+        if not wait or self._threads_joined:
             return
-        self._shut_down = True
+        self._threads_joined = True
         self.training.stop_and_wait()
-        self.training.redraw_timer.stop()
-        self._cancel_judge()  # stops at its next step
         for task in (self._judge_task, self._warm_task):
             if task is not None:
                 task.wait()
         self.analysis.shutdown()
         self.explorer.shutdown()
-        self.projection_controller.shutdown()  # stops the UMAP worker process
         unfreeze_startup_objects()

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from .class_pair import fill_class_pair, pair_row
 from .latent_map import LatentMap
+from .map_overlays import DecorationScatter
 from .theme import current as current_look
 
 #: Where the ends of a path come from (PathPanel.source).
@@ -63,9 +64,9 @@ class PathOverlay:
         plot = latent_map.plot_item
         self.halo = pg.PlotCurveItem()
         self.line = pg.PlotCurveItem()
-        self.frames = pg.ScatterPlotItem()
-        self.ends = pg.ScatterPlotItem()
-        self.cursor = pg.ScatterPlotItem(brush=None)
+        self.frames = DecorationScatter()  # marks only: a click on them reaches the map
+        self.ends = DecorationScatter()
+        self.cursor = DecorationScatter(brush=None)
         self.labels = [pg.TextItem(text, anchor=(0.5, 1.3)) for text in ("A", "B")]
         for z, item in enumerate((self.halo, self.line, self.frames, self.ends, self.cursor, *self.labels)):
             item.setZValue(6 + 0.1 * z)
@@ -225,6 +226,8 @@ class PathPanel(QWidget):
 
     interpolateRequested = Signal()
     sourceChanged = Signal(str)
+    #: The user changed the path's ends, mode, frames or source: the strip is out of date.
+    choiceChanged = Signal()
 
     def __init__(self, draw_action: QAction, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -268,6 +271,11 @@ class PathPanel(QWidget):
         self.go.setToolTip("Decode the path and let the judge classify every frame")
         self.go.clicked.connect(self.interpolateRequested)
 
+        for box in (self.class_a, self.class_b, self.mode_box):
+            box.currentIndexChanged.connect(self.choiceChanged)
+        for spin in (self.image_a, self.image_b, self.steps):
+            spin.valueChanged.connect(self.choiceChanged)
+
         self.draw_button = QToolButton()
         self.draw_button.setDefaultAction(draw_action)
         self.draw_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -296,9 +304,13 @@ class PathPanel(QWidget):
         fill_class_pair(self.class_a, self.class_b, names)
 
     def set_test_count(self, n: int) -> None:
+        """The test set's size (another model's dataset): not a choice of the user's."""
         for box in (self.image_a, self.image_b):
+            box.blockSignals(True)
             box.setRange(0, max(n - 1, 0))
         self.image_b.setValue(min(1, max(n - 1, 0)))
+        for box in (self.image_a, self.image_b):
+            box.blockSignals(False)
 
     @property
     def source(self) -> str:
@@ -336,3 +348,4 @@ class PathPanel(QWidget):
         self.stack.setCurrentIndex(index)
         self.mode_box.setEnabled(self.source != SOURCE_FREEHAND)
         self.sourceChanged.emit(self.source)
+        self.choiceChanged.emit()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
-from latentlab.latent.neighbours import FAR_SPACINGS, is_far
+from latentlab.latent.neighbours import FAR_SPACINGS, LOCAL_NEIGHBOURS, is_far
 
 #: (kind, label, tooltip) of each entry, in order.
 CHOICES = (
@@ -29,6 +29,13 @@ CHOICES = (
      "Computed in the background (the first time in a session about 30 s) and cached per model and "
      "dataset; PCA is shown until it is ready. A click decodes a blend of the nearest data points' latents."),
 )
+#: What a "spacing" is, for the readout's tooltip.
+SPACING_TIP = (
+    "How far the marker lies from the nearest data point (a dot) on the map, in spacings.\n"
+    "A spacing is the typical gap between neighbouring dots in that part of the map (the median "
+    f"gap of the {LOCAL_NEIGHBOURS} nearest dots): 0 is on a dot, about 1 is between dots.\n"
+    f"From {FAR_SPACINGS:g} spacings on the decode is an extrapolation (shown in red): "
+    "no dot lies anywhere near it, so the model was never shown anything like it there.")
 NEEDS_MORE_DIMS = "Needs a latent of more than 2 dimensions: a 2-D latent is shown whole by the slice."
 PROGRESS_STEPS = 1000
 
@@ -66,10 +73,7 @@ class ProjectionPicker(QWidget):
         # re-lay out the row. Refitted when the font changes (presentation mode's larger one).
         self._fit_distance_width()
         self._far: bool | None = None
-        self.distance.setToolTip(
-            "How far the marker lies from the nearest data point on the map, in units of the typical gap "
-            f"between neighbouring data points. From {FAR_SPACINGS:g} on, the decode is an extrapolation: "
-            "the model has seen nothing like it.")
+        self.distance.setToolTip(SPACING_TIP)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

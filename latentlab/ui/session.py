@@ -8,14 +8,24 @@ the training thread, so the GUI never reads it then: every decode on the GUI thr
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from latentlab.data import DEFAULT_DATASET, ImageDataset, load_dataset
-from latentlab.errors import ConfigError
+from latentlab.errors import ConfigError, DatasetError
 from latentlab.models.base import LatentModel
+from latentlab.recorded_data import (
+    DataNotAllowed,
+    UnreadDataset,
+    load_recorded_dataset,
+    recorded_name,
+    unread_dataset,
+)
+from latentlab.safe_text import clean
 
 from .jobs import ManifoldJob, ModelSnapshot, TerritoryJob, build_model, image_batch, image_for_display
 from .map_points import MapPoints
@@ -28,16 +38,66 @@ _datasets: dict[tuple, ImageDataset] = {}
 _judges: dict[tuple, LatentModel | None] = {}
 
 
-def get_dataset(name: str = DEFAULT_DATASET, image_shape: tuple[int, int, int] | None = None) -> ImageDataset:
-    """A dataset, loaded once per process (re-opening a checkpoint is then instant)."""
-    channels, size = (image_shape[0], image_shape[1]) if image_shape else (1, None)
-    key = (name, size, channels)
+def get_dataset(name: str = DEFAULT_DATASET, image_shape: tuple[int, int, int] | None = None, *,
+                download: bool = True) -> ImageDataset:
+    """A dataset the user chose, loaded once per process (re-opening a checkpoint is then
+    instant). A checkpoint's dataset goes through ``open_recorded_dataset`` instead."""
+    key = _dataset_key(name, image_shape)
     if key not in _datasets:
-        dataset = load_dataset(name, channels=channels)
+        channels, size = key[2], key[1]
+        dataset = load_dataset(name, channels=channels, download=download)
         if size is not None and dataset.image_shape[1:] != tuple(image_shape[1:]):
-            dataset = load_dataset(name, image_size=size, channels=channels)
+            dataset = load_dataset(name, image_size=size, channels=channels, download=download)
         _datasets[key] = dataset
     return _datasets[key]
+
+
+def _dataset_key(name: str, image_shape: tuple[int, int, int] | None) -> tuple:
+    channels, size = (image_shape[0], image_shape[1]) if image_shape else (1, None)
+    return name, size, channels
+
+
+#: ``ask(refusal)``: whether the user allows reading the data a checkpoint names.
+AskToRead = Callable[[DataNotAllowed], bool]
+
+
+def open_recorded_dataset(dataset_record: dict, image_shape: tuple[int, int, int], num_classes: int,
+                          ask: AskToRead | None = None) -> ImageDataset:
+    """The dataset a checkpoint records, as recorded_data.py allows.
+
+    Bundled and cached sets load; a folder or a download only when ``ask`` says yes.
+    Otherwise, or when loading fails, it is an empty ``UnreadDataset`` whose ``why`` the
+    map's caption shows; the model opens all the same.
+    """
+    name = recorded_name(dataset_record)
+    shown = clean(name, 120)
+
+    def loader(n: str, download: bool) -> ImageDataset:
+        return get_dataset(n, image_shape, download=download)
+
+    try:
+        try:
+            return load_recorded_dataset(name, loader, allowed=False)
+        except DataNotAllowed as refusal:
+            if ask is None or not ask(refusal):
+                return unread_dataset(dataset_record, image_shape, num_classes, (
+                    f"its data ({shown}) was not loaded; loading it {refusal.reason}. "
+                    "Open the checkpoint again and allow it to see the data."))
+            return load_recorded_dataset(name, loader, allowed=True)
+    except DatasetError as exc:
+        return unread_dataset(dataset_record, image_shape, num_classes,
+                              f"its data ({shown}) could not be loaded; {clean(exc, 300)}")
+
+
+def get_recorded_dataset(name: str, image_shape: tuple[int, int, int]) -> ImageDataset:
+    """A dataset a checkpoint names, without asking: bundled, in the download cache, or
+    already loaded in this process (the user allowed it when opening a model). Else
+    DataNotAllowed, whose message says what reading it would do."""
+    key = _dataset_key(name, image_shape)
+    if key in _datasets:
+        return _datasets[key]
+    return load_recorded_dataset(name, lambda n, download: get_dataset(n, image_shape, download=download),
+                                 allowed=False)
 
 
 def find_judge_cached(dataset: ImageDataset) -> LatentModel | None:
@@ -99,15 +159,22 @@ class Session:
 
     # -------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: str | Path) -> Session:
-        """Load a checkpoint with its dataset and judge; raises LatentLabError subclasses."""
+    def open(cls, path: str | Path, ask: AskToRead | None = None) -> Session:
+        """Load a checkpoint with its dataset and judge; raises LatentLabError subclasses.
+
+        Everything that can fail happens here, before the window swaps sessions. The
+        dataset the checkpoint names is read only as ``open_recorded_dataset`` allows
+        (``ask``: the window's question; None: never read a folder or download); without
+        it the session has no data and ``data_note`` says why.
+        """
         from latentlab.models.checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(path, device="cpu")
         model = ckpt.model
-        name = (ckpt.dataset or {}).get("name") or DEFAULT_DATASET
-        dataset = get_dataset(name, tuple(model.config.image_shape))
-        return cls(model, dataset, judge=find_judge_cached(dataset), path=Path(path), history=ckpt.history,
+        dataset = open_recorded_dataset(ckpt.dataset, tuple(model.config.image_shape),
+                                        model.config.num_classes, ask)
+        judge = None if isinstance(dataset, UnreadDataset) else find_judge_cached(dataset)
+        return cls(model, dataset, judge=judge, path=Path(path), history=ckpt.history,
                    metrics=ckpt.metrics, training=ckpt.training)
 
     # ---------------------------------------------------------------- facts
@@ -127,22 +194,39 @@ class Session:
     def class_names(self) -> list[str]:
         return list(self.dataset.class_names)
 
+    @property
+    def data_note(self) -> str:
+        """Why the session has no data ("" when it has), e.g. "its data (folder:/x) was not
+        loaded; ...": a checkpoint's dataset that was not allowed to be read, or could not
+        be (recorded_data.py)."""
+        return self.dataset.why if isinstance(self.dataset, UnreadDataset) else ""
+
+    @property
+    def has_data(self) -> bool:
+        return not self.data_note
+
     def describe(self) -> str:
         c = self.model.config
         return f"{self.family} · {c.backbone} · latent {c.latent_dim}"
 
     @property
-    def epochs_done(self) -> int:
-        """Epochs trained: the history's length, or the training settings' epochs for a
-        checkpoint saved without per-epoch history (the shipped GANs)."""
-        if self.history:
-            return len(self.history)
-        epochs = (self.training or {}).get("epochs")
-        return epochs if isinstance(epochs, int) and epochs > 0 else 0
+    def epochs_done(self) -> float:
+        """Epochs trained: the history's (a stopped run's last epoch counts its fraction), or
+        the training record's for a checkpoint saved without per-epoch history (the shipped
+        GANs; a run that failed in its first epoch: 0)."""
+        from latentlab.training.progress import epochs_trained
+
+        epochs = epochs_trained(self.history, self.training)
+        return int(epochs) if epochs == int(epochs) else round(epochs, 2)
 
     def kl_per_dim(self) -> list[float] | None:
+        """The per-dimension KL of the metrics, when it holds a finite number per dimension."""
         values = self.metrics.get("kl_per_dim")
-        return [float(v) for v in values] if isinstance(values, list) else None
+        if not isinstance(values, list) or len(values) != self.latent_dim:
+            return None
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            return None
+        return [float(v) for v in values]
 
     # ------------------------------------------------------- the GUI's copy
     def apply_snapshot(self, snapshot: ModelSnapshot) -> None:
@@ -185,6 +269,8 @@ class Session:
         """Test-set encodings (posterior means), or fixed prior samples for a model without encoder."""
         if self.display.has_encoder:
             images = self.dataset.test.images
+            if len(images) == 0:  # opened without data (data_note says why): no points
+                return MapPoints(np.zeros((0, self.latent_dim), np.float32), np.zeros(0, np.int64), True)
             z = torch.cat([self.display.encode(images[i : i + 500]) for i in range(0, len(images), 500)])
             return MapPoints(z.float().numpy(), self.dataset.test.labels.numpy().astype(np.int64), True)
         gen = torch.Generator().manual_seed(PRIOR_SEED)
@@ -192,17 +278,24 @@ class Session:
         return MapPoints(z, np.full(PRIOR_POINTS, -1, np.int64), False)
 
     # ----------------------------------------------------------------- saving
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, copy: bool = False) -> Path:
         """Write the display copy's weights (the newest snapshot) atomically with the history.
 
         No optimiser state: the window's optimisers live in the trainer of a run, which is
         gone (or busy) when the user saves; a fine-tune starts a fresh Adam, as the CLI's
-        ``--resume`` without optimiser state would.
+        ``--resume`` without optimiser state would. Refuses a path inside the installed
+        package: the shipped models are templates. A ``copy`` (an autosave) leaves the
+        session's path and its unsaved state as they were.
         """
+        from latentlab.locations import inside_package
         from latentlab.models.checkpoint import save_checkpoint
 
-        written = save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,
-                                  history=self.history, training=self.training)
-        self.path = Path(written)
-        self.dirty = False
-        return self.path
+        if inside_package(path):
+            raise ConfigError(f"{path} is inside the installed latentlab, whose files are never overwritten; "
+                              "save the model elsewhere")
+        written = Path(save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,
+                                       history=self.history, training=self.training))
+        if not copy:
+            self.path = written
+            self.dirty = False
+        return written

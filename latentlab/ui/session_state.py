@@ -146,8 +146,9 @@ def capture(window: MainWindow) -> SessionState:
     if session is not None and session.path is not None:
         state.models = [str(Path(session.path).resolve())]
         state.projection = window.projection_picker.kind()
-        (x0, x1), (y0, y1) = window.latent_map.visible_region()
-        state.view = (x0, x1, y0, y1)
+        if not window.latent_map.following:  # a view the user chose; else the next start frames the points
+            (x0, x1), (y0, y1) = window.latent_map.visible_region()
+            state.view = (x0, x1, y0, y1)
         state.dims = window.latent_map.dims()
         state.marker = window.latent_map.marker_position()
     return state

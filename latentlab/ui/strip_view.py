@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QFontMetricsF,
     QMouseEvent,
     QPainter,
@@ -31,8 +32,18 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QToolTip,
     QVBoxLayout,
     QWidget,
+)
+
+from latentlab.latent.path_metrics import (
+    MAX_JUMP_HELP,
+    PURITY_HELP,
+    SEQUENCE_HELP,
+    SMOOTHNESS_HELP,
+    VERDICT_HELP,
+    report,
 )
 
 from .palette import class_colors, unknown_color
@@ -42,6 +53,13 @@ from .pixmaps import frame_pixmap
 MAX_CELL = 112
 MIN_CELL = 24
 CAPTION_HEIGHT = 20
+#: Captions are never drawn smaller than this; below it they drop the confidence, then elide.
+MIN_CAPTION_PT = 7.0
+#: At least this many pixels between the captions of neighbouring frames.
+CAPTION_SPACING = 6
+STALE_OPACITY = 0.3
+#: The tooltip of every place that shows a path's measures (docs/path-measures.md).
+MEASURES_HELP = "\n\n".join((VERDICT_HELP, PURITY_HELP, SMOOTHNESS_HELP, MAX_JUMP_HELP, SEQUENCE_HELP))
 GAP = 7
 INTRUSION_FILL = QColor(214, 39, 40, 60)
 INTRUSION_HTML = "#f6cccc"  # the same tint, opaque, for rich text
@@ -92,13 +110,15 @@ class StripCanvas(QWidget):
 
     frameClicked = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, *, max_cell: int = MAX_CELL) -> None:
+    def __init__(self, parent: QWidget | None = None, *, max_cell: int = MAX_CELL, centered: bool = False) -> None:
         super().__init__(parent)
         self.max_cell = max_cell
+        self.centered = centered  # the row of frames in the middle of the widget, not on its left
         self.strip: Strip | None = None
         self.class_names: list[str] = []
         self.colors: list[QColor] = []
         self.current = -1
+        self.stale = False  # greyed: the strip no longer matches the chosen path
         self._pixmaps: list[QPixmap] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumHeight(MIN_CELL + CAPTION_HEIGHT + 2 * GAP)
@@ -118,6 +138,11 @@ class StripCanvas(QWidget):
             self.current = index
             self.update()
 
+    def set_stale(self, stale: bool) -> None:
+        if stale != self.stale:
+            self.stale = stale
+            self.update()
+
     def count(self) -> int:
         return len(self._pixmaps)
 
@@ -127,13 +152,20 @@ class StripCanvas(QWidget):
         width = self.width() if width is None else width
         return int(max(MIN_CELL, min(self.max_cell, (width - GAP * (n + 1)) // n)))
 
+    def _left(self, cell: int) -> int:
+        """x of the first frame."""
+        if not self.centered:
+            return GAP
+        used = self.count() * (cell + GAP) + GAP
+        return GAP + max(0, (self.width() - used) // 2)
+
     def frame_rect(self, index: int) -> QRect:
         cell = self.cell_size()
-        return QRect(GAP + index * (cell + GAP), GAP, cell, cell)
+        return QRect(self._left(cell) + index * (cell + GAP), GAP, cell, cell)
 
     def index_at(self, x: float, y: float) -> int:
         cell = self.cell_size()
-        i = int((x - GAP) // (cell + GAP))
+        i = int((x - self._left(cell)) // (cell + GAP))
         if 0 <= i < self.count() and self.frame_rect(i).adjusted(0, 0, 0, CAPTION_HEIGHT).contains(int(x), int(y)):
             return i
         return -1
@@ -165,15 +197,47 @@ class StripCanvas(QWidget):
         super().resizeEvent(event)
 
     # ------------------------------------------------------------------ drawing
-    def caption(self, index: int) -> tuple[str, QColor]:
+    def caption(self, index: int, confidence: bool = True) -> tuple[str, QColor]:
         strip = self.strip
         if strip is None or strip.classes is None:
             return "", unknown_color()
         cls = int(strip.classes[index])
         name = self.class_names[cls] if 0 <= cls < len(self.class_names) else str(cls)
         color = self.colors[cls] if 0 <= cls < len(self.colors) else unknown_color()
-        conf = f" {strip.confidences[index]:.0%}" if strip.confidences is not None else ""
+        conf = f" {strip.confidences[index]:.0%}" if confidence and strip.confidences is not None else ""
         return f"{name}{conf}", color
+
+    def caption_room(self) -> int:
+        """The widest a caption may be: its frame's width and the gap, less the spacing."""
+        return self.cell_size() + GAP - CAPTION_SPACING
+
+    def caption_texts(self) -> tuple[QFont, list[str]]:
+        """The font and the texts drawn under the frames. "8 97%" when that fits the frame's
+        width at MIN_CAPTION_PT or more; else the class alone ("8"), elided if even that is
+        too wide: captions never run into each other (the confidence stays in the tooltip
+        and under the large frame)."""
+        n = len(self._pixmaps)
+        font = QFont(self.font())
+        font.setBold(True)
+        base = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
+        font.setPointSizeF(max(8.0, min(base, self.cell_size() / 5.0)))
+        room = self.caption_room()
+
+        def widest(texts: list[str], f: QFont) -> float:
+            metrics = QFontMetricsF(f)
+            return max((metrics.horizontalAdvance(t) for t in texts), default=0.0)
+
+        for confidence in (True, False):
+            texts = [self.caption(i, confidence)[0] for i in range(n)]
+            wide = widest(texts, font)
+            if wide <= room:
+                return font, texts
+            shrunk = QFont(font)
+            shrunk.setPointSizeF(max(MIN_CAPTION_PT, font.pointSizeF() * room / wide))
+            if widest(texts, shrunk) <= room:
+                return shrunk, texts
+        metrics = QFontMetrics(shrunk)
+        return shrunk, [metrics.elidedText(t, Qt.TextElideMode.ElideRight, room) for t in texts]
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -185,32 +249,38 @@ class StripCanvas(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no path yet")
             painter.end()
             return
-        cell = self.cell_size()
-        font = QFont(self.font())
-        font.setPointSizeF(max(8.0, min(font.pointSizeF(), cell / 5.0)))
-        font.setBold(True)
-        widest = max((QFontMetricsF(font).horizontalAdvance(self.caption(i)[0]) for i in range(len(self._pixmaps))),
-                     default=0.0)
-        room = cell + GAP - 2
-        if widest > room:  # small frames (many models side by side): shrink the captions to fit
-            font.setPointSizeF(max(5.0, font.pointSizeF() * room / widest))
+        font, texts = self.caption_texts()
         painter.setFont(font)
+        if self.stale:
+            painter.setOpacity(STALE_OPACITY)
         intrusions = self.strip.intrusions
         for i, pixmap in enumerate(self._pixmaps):
             rect = self.frame_rect(i)
             painter.drawPixmap(rect, pixmap)
-            text, color = self.caption(i)
+            color = self.caption(i)[1]
             caption_rect = QRect(rect.left() - GAP // 2, rect.bottom() + 2, rect.width() + GAP, CAPTION_HEIGHT - 2)
             if intrusions is not None and intrusions[i]:
                 painter.fillRect(caption_rect, INTRUSION_FILL)
-            if text:
+            if texts[i]:
                 painter.setPen(color)
-                painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, text)
+                painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, texts[i])
+        painter.setOpacity(1.0)
         if 0 <= self.current < len(self._pixmaps):
             painter.setPen(QPen(self.palette().text().color(), 3))  # dark on light looks, light on dark
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRectF(self.frame_rect(self.current)).adjusted(-3.5, -3.5, 3.5, 3.5 + CAPTION_HEIGHT))
         painter.end()
+
+    def event(self, event: QEvent) -> bool:
+        """A frame's tooltip: its class and the judge's confidence, which a small caption drops."""
+        if event.type() == QEvent.Type.ToolTip and self.strip is not None:
+            index = self.index_at(event.pos().x(), event.pos().y())
+            if index >= 0:
+                text = self.caption(index)[0]
+                QToolTip.showText(event.globalPos(), f"Frame {index + 1}: the judge says {text}"
+                                  if text else f"Frame {index + 1}", self)
+                return True
+        return super().event(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         index = self.index_at(event.position().x(), event.position().y())
@@ -234,9 +304,12 @@ class StripView(QWidget):
         self.metrics_label = QLabel("Pick a start and an end, then Interpolate.")
         self.metrics_label.setTextFormat(Qt.TextFormat.RichText)
         self.metrics_label.setWordWrap(True)
-        self.metrics_label.setToolTip(
-            "Class sequence: the judge's classes along the path, in order. Pure: the path shows only the classes "
-            "of its two ends. Smoothness: mean absolute pixel change between neighbouring frames (lower is smoother)")
+        self.metrics_label.setToolTip(MEASURES_HELP)
+        self.stale_label = QLabel("")
+        self.stale_label.setObjectName("staleNote")
+        self.stale_label.setWordWrap(True)
+        self.stale_label.setStyleSheet("QLabel#staleNote { color: #d62728; font-weight: 600; }")
+        self.stale_label.hide()
         self.canvas = StripCanvas()
         self.canvas.frameClicked.connect(self.set_current)
 
@@ -283,6 +356,7 @@ class StripView(QWidget):
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.title)
+        left.addWidget(self.stale_label)
         left.addWidget(self.metrics_label)
         left.addWidget(self.canvas)
         left.addLayout(controls)
@@ -306,6 +380,7 @@ class StripView(QWidget):
     def set_strip(self, strip: Strip | None, class_names: Sequence[str] = (), metrics_html: str = "",
                   title: str = "") -> None:
         """Show a new strip (``None`` clears); keeps playing when it was."""
+        self.set_stale("")
         self.class_names = list(class_names)
         self.canvas.set_strip(strip, class_names)
         if title:
@@ -319,6 +394,18 @@ class StripView(QWidget):
 
     def count(self) -> int:
         return self.canvas.count()
+
+    def set_stale(self, message: str) -> None:
+        """Grey the strip out and say why (``message``), or ("") show it as current again."""
+        self.canvas.set_stale(bool(message))
+        self.stale_label.setText(message)
+        self.stale_label.setVisible(bool(message))
+        for widget in (self.metrics_label, self.large, self.large_caption):
+            widget.setEnabled(not message)
+
+    @property
+    def stale(self) -> bool:
+        return self.canvas.stale
 
     @property
     def current(self) -> int:
@@ -433,22 +520,19 @@ def _class_span(cls: int, class_names: Sequence[str], colors: Sequence[QColor], 
 
 
 def metrics_html(metrics, class_names: Sequence[str]) -> str:
-    """One line about a path (a ``PathMetrics``): class sequence, purity, intruders, smoothness."""
+    """A path's verdict and measures (a ``PathMetrics``) as one rich-text paragraph: the
+    words of ``path_metrics.report``, with classes in their colours, third classes
+    underlined on a red tint, and the verdict red unless the path is direct."""
     colors = class_colors(len(class_names))
     intruders = set(metrics.intruders)
-    sequence = " → ".join(_class_span(c, class_names, colors, c in intruders) for c in metrics.sequence)
-    if metrics.passes_through_third:
-        others = ", ".join(_class_span(c, class_names, colors, True) for c in metrics.intruders)
-        purity = f"purity {metrics.purity:.0%}, <b>passes through</b> {others}"
-    else:
-        purity = f"purity {metrics.purity:.0%} (pure)"
-    ends = []
-    if not metrics.start_ok:
-        ends.append(f"starts as {_class_span(metrics.classes[0], class_names, colors)}, "
-                    f"not {_class_span(metrics.start_class, class_names, colors)}")
-    if not metrics.end_ok:
-        ends.append(f"ends as {_class_span(metrics.classes[-1], class_names, colors)}, "
-                    f"not {_class_span(metrics.end_class, class_names, colors)}")
-    warn = f" · {'; '.join(ends)}" if ends else ""
-    return (f"Classes: {sequence} · {purity} · smoothness {metrics.smoothness:.3f} "
-            f"(max jump {metrics.max_jump:.3f}){warn}")
+
+    def span(c: int) -> str:
+        return _class_span(c, class_names, colors, c in intruders)
+
+    words = report(metrics, class_names)
+    verdict = metrics.verdict
+    mark = "#2ca02c" if verdict.pure else "#d62728"
+    headline = f'<b style="color:{mark};">{verdict.headline(span)}</b>'
+    sequence = " → ".join(span(c) for c in metrics.sequence)
+    return (f"{headline} · purity {words.purity} · smoothness {words.smoothness} "
+            f"(max jump {words.max_jump}) · classes {sequence}")

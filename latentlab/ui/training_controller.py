@@ -3,6 +3,10 @@
 Worker signals only store what arrived (the newest snapshot, step reports); a QTimer
 draws it (ScopeFoundry's pattern), so the redraw rate does not follow the training
 rate. The training thread itself is owned by ``TrainingRun``.
+
+The β slider's fine-tune (``fine_tune_at``) is a run like any other, with no fixed
+length: it stops by itself when its loss settles (``LossPlateau``), or at Stop. Moving
+the slider again steers it to the new β and starts the plateau over.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ if TYPE_CHECKING:  # PyTorch is imported when a run starts: the window is built 
 
 #: While training, the KL bars follow the snapshots at most this often (a repaint costs ~5 ms).
 KL_EVERY_S = 1.0
+#: A fine-tune from the β slider stops when its loss settles, or after this many epochs.
+LIVE_MAX_EPOCHS = 200
+#: ... and the loss plot shows this many epochs ahead of it, extended as it goes.
+LIVE_SPAN_EPOCHS = 20
 
 
 class TrainingController(QObject):
@@ -34,10 +42,17 @@ class TrainingController(QObject):
         self._pending_steps: list = []
         self._latest_snapshot = None
         self._epoch0 = 0
+        self._span = (0.0, 1.0)  # the loss plot's epoch axis during a run
         self._last_kl_update = 0.0
+        #: The β slider's fine-tune: its plateau detector (None for other runs) and its β.
+        self.plateau = None
+        self.live_beta: float | None = None
+        self.converged_after: int | None = None
+        self._pending_beta: float | None = None
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(window.options.redraw_ms)
         self.redraw_timer.timeout.connect(self.redraw)
+        window.sessionChanged.connect(self._on_session_changed)
 
     # ------------------------------------------------------------- starting
     def start_new(self, config=None, settings=None, dataset_name: str | None = None) -> bool:
@@ -57,13 +72,13 @@ class TrainingController(QObject):
             return False
         request = window.training_panel.request()
         try:
-            if dataset_name is not None or window.session is None:
+            if dataset_name is not None or window.session is None or not window.session.has_data:
                 dataset = get_dataset(dataset_name or DEFAULT_DATASET)
             else:
                 dataset = window.session.dataset
             if config is None:
                 fields = {f.name for f in dataclasses.fields(family_class(request.family).config_class)}
-                extra = {"beta": window.beta_panel.beta(), "gamma": request.gamma}
+                extra = {"beta": request.beta, "gamma": request.gamma}
                 config = make_config(request.family, backbone=request.backbone, latent_dim=request.latent_dim,
                                      hidden=request.hidden, image_shape=list(dataset.image_shape),
                                      num_classes=dataset.num_classes,
@@ -81,24 +96,42 @@ class TrainingController(QObject):
         window.set_session(session)
         return self._launch(settings, history=[])
 
-    def fine_tune(self) -> bool:
-        """Continue training the open model from its weights at the β of the slider."""
+    def fine_tune_at(self, beta: float) -> bool:
+        """The β slider moved: fine-tune the open model at ``beta`` from its current weights
+        until its loss settles, or steer the running training to ``beta``."""
+        from latentlab.training.convergence import LossPlateau
         from latentlab.training.trainer import TrainSettings
 
         window, session = self.window, self.window.session
-        if session is None or self.run is not None:
+        if session is None or not session.model.has_beta:
+            return False
+        if self.run is not None:
+            if self.run.control.stop_requested:  # ending: start again at this β when it has
+                self._pending_beta = beta
+                return True
+            self.run.set_beta(beta)
+            if self.plateau is not None:
+                self.live_beta = beta
+                self.plateau.reset()
+            return True
+        if not session.has_data:
+            window.show_error("No data to train on", f"This model was opened without data: {session.data_note}\n"
+                              "Train a new model instead, or open this one again and allow its data.")
             return False
         request = window.training_panel.request()
         try:
-            if session.model.has_beta:
-                session.model.set_beta(window.beta_panel.beta())
-            settings = TrainSettings(epochs=request.epochs, lr=request.lr, device=request.device,
+            session.model.set_beta(beta)
+            settings = TrainSettings(epochs=LIVE_MAX_EPOCHS, lr=request.lr, device=request.device,
                                      report_every_steps=window.options.report_every_steps)
         except Exception as exc:  # noqa: BLE001
             window.report_exception("Could not start fine-tuning", exc)
             return False
         session.training = settings.to_dict()
-        return self._launch(settings, history=session.history)
+        self.plateau, self.live_beta = LossPlateau(), beta
+        if not self._launch(settings, history=session.history):
+            self.plateau = self.live_beta = None
+            return False
+        return True
 
     def _launch(self, settings, history: list[dict]) -> bool:
         from latentlab.training.control import TrainControl
@@ -117,7 +150,10 @@ class TrainingController(QObject):
         run.ended.connect(self._on_run_ended)
         self.run = run
         self._epoch0 = len(history)
-        window.loss_plot.set_x_span(0.0 if not history else 1.0, self._epoch0 + settings.epochs)
+        self.converged_after = None
+        ahead = LIVE_SPAN_EPOCHS if self.plateau is not None else settings.epochs
+        self._span = (0.0 if not history else 1.0, self._epoch0 + ahead)
+        window.loss_plot.set_x_span(*self._span)
         self._pending_steps = []
         self._latest_snapshot = None
         window.explorer.training = True
@@ -155,17 +191,10 @@ class TrainingController(QObject):
             self.run.stop()
             self.window.training_panel.set_message("stopping…")
 
-    def stop_and_wait(self) -> None:
-        if self.run is not None:
-            self.run.stop_and_wait()
-
-    def set_beta(self, beta: float) -> bool:
-        """Change β from the next step of a running VAE; False when nothing trains one."""
-        session = self.window.session
-        if self.run is None or session is None or not session.model.has_beta:
-            return False
-        self.run.set_beta(beta)
-        return True
+    def stop_and_wait(self, timeout_s: float | None = None) -> bool:
+        """Stop the run and wait for it (at most ``timeout_s``); True when it has ended."""
+        self._pending_beta = None  # whoever waits wants it stopped, not restarted
+        return self.run.stop_and_wait(timeout_s) if self.run is not None else True
 
     # -------------------------------------------------------------- drawing
     @Slot()
@@ -178,21 +207,36 @@ class TrainingController(QObject):
             window.loss_plot.add_step(x, report.losses)
         if steps:
             last = steps[-1]
-            window.training_panel.set_progress(last.epoch, last.epochs, last.progress, last.eta_s,
-                                               last.images_per_s)
+            if self.plateau is not None:
+                window.training_panel.set_message(self._live_message(last.epoch), 0.0)
+            else:
+                window.training_panel.set_progress(last.epoch, last.epochs, last.progress, last.eta_s,
+                                                   last.images_per_s)
         window.loss_plot.refresh()
         snapshot, self._latest_snapshot = self._latest_snapshot, None
         if snapshot is not None and window.session is not None:
             window.explorer.apply_training_snapshot(snapshot)
+            window.session.dirty = True  # the weights shown differ from the file, even mid-epoch
             now = time.monotonic()
             if snapshot.kl_per_dim is not None and now - self._last_kl_update >= KL_EVERY_S:
                 self._last_kl_update = now
                 window.show_kl(snapshot.kl_per_dim)
 
+    def _live_message(self, epoch: int) -> str:
+        plateau = self.plateau
+        return (f"β = {self.live_beta:g} · epoch {epoch} · until the loss settles "
+                f"({plateau.stale}/{plateau.patience} flat)")
+
     def flush(self) -> None:
         """Apply a snapshot that arrived since the last tick (before saving, say)."""
         if self._latest_snapshot is not None:
             self.redraw()
+
+    @Slot()
+    def _on_session_changed(self) -> None:
+        """Another model is open: the last run's message belongs to the one before."""
+        if self.run is None:
+            self.window.training_panel.set_message("idle", 0.0)
 
     # ------------------------------------------------------- worker signals
     @Slot(object)
@@ -202,6 +246,8 @@ class TrainingController(QObject):
     @Slot(object)
     def _on_snapshot(self, snapshot) -> None:
         self._latest_snapshot = snapshot  # drawn by the redraw timer; older ones are dropped
+        if self.window.session is not None:  # new weights: unsaved, even before an epoch has ended
+            self.window.session.dirty = True
 
     @Slot(object)
     def _on_epoch(self, summary) -> None:
@@ -216,6 +262,15 @@ class TrainingController(QObject):
                 window.show_kl(kl)
         session.dirty = True
         window.loss_plot.add_epoch(summary.record)
+        if self.plateau is not None and self.run is not None:
+            lo, hi = self._span
+            if summary.epoch >= hi:
+                self._span = (lo, summary.epoch + LIVE_SPAN_EPOCHS)
+                window.loss_plot.set_x_span(*self._span)
+            loss = summary.record.get("train_loss")
+            if isinstance(loss, (int, float)) and self.plateau.update(float(loss)) and self.converged_after is None:
+                self.converged_after = summary.epoch - self._epoch0
+                self.run.stop()
         self.changed.emit()
 
     @Slot(object)
@@ -226,6 +281,8 @@ class TrainingController(QObject):
             session.history = list(outcome.history)
             if outcome.metrics:
                 session.metrics = dict(outcome.metrics)
+            if outcome.training:  # how far it got: "info" reports it after a NaN or a stop
+                session.training = dict(outcome.training)
 
     @Slot()
     def _on_run_ended(self) -> None:
@@ -233,6 +290,8 @@ class TrainingController(QObject):
         run, self.run = self.run, None
         self.redraw_timer.stop()
         self.redraw()
+        live_beta, self.plateau, self.live_beta = self.live_beta, None, None
+        pending, self._pending_beta = self._pending_beta, None
         window.loss_plot.refresh(force=True)
         window.explorer.training = False
         session = window.session
@@ -245,6 +304,10 @@ class TrainingController(QObject):
         outcome = run.outcome if run is not None else None
         if outcome is None:
             return
+        if outcome.ok and self.converged_after is not None:
+            outcome.status = "converged"
+            outcome.message = (f"fine-tuned at β = {live_beta:g} until the loss settled "
+                               f"({self.converged_after} epochs)")
         if outcome.ok:
             window.training_panel.set_message(outcome.message, 1.0 if outcome.status == "finished" else None)
             window.statusBar().showMessage(f"Training {outcome.status}: {outcome.message}", 10000)
@@ -253,3 +316,5 @@ class TrainingController(QObject):
         self.ended.emit(outcome)
         if not outcome.ok:
             window.show_error("Training failed", outcome.message)
+        elif pending is not None and window.session is session:
+            self.fine_tune_at(pending)  # the slider moved while the run was stopping

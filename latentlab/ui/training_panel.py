@@ -1,8 +1,8 @@
 """Training settings, Start / Pause / Stop, and a progress bar with ETA.
 
 The panel only collects settings and reports button presses; the window owns the run.
-β is not here: it is the β slider beside the KL bars, used when a run starts and
-changed live while a VAE trains.
+Its β is the KL weight of a *new* model (Train new); the β slider beside the KL bars
+belongs to the open model and fine-tunes it, and is never read here.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class TrainingRequest:
     backbone: str
     latent_dim: int
     hidden: int
+    beta: float
     gamma: float
     epochs: int
     lr: float
@@ -149,6 +150,14 @@ class TrainingPanel(QWidget):
         self.hidden.setSingleStep(64)
         self.hidden.setValue(DEFAULT_HIDDEN)
         self.hidden.setToolTip("Width of the first hidden layer (smaller trains faster)")
+        self.beta = QDoubleSpinBox()
+        self.beta.setRange(0.0, 1000.0)
+        self.beta.setDecimals(3)
+        self.beta.setSingleStep(0.5)
+        self.beta.setValue(1.0)
+        self.beta.setToolTip("β: weight of the KL term of a new VAE (1 is the plain VAE; larger gives a "
+                             "smoother map and blurrier digits). The β slider on the right fine-tunes the "
+                             "open model instead")
         self.gamma = QDoubleSpinBox()
         self.gamma.setRange(0.0, 1000.0)
         self.gamma.setDecimals(2)
@@ -156,7 +165,8 @@ class TrainingPanel(QWidget):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10_000)
         self.epochs.setValue(DEFAULT_EPOCHS)
-        self.epochs.setToolTip("Passes over the training set (also used by Fine-tune)")
+        self.epochs.setToolTip("Passes over the training set of a new model (the β slider's fine-tune "
+                               "runs until its loss settles)")
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(0.00001, 1.0)
@@ -190,11 +200,14 @@ class TrainingPanel(QWidget):
         rows = [
             ("Family", self.family, "Backbone", self.backbone),
             ("Latent size", self.latent_dim, "Width", self.hidden),
-            ("Epochs", self.epochs, "γ", self.gamma),
-            ("Learning rate", self.lr, "Device", self.device),
+            ("β", self.beta, "γ", self.gamma),
+            ("Epochs", self.epochs, "Learning rate", self.lr),
+            ("Device", self.device, "", None),
         ]
         for r, (l1, w1, l2, w2) in enumerate(rows):
             for c, (text, widget) in enumerate(((l1, w1), (l2, w2))):
+                if widget is None:
+                    continue
                 label = QLabel(text)
                 label.setBuddy(widget)
                 label.setToolTip(widget.toolTip())
@@ -240,6 +253,7 @@ class TrainingPanel(QWidget):
             backbone=self.backbone.currentText(),
             latent_dim=self.latent_dim.value(),
             hidden=self.hidden.value(),
+            beta=self.beta.value(),
             gamma=self.gamma.value(),
             epochs=self.epochs.value(),
             lr=self.lr.value(),
@@ -254,6 +268,8 @@ class TrainingPanel(QWidget):
         self.backbone.setCurrentText(config.get("backbone", "mlp"))
         self.latent_dim.setValue(int(config.get("latent_dim", 2)))
         self.hidden.setValue(int(config.get("hidden", DEFAULT_HIDDEN)))
+        if "beta" in config:
+            self.beta.setValue(float(config["beta"]))
         if "gamma" in config:
             self.gamma.setValue(float(config["gamma"]))
 
@@ -266,6 +282,7 @@ class TrainingPanel(QWidget):
         family = self.family.currentData()
         cls = family_class(family)
         self.gamma.setEnabled(family == "msvae")
+        self.beta.setEnabled(cls.has_beta)
         self.lr.setValue(cls.default_lr)
         defaults = {f.name: f.default for f in dataclasses.fields(cls.config_class)}
         self.backbone.setCurrentText(defaults.get("backbone", "mlp"))  # e.g. conv for the DCGAN
@@ -278,11 +295,21 @@ class TrainingPanel(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Resume" if paused else "Pause")
-        for widget in (self.family, self.backbone, self.latent_dim, self.hidden, self.gamma, self.epochs,
-                       self.lr, self.device):
-            widget.setEnabled(not running and (widget is not self.gamma or self.family.currentData() == "msvae"))
+        for widget in (self.family, self.backbone, self.latent_dim, self.hidden, self.beta, self.gamma,
+                       self.epochs, self.lr, self.device):
+            widget.setEnabled(not running and self._applies(widget))
         if paused:
             self.progress.setFormat("paused · " + self.progress.format())
+
+    def _applies(self, widget: QWidget) -> bool:
+        """β only for families with a KL term, γ only for the multi-stage VAE."""
+        if widget is self.gamma:
+            return self.family.currentData() == "msvae"
+        if widget is self.beta and self._defaults_loaded:
+            from latentlab.models.registry import family_class
+
+            return family_class(self.family.currentData()).has_beta
+        return True
 
     def set_progress(self, epoch: int, epochs: int, fraction: float, eta_s: float, rate: float) -> None:
         self.progress.setValue(int(round(fraction * 1000)))

@@ -94,6 +94,8 @@ class TrainOutcome:
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     error: str | None = None  # set when the run ended with an exception
+    #: The checkpoint's "training" record: settings, status, epochs_trained (Trainer.training_record).
+    training: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -199,7 +201,8 @@ class TrainingWorker(QObject):
                                    n_components=job.dataset.num_classes)
             # The final weights (restored ones after a NaN) for the GUI's copies.
             self.snapshotReady.emit(relay.snapshot(trainer, float(len(trainer.history)), -1))
-            outcome = TrainOutcome(result.status, result.message, list(trainer.history), dict(trainer.metrics))
+            outcome = TrainOutcome(result.status, result.message, list(trainer.history), dict(trainer.metrics),
+                                   training=trainer.training_record())
         except Exception as exc:  # noqa: BLE001 - reported to the GUI, which stays usable
             if not isinstance(exc, LatentLabError):
                 traceback.print_exc(file=sys.stderr)

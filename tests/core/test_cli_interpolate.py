@@ -13,6 +13,7 @@ from latentlab.cli import main
 from latentlab.cli_interpolate import STANDARD_PAIRS, parse_pairs
 from latentlab.data import load_dataset
 from latentlab.errors import ConfigError
+from latentlab.latent.path_metrics import direct_purity, path_verdict
 from latentlab.models import create_model, make_config
 from latentlab.models.checkpoint import save_checkpoint
 
@@ -60,9 +61,16 @@ def test_one_pair_prints_each_models_metrics_and_writes_a_png(ckpts, tmp_path, c
     lines = out.splitlines()
     assert lines[0].startswith("3 to 8, lerp, 9 frames")
     header = next(i for i, line in enumerate(lines) if line.startswith("model"))
-    rows = {line.split()[0]: line.split() for line in lines[header + 1 : header + 3]}
+    assert [w for w in lines[header].split("  ") if w][:3] == ["model", "verdict", "purity"]
+    verdict_at, purity_end = lines[header].index("verdict"), lines[header].index("purity") + len("purity")
+    rows = {line.split()[0]: line for line in lines[header + 1 : header + 3]}
     assert set(rows) == {"vae", "ae"}
-    assert all(0.0 <= float(r[1]) <= 1.0 for r in rows.values())
+    data = json.loads(_run(capsys, [ckpts["vae"], ckpts["ae"], "--from", "3", "--to", "8", "--steps", "9",
+                                    "--json"])[0])
+    for m in data["pairs"][0]["models"]:  # the table says what the JSON says
+        row = rows[m["model"]]
+        assert row[verdict_at:].startswith(m["headline"] + " ")
+        assert row[:purity_end].endswith(f"{m['purity']:.0%}")
     assert f"saved {out_png}" in out
     assert Image.open(out_png).size[0] > 9 * 28 * 3
 
@@ -75,30 +83,34 @@ def test_json_metrics_are_consistent_with_the_frames_classes(ckpts, capsys):
     assert (pair["from"], pair["to"]) == ("1", "7")
     for m in pair["models"]:
         assert len(m["classes"]) == 12
-        expected = sum(c in (1, 7) for c in m["classes"]) / 12
-        assert m["purity"] == pytest.approx(expected)
+        assert m["purity"] == pytest.approx(direct_purity(m["classes"], 1, 7))
         assert m["passes_through_third"] == any(c not in (1, 7) for c in m["classes"])
+        assert m["pure"] == (m["classes"][0] == 1 and m["classes"][-1] == 7 and
+                             sorted(set(m["classes"])) == [1, 7] and m["classes"] == sorted(m["classes"]))
+        assert m["headline"] == path_verdict(m["classes"], 1, 7).headline()
+    assert set(data["definitions"]) == {"verdict", "purity", "smoothness"}
 
 
-def test_ten_class_pairs_give_a_model_by_pair_purity_table(ckpts, capsys):
+def test_ten_class_pairs_give_a_model_by_pair_table_of_verdicts(ckpts, capsys):
     argv = [ckpts["vae"], ckpts["ae"], "--pairs", "standard", "--steps", "6"]
     out, _ = _run(capsys, [*argv, "--names", "V,A"])
     data = json.loads(_run(capsys, [*argv, "--json"])[0])
     assert [f"{p['from']}-{p['to']}" for p in data["pairs"]] == list(STANDARD_PAIRS)
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("model"))
-    assert header.split()[1:] == [*STANDARD_PAIRS, "mean"]
+    assert header.split() == ["model", *STANDARD_PAIRS, "direct", "purity"]
+    starts = [header.index(f" {label}") + 1 for label in STANDARD_PAIRS] + [header.index(" direct")]
     for k, (name, key) in enumerate((("V", "vae"), ("A", "ae"))):
         row = next(line for line in lines if line.startswith(name + " "))
-        cells = re.findall(r"(\d\.\d\d)(\*| )?(!| )?", row[len(name):])
-        assert len(cells) == 11  # ten pairs and the mean
-        for (value, star, bang), pair in zip(cells[:10], data["pairs"]):
-            m = pair["models"][k]
-            assert float(value) == pytest.approx(m["purity"], abs=0.005)
-            assert (star == "*") == m["passes_through_third"] and (bang == "!") == (not m["ends_ok"])
-        assert float(cells[10][0]) == pytest.approx(data["mean_purity"][key], abs=0.005)
-        assert data["mean_purity"][key] == pytest.approx(sum(p["models"][k]["purity"] for p in data["pairs"]) / 10)
-    assert any(line.startswith("mean") for line in lines)
+        cells = [row[a:b].strip() for a, b in zip(starts, starts[1:])]
+        assert cells == [p["models"][k]["short"] for p in data["pairs"]]
+        summary = data["summary"][key]
+        direct = sum(p["models"][k]["pure"] for p in data["pairs"])
+        assert summary["direct"] == direct and summary["pairs"] == 10
+        assert summary["mean_purity"] == pytest.approx(sum(p["models"][k]["purity"] for p in data["pairs"]) / 10)
+        assert row[starts[-1]:].split() == [f"{direct}/10", f"{summary['mean_purity']:.0%}"]
+    bottom = next(line for line in lines if line.startswith("direct "))
+    assert bottom.split()[1:] == [f"{sum(m['pure'] for m in p['models'])}/2" for p in data["pairs"]]
 
 
 def test_a_gif_has_one_frame_per_step_and_several_pairs_write_one_file_each(ckpts, tmp_path, capsys):
@@ -152,3 +164,23 @@ def test_errors_are_one_line(ckpts, capsys, tmp_path):
     _one_line_error(capsys, [vae, "--from", "3", "--to", "8", "--names", "a,b"], "--names")
     _one_line_error(capsys, [ckpts["gan"], "--from", "3", "--to", "8", "--invert-restarts", "0"], "--invert-restarts")
     _one_line_error(capsys, [tmp_path / "missing", "--from", "3", "--to", "8"], "missing")
+
+
+def test_the_readme_shows_the_commands_that_made_its_path_tables(monkeypatch):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("path_tables", root / "scripts" / "path_tables.py")
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "path_tables", script)  # its dataclasses look their module up
+    spec.loader.exec_module(script)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for block in script.BLOCKS:
+        start = readme.index(f"<!-- path-tables:{block.name} -->")
+        end = readme.index(f"<!-- /path-tables:{block.name} -->")
+        assert f"```bash\n{block.command()}\n```" in readme[start:end], block.name
+        out = next((block.argv[i + 1] for i, a in enumerate(block.argv) if a == "--out"), None)
+        assert out is None or (root / out).is_file()
+    assert "(docs/path-measures.md)" in readme and (root / "docs" / "path-measures.md").is_file()

@@ -79,8 +79,8 @@ def test_compare_models_checks_its_arguments(three_models, tiny_dataset):
     x = tiny_dataset.test.images
     with pytest.raises(ConfigError, match="names"):
         compare_models(models, ["a"], x[0], x[1], judge)
-    with pytest.raises(ConfigError, match="1 to 6"):
-        compare_models(models * 3, ["m"] * 9, x[0], x[1], judge)
+    with pytest.raises(ConfigError, match="1 to 12"):
+        compare_models(models * 5, ["m"] * 15, x[0], x[1], judge)
     with pytest.raises(ConfigError, match="shape"):
         compare_models(models[:1], ["ae"], torch.rand(1, 4, 4), torch.rand(1, 4, 4), judge)
 
@@ -108,13 +108,71 @@ def test_a_comparison_gif_has_one_frame_per_step(strip_set, tmp_path):
         assert gif.n_frames == strip_set.n_frames
 
 
+def _texts_per_picture(monkeypatch, render_name):
+    """Every text drawn into each picture that ``export.<render_name>`` makes: the source
+    data of a GIF frame's captions and metrics, not its pixels."""
+    from PIL import ImageDraw
+
+    from latentlab.latent import export
+
+    pictures: list[list[str]] = []
+    original_render, original_text = getattr(export, render_name), ImageDraw.ImageDraw.text
+
+    def render(*args, **kwargs):
+        pictures.append([])
+        return original_render(*args, **kwargs)
+
+    def text(self, xy, text, *args, **kwargs):
+        if pictures:
+            pictures[-1].append(text)
+        return original_text(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(export, render_name, render)
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
+    return pictures
+
+
+def _hand_made_set(classes_per_model, start=3, end=8):
+    from latentlab.latent.compare import Strip
+
+    n = len(classes_per_model[0])
+    frames = torch.linspace(0, 1, n).view(n, 1, 1, 1).expand(n, 1, 8, 8).clone()
+    strips = [Strip(f"m{k}", frames, torch.zeros(n, 2), path_metrics(frames, classes, [0.9] * n, start, end))
+              for k, classes in enumerate(classes_per_model)]
+    return StripSet(strips, "lerp", start, end, [str(d) for d in range(10)], None)
+
+
+def test_every_comparison_gif_frame_shows_the_whole_paths_ends_and_verdict(monkeypatch, tmp_path):
+    # the bug: each GIF frame measured itself, so every frame said "ends 3, 3, not 3, 8"
+    strip_set = _hand_made_set([[3, 3, 5, 8, 8], [3, 3, 3, 3, 3]])
+    pictures = _texts_per_picture(monkeypatch, "render_comparison")
+    with Image.open(save_comparison_gif(strip_set, tmp_path / "cmp.gif", scale=2)) as gif:
+        assert gif.n_frames == 5
+    assert len(pictures) == 5
+    for i, texts in enumerate(pictures):
+        assert texts[0] == f"3 to 8, lerp, 5 frames: frame {i + 1}"
+        assert "3 to 8, passes through 5" in texts and "ends 3, 8" in texts  # the first model's whole path
+        assert "stays 3, never reaches 8" in texts and "ends 3, 3 (asked 3, 8)" in texts
+        assert "purity 80%" in texts and "third: 5" in texts
+        captions = [t for t in texts if t.endswith("90%")]
+        assert captions == [f"{[3, 3, 5, 8, 8][i]} 90%", "3 90%"]  # frame i's class under frame i
+        assert not any("pure" in t for t in texts)
+
+
+def test_every_strip_gif_frame_carries_the_paths_verdict(monkeypatch, tmp_path):
+    strip = _hand_made_set([[9] * 6], start=4, end=9).strips[0]
+    pictures = _texts_per_picture(monkeypatch, "render_strip")
+    save_strip_gif(strip, tmp_path / "one.gif", class_names=[str(d) for d in range(10)])
+    assert pictures == [["never shows 4: 9 throughout", "9 90%"]] * 6
+
+
 def test_strip_png_matches_its_layout_and_accepts_a_strip_object(strip_set, tmp_path):
     strip = strip_set.strips[1]
     path = save_strip_png(strip, tmp_path / "one.png", scale=5, title="vae")
-    lay = strip_layout(7, (8, 8), 5, title=True, captions=True)
+    lay = strip_layout(7, (8, 8), 5, title="vae", captions=True)
     assert Image.open(path).size == (lay.width, lay.height)
     bare = save_strip_png(strip.frames.numpy(), tmp_path / "bare.png", scale=1)
-    assert Image.open(bare).size == (strip_layout(7, (8, 8), 1, title=False, captions=False).width, 8 + 6 + 3 + 6)
+    assert Image.open(bare).size == (strip_layout(7, (8, 8), 1, title=None, captions=False).width, 8 + 6 + 3 + 6)
 
 
 def test_exports_refuse_wrong_suffixes_and_scales(strip_set, tmp_path):

@@ -78,6 +78,9 @@ class DialogLog:
     errors: list[tuple[str, str]] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
     answer: str = "discard"
+    #: Questions whether to read the data a checkpoint names (a folder, a download), and the answer.
+    data_questions: list[str] = field(default_factory=list)
+    read_data: bool = False
     #: A test that provokes error dialogs sets this; otherwise any error dialog fails the test.
     expect_errors: bool = False
 
@@ -97,11 +100,16 @@ def dialog_log(monkeypatch):
         log.questions.append(question)
         return log.answer
 
+    def ask_read_checkpoint_data(parent, question):
+        log.data_questions.append(question)
+        return log.read_data
+
     def no_file_dialog(*args, **kwargs):
         raise AssertionError("a test opened a file dialog")
 
     monkeypatch.setattr(QMessageBox, "critical", critical)
     monkeypatch.setattr(dialogs, "ask_save_changes", ask_save_changes)
+    monkeypatch.setattr(dialogs, "ask_read_checkpoint_data", ask_read_checkpoint_data)
     monkeypatch.setattr(dialogs, "choose_save_path", no_file_dialog)
     monkeypatch.setattr(dialogs, "choose_checkpoint_to_open", no_file_dialog)
     yield log

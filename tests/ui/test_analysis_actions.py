@@ -296,3 +296,54 @@ def test_another_slice_redraws_the_path(qtbot, window, checkpoints):
     window.latent_map.dim_y.setValue(3)
     x, y = window.analysis.overlay.line.getData()
     np.testing.assert_allclose(np.c_[x, y], path.latents[:, [0, 3]], atol=1e-5)
+
+
+def test_changing_a_or_b_decodes_the_new_path_without_pressing_interpolate(qtbot, vae_window):
+    window = vae_window
+    analysis, panel, view = window.analysis, window.analysis.panel, window.analysis.strip_view
+    analysis.interpolate_action.trigger()
+    decode_path(qtbot, window, source="centroids", classes=(3, 8), steps=6)
+    assert "centroid of 3 → centroid of 8" in view.title.text()
+    with qtbot.waitSignal(analysis.pathReady, timeout=60_000):
+        panel.class_b.setFocus()
+        qtbot.keyClicks(panel.class_b, "5")  # the user picks 5 as B; nobody presses Interpolate
+        assert view.stale and view.stale_label.text() == "Decoding the new path…"  # never the old pair unmarked
+    assert analysis.path.metrics.end_class == 5 and "centroid of 3 → centroid of 5" in view.title.text()
+    assert not view.stale and not view.stale_label.isVisible()
+    with qtbot.waitSignal(analysis.pathReady, timeout=60_000):
+        panel.steps.setValue(9)  # the frame count too
+    assert view.count() == 9
+
+
+def test_a_gan_greys_the_stale_strip_out_until_interpolate_inverts_the_new_images(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["gan"])
+    qtbot.waitUntil(lambda: (window.latent_map.labels() >= 0).all(), timeout=60_000)
+    analysis, panel, view = window.analysis, window.analysis.panel, window.analysis.strip_view
+    analysis.interpolate_action.trigger()
+    present = np.flatnonzero(np.bincount(window.explorer.points.labels, minlength=10))
+    path = decode_path(qtbot, window, source="centroids", classes=(int(present[0]), int(present[-1])), steps=4)
+    title = view.title.text()
+    qtbot.waitUntil(lambda: analysis.lane.idle)
+    panel.set_source("images")  # inverting test images through a generator takes seconds: not automatic
+    qtbot.wait(3 * 150)
+    assert analysis.lane.idle and analysis.path is path and view.title.text() == title
+    assert view.stale and view.canvas.stale and view.stale_label.isVisible()
+    assert "Press Interpolate" in view.stale_label.text() and "invert" in view.stale_label.text()
+    panel.image_b.setValue(7)
+    assert view.stale and analysis.lane.idle
+    panel.set_source("centroids")  # back to a fast path: decoded at once
+    with qtbot.waitSignal(analysis.pathReady, timeout=60_000):
+        pass
+    assert not view.stale
+
+
+def test_the_points_source_without_both_ends_asks_for_them(qtbot, vae_window):
+    window = vae_window
+    analysis, view = window.analysis, window.analysis.strip_view
+    analysis.interpolate_action.trigger()
+    path = decode_path(qtbot, window, source="centroids", classes=(3, 8), steps=5)
+    qtbot.waitUntil(lambda: analysis.lane.idle)
+    analysis.panel.set_source("points")
+    qtbot.wait(3 * 150)
+    assert view.stale and "Shift+click" in view.stale_label.text()
+    assert analysis.lane.idle and analysis.path is path

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from latentlab.models.checkpoint import load_checkpoint
 
@@ -156,5 +158,161 @@ def test_gan_map_shows_prior_samples_coloured_by_the_judge(qtbot, window, checkp
     assert lmap.point_count() == 2000
     qtbot.waitUntil(lambda: (lmap.labels() >= 0).all(), timeout=20_000)
     assert window.beta_panel.kl.values().size == 0
-    assert not window.beta_panel.fine_tune.isEnabled()
+    assert window.beta_panel.row.isHidden()  # a GAN has no β
     assert window.decoded_view.image().shape == (28, 28)
+
+
+def test_marks_drawn_on_the_map_never_take_a_click(qtbot, window, checkpoints):
+    """A path's frame dots lie where people click; like the hover ring they are only marks."""
+    from latentlab.ui.path_tool import PathOverlay
+
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    (x0, x1), (y0, y1) = lmap.visible_region()
+    frames = np.stack([np.linspace(x0 + 0.2 * (x1 - x0), x0 + 0.8 * (x1 - x0), 5), np.full(5, y0 + 0.9 * (y1 - y0))], 1)
+    overlay = PathOverlay(lmap)
+    overlay.set_path(frames)
+    overlay.set_cursor(2)
+    for target in (frames[2], frames[4]):  # the ringed frame, and an end (A/B) under a frame dot
+        with qtbot.waitSignal(window.explorer.decoded, timeout=2000):
+            qtbot.mouseClick(lmap.plot.viewport(), Qt.MouseButton.LeftButton, pos=viewport_point(window, *target))
+        pw, ph = lmap.view_box.viewPixelSize()
+        x, y = lmap.marker_position()
+        assert abs(x - target[0]) <= 2 * pw and abs(y - target[1]) <= 2 * ph
+
+
+def share_in_view(lmap) -> float:
+    xy = lmap.positions()
+    (x0, x1), (y0, y1) = lmap.visible_region()
+    return float(np.mean((xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)))
+
+
+def wheel(widget, pos: QPoint, steps: int = 2) -> None:
+    """Turn the mouse wheel over ``pos`` of ``widget`` (zooms in)."""
+    event = QWheelEvent(QPointF(pos), QPointF(widget.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_map_follows_training_points_until_the_user_zooms(qtbot, window, mnist):
+    """An untrained VAE's latents fill a tiny square; a run spreads them over several units.
+    The map re-frames them as they leave the view, until the user zooms by hand."""
+    from latentlab.models.registry import make_config
+    from latentlab.training.trainer import TrainSettings
+
+    config = make_config("vae", hidden=32, image_shape=list(mnist.image_shape), num_classes=mnist.num_classes)
+    assert window.start_training(config, TrainSettings(epochs=100, report_every_steps=2, device="cpu"))
+    lmap, run = window.latent_map, window.training.run
+    start_width = np.ptp(lmap.visible_region()[0])
+    snapshots: list[int] = []
+    window.explorer.projectionChanged.connect(lambda: snapshots.append(1))
+    qtbot.waitUntil(lambda: len(snapshots) >= 3, timeout=60_000)
+    run.pause()
+    qtbot.waitUntil(lambda: not lmap.is_gliding() and share_in_view(lmap) > 0.97, timeout=10_000)
+    assert lmap.following and np.ptp(lmap.visible_region()[0]) > 3 * start_width  # it followed them out
+
+    wheel(lmap.plot.viewport(), lmap.viewport_position(*np.median(lmap.positions(), axis=0)))
+    assert not lmap.following
+    zoomed = lmap.visible_region()
+    seen = len(snapshots)
+    run.resume()
+    qtbot.waitUntil(lambda: len(snapshots) >= seen + 3, timeout=60_000)
+    assert lmap.visible_region() == zoomed  # the user's view stays
+    with qtbot.waitSignal(window.trainingEnded, timeout=30_000):
+        window.training.stop()
+    window.reset_view_action.trigger()  # R: frame them, and follow again
+    assert lmap.following and share_in_view(lmap) > 0.97
+
+
+def test_only_a_view_the_user_chose_is_kept_for_the_next_start(qtbot, window, checkpoints):
+    """A view that was only framing the points must not freeze the next session's map (it
+    stopped the map from following a training run after a restart)."""
+    from latentlab.ui import session_state
+
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    assert lmap.following and session_state.capture(window).view is None
+    wheel(lmap.plot.viewport(), lmap.viewport_position(0.0, 0.0))
+    chosen = lmap.visible_region()
+    assert not lmap.following and session_state.capture(window).view == (*chosen[0], *chosen[1])
+
+
+def test_a_gans_map_says_it_is_being_coloured_and_colours_coarse_first(qtbot, make_window, checkpoints,
+                                                                      monkeypatch):
+    """Judging a GAN's 2,000 samples takes seconds: a coarse territory comes first, a note over
+    the map says what is computed until the dots are coloured, and they colour in batch by batch."""
+    import threading
+
+    from latentlab.ui.jobs import SampleLabelsJob
+    from latentlab.ui.jobs_base import SampleLabels, TerritoryImage
+
+    window = make_window(territory_stages=(6, 12))
+    gate = threading.Event()
+    judge_samples = SampleLabelsJob.run
+
+    def slow_judge(self, models, emit):
+        gate.wait(20)
+        judge_samples(self, models, emit)
+
+    monkeypatch.setattr(SampleLabelsJob, "run", slow_judge)
+    results = []
+    window.explorer.territory_lane.result.connect(lambda job, value: results.append(value))
+    lmap = window.latent_map
+    try:
+        assert window.open_checkpoint(checkpoints["gan"])
+        qtbot.waitUntil(lmap.busy.isVisible, timeout=5000)
+        assert "judge" in lmap.busy.label.text() and "2,000" in lmap.busy.label.text()
+        assert lmap.busy.geometry().intersects(lmap.plot.viewport().geometry())  # where the colours will be
+        qtbot.waitUntil(lmap.has_territory, timeout=10_000)  # the coarse territory, while the samples wait
+        assert lmap.busy.isVisible() and (lmap.labels() < 0).all()
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: (lmap.labels() >= 0).all(), timeout=20_000)
+    assert not lmap.busy.isVisible() and lmap.busy.text() is None
+    assert window.wait_until_idle(20)
+    order = [(type(v).__name__, getattr(v, "resolution", None)) for v in results]
+    labels = [v for v in results if isinstance(v, SampleLabels)]
+    assert order[0] == ("TerritoryImage", 6) and order[-1] == ("TerritoryImage", 12)
+    assert order.index(("TerritoryImage", 12)) > max(i for i, (kind, _) in enumerate(order) if kind == "SampleLabels")
+    judged = [int((v.labels >= 0).sum()) for v in labels]
+    assert len(judged) >= 3 and judged == sorted(judged) and judged[0] < 2000 == judged[-1]  # batch by batch
+    assert all(isinstance(v, (TerritoryImage, SampleLabels)) for v in results)
+
+
+def test_a_training_refresh_of_known_labels_is_one_result(checkpoints):
+    """While a GAN trains, its samples' classes are refreshed: no grey dots in between."""
+    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.ui.jobs import ModelCache, ModelSnapshot, SampleLabelsJob
+    from latentlab.ui.session import find_judge_cached, get_dataset
+
+    model = load_checkpoint(checkpoints["gan"]).model.eval()
+    judge = find_judge_cached(get_dataset("mnist-5k"))
+    latents = np.random.default_rng(0).normal(size=(600, 2)).astype(np.float32)
+    emitted = []
+    SampleLabelsJob(ModelSnapshot.of(model), judge, latents).run(ModelCache(), emitted.append)
+    assert [int((v.labels >= 0).sum()) for v in emitted] == [250, 600]
+    refreshed = []
+    SampleLabelsJob(ModelSnapshot.of(model), judge, latents, emitted[-1].labels).run(ModelCache(), refreshed.append)
+    assert len(refreshed) == 1 and np.array_equal(refreshed[0].labels, emitted[-1].labels)
+
+
+def test_the_legend_and_tooltips_tell_dots_from_territory_which_can_be_hidden(qtbot, window, checkpoints):
+    assert window.open_checkpoint(checkpoints["vae"])
+    lmap = window.latent_map
+    qtbot.waitUntil(lmap.has_territory, timeout=10_000)
+    for word in ("true class", "judge's class", "same colours"):
+        assert word in lmap.legend.toolTip()
+    toggle = lmap.territory_toggle
+    assert "Territory" in toggle.text() and "judge" in toggle.toolTip() and "classifier" in toggle.toolTip()
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert not lmap.has_territory() and not lmap.territory_item.isVisible()
+    lmap.set_region((2.0, 4.0), (2.0, 4.0))  # no territory is computed while it is hidden
+    qtbot.wait(400)
+    assert window.explorer.idle and not lmap.territory_item.isVisible()
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: lmap.has_territory() and lmap.territory_item.mapRectToView(
+        lmap.territory_item.boundingRect()).contains(3.0, 3.0), timeout=10_000)
+    assert "judge's class of G(z)" not in lmap.legend.toolTip()
+    assert "A spacing is the typical gap between neighbouring dots" in window.projection_picker.distance.toolTip()
+    assert window.open_checkpoint(checkpoints["gan"])
+    assert "judge's class of G(z)" in lmap.legend.toolTip()

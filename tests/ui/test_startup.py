@@ -60,9 +60,9 @@ def gated_session_open(monkeypatch):
     gate = threading.Event()
     original = Session.open.__func__
 
-    def late_open(cls, path):
+    def late_open(cls, path, *args, **kwargs):
         assert gate.wait(30), "the test never let the session open"
-        return original(cls, path)
+        return original(cls, path, *args, **kwargs)
 
     monkeypatch.setattr(Session, "open", classmethod(late_open))
     yield gate

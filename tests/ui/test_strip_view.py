@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFontMetricsF
+from PySide6.QtWidgets import QLabel
 
 from latentlab.latent.path_metrics import path_metrics
-from latentlab.ui.strip_view import Strip, StripView, metrics_html
+from latentlab.ui.strip_view import CAPTION_SPACING, GAP, Strip, StripCanvas, StripView, metrics_html
 
 NAMES = [str(d) for d in range(10)]
 
@@ -93,11 +95,58 @@ def test_an_empty_strip_cannot_play(qtbot):
     assert not view.playing and view.large.pixmap().isNull()
 
 
-def test_metrics_line_names_the_third_class():
+def test_metrics_line_leads_with_the_verdict_and_names_the_third_class():
     frames = ramp(6)[:, 0]
     m = path_metrics(frames, [3, 3, 5, 8, 8, 8], [0.9] * 6, start_class=3, end_class=8)
     html = metrics_html(m, NAMES)
-    assert "purity 83%" in html and "passes through" in html and "smoothness 0.200" in html
-    assert html.count("text-decoration: underline") == 2  # 5 in the sequence and in the intruder list
-    pure = metrics_html(path_metrics(frames, [3, 3, 3, 8, 8, 8], [0.9] * 6), NAMES)
-    assert "(pure)" in pure and "underline" not in pure
+    assert "passes through" in html and "purity 83%" in html and "smoothness 0.2000" in html
+    assert html.count("text-decoration: underline") == 2  # 5 in the verdict and in the sequence
+    pure = metrics_html(path_metrics(frames, [3, 3, 3, 8, 8, 8], [0.9] * 6, 3, 8), NAMES)
+    assert "directly" in pure and "purity 100%" in pure and "underline" not in pure
+
+
+def test_a_path_with_a_wrong_end_is_not_called_pure_in_the_window():
+    frames = ramp(6)[:, 0]
+    html = metrics_html(path_metrics(frames, [9] * 6, [0.9] * 6, start_class=4, end_class=9), NAMES)
+    text = QLabel(html).text()
+    assert "never shows" in text and "throughout" in text and "pure" not in text.lower()
+    assert "purity 83%" in html and "#d62728" in html  # the verdict in red
+
+
+def test_small_frames_drop_the_confidence_instead_of_overlapping(qtbot):
+    view = make_view(qtbot, n=6)
+    canvas = view.canvas
+    font, texts = canvas.caption_texts()
+    assert texts == ["3 50%", "3 60%", "5 70%", "8 80%", "8 90%", "8 100%"]  # room enough at 900 px
+    view.set_strip(Strip(ramp(6).repeat(4, axis=0), [3] * 12 + [8] * 12, np.full(24, 1.0)), NAMES)
+    view.resize(700, 260)
+    qtbot.waitUntil(lambda: canvas.cell_size() < 30)
+    font, texts = canvas.caption_texts()
+    assert texts == ["3"] * 12 + ["8"] * 12 and font.pointSizeF() >= 7.0
+    metrics = QFontMetricsF(font)
+    for i, text in enumerate(texts):  # each caption fits its frame, with room between neighbours
+        assert metrics.horizontalAdvance(text) <= canvas.caption_room()
+        assert canvas.frame_rect(i).width() + GAP - metrics.horizontalAdvance(text) >= CAPTION_SPACING
+    canvas = StripCanvas()  # long class names in small frames: elided
+    qtbot.addWidget(canvas)
+    canvas.set_strip(Strip(ramp(4), [0, 0, 1, 1], np.ones(4)), ["Ankle boot with a long name", "T-shirt/top, long"])
+    canvas.resize(260, 100)
+    font, texts = canvas.caption_texts()
+    assert all(t.endswith("…") for t in texts)
+    assert all(QFontMetricsF(font).horizontalAdvance(t) <= canvas.caption_room() for t in texts)
+
+
+def test_a_stale_strip_is_greyed_and_says_why(qtbot):
+    view = make_view(qtbot)
+    view.set_stale("Out of date: press Interpolate")
+    assert view.stale and view.canvas.stale and view.stale_label.isVisible()
+    assert not view.metrics_label.isEnabled()
+    view.set_strip(Strip(ramp(6), [3] * 6, np.ones(6)), NAMES)  # a new strip is current again
+    assert not view.stale and not view.stale_label.isVisible() and view.metrics_label.isEnabled()
+
+
+def test_the_metrics_line_explains_its_terms(qtbot):
+    view = make_view(qtbot)
+    tip = view.metrics_label.toolTip()
+    for word in ("Purity", "Smoothness", "Verdict", "directly"):
+        assert word in tip

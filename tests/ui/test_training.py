@@ -1,4 +1,4 @@
-"""Training from the window: the worker thread, live views, Stop, β, closing."""
+"""Training from the window: the worker thread, live views, Stop, closing (β: test_beta_live.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt
 from latentlab.models.registry import make_config
 from latentlab.training.trainer import TrainSettings
 
-from ui_helpers import tiny_history
 
 
 def tiny_config(mnist, family: str = "vae", **settings):
@@ -101,32 +100,6 @@ def test_cancel_on_close_keeps_training(qtbot, window, mnist, dialog_log):
     assert window.is_training
     window.stop_training()
     qtbot.waitUntil(lambda: not window.is_training, timeout=10_000)
-
-
-def test_beta_slider_changes_beta_while_training(qtbot, window, mnist):
-    assert window.start_training(tiny_config(mnist, beta=1.0), tiny_settings(epochs=200))
-    wait_for_first_step(qtbot, window)
-    window.beta_panel.slider.setValue(window.beta_panel.slider.maximum())  # β = 100
-    assert window.run.control.beta == pytest.approx(100.0)
-    qtbot.waitUntil(lambda: window.session.display.config.beta == pytest.approx(100.0), timeout=10_000)
-    window.stop_training()
-    qtbot.waitUntil(lambda: not window.is_training, timeout=10_000)
-    assert window.session.model.config.beta == pytest.approx(100.0)
-
-
-def test_fine_tune_continues_from_the_checkpoint_history(qtbot, window, checkpoints):
-    assert window.open_checkpoint(checkpoints["vae"])
-    window.training_panel.epochs.setValue(1)
-    window.beta_panel.spin.setValue(4.0)
-    assert window.beta_panel.fine_tune.isEnabled()
-    with qtbot.waitSignal(window.trainingEnded, timeout=30_000) as ended:
-        qtbot.mouseClick(window.beta_panel.fine_tune, Qt.MouseButton.LeftButton)
-    assert ended.args[0].status == "finished"
-    history = window.session.history
-    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
-    assert history[:3] == tiny_history()
-    assert window.session.model.config.beta == 4.0
-    assert list(window.loss_plot.series("loss", "epochs")[0]) == [1, 2, 3, 4]
 
 
 def test_one_click_vae_from_the_welcome_page(qtbot, window):
