@@ -2,7 +2,8 @@
 
 It runs in a separate, spawned process, so it imports only the standard library and
 numpy at module level: umap (with numba) is imported on the first request, and the
-process stays alive so numba compiles its functions once per app run. It talks to the
+process stays alive so numba's code is loaded once per app run (and compiled once per
+computer: ``cache_numba_on_disk``). It talks to the
 parent through two queues of plain tuples:
 
 - requests: ``(job_id, latents, n_neighbors, seed)``, or ``None`` to stop;
