@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from latentlab.errors import CheckpointError, LatentLabError
@@ -93,17 +94,28 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+#: Under torchrun the same signal again within this many seconds is the same request.
+REPEAT_WINDOW_S = 2.0
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class StopOnSignals:
     """While active (a ``with`` block in the main thread), the first SIGINT, SIGTERM or
-    SIGHUP asks ``control`` to stop after the current step; a second raises Interrupted."""
+    SIGHUP asks ``control`` to stop after the current step; a second raises Interrupted.
 
-    def __init__(self, control, out: Path) -> None:
+    Under torchrun (``distributed``) a Ctrl+C reaches every process twice, from the
+    terminal and forwarded by torchrun, so the same signal again within
+    :data:`REPEAT_WINDOW_S` counts once. A ``follower`` (a rank other than 0) only asks its
+    control to stop (the ranks agree on it) and says nothing: rank 0 speaks and saves.
+    """
+
+    def __init__(self, control, out: Path, *, follower: bool = False, distributed: bool = False) -> None:
         self.control = control
         self.out = out
+        self.follower = follower
+        self.distributed = distributed or follower
         self.received: int | None = None
+        self._received_at = 0.0
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> StopOnSignals:
@@ -127,8 +139,12 @@ class StopOnSignals:
 
     def _handle(self, signum: int, frame) -> None:
         name = signal.Signals(signum).name
+        repeat = self.distributed and signum == self.received and time.monotonic() - self._received_at < REPEAT_WINDOW_S
+        if self.follower or repeat:
+            self.control.request_stop()
+            return
         if self.received is None:
-            self.received = signum
+            self.received, self._received_at = signum, time.monotonic()
             self.control.request_stop()
             say(f"\nlatentlab: {name}: stopping after the current step, then saving to {self.out} "
                 f"(send it again to quit without saving)")

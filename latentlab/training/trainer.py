@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from latentlab.training.control import TrainControl
 from latentlab.training.device import amp_dtype, resolve_device
 from latentlab.training.evaluate import encode_all, evaluate
 from latentlab.training.progress import describe_position, epochs_trained
+
+if TYPE_CHECKING:
+    from latentlab.training.distributed import DistContext
 
 
 @dataclass
@@ -132,9 +136,12 @@ class Trainer:
         callbacks: Sequence[TrainingCallback] = (),
         judge: LatentModel | None = None,
         history: list[dict] | None = None,
+        distributed: DistContext | None = None,
     ) -> None:
         self.settings = settings or TrainSettings()
-        self.device = resolve_device(self.settings.device)
+        #: Under torchrun (training/distributed.py): this rank's place; None in one process.
+        self.distributed = distributed
+        self.device = distributed.device if distributed else resolve_device(self.settings.device)
         self.model = model.to(self.device)
         self.judge = judge.to(self.device).eval() if judge is not None else None
         self.dataset = dataset
@@ -143,6 +150,11 @@ class Trainer:
         self.lr = self.settings.lr or model.default_lr
         self.batch_size = self.settings.batch_size or model.default_batch_size
         self.optimizers = model.configure_optimizers(self.lr)
+        self._train_step = model.train_step
+        if distributed is not None:
+            from latentlab.training.distributed import attach
+
+            self._train_step, self.control = attach(model, self.optimizers, self.control, self.batch_size, distributed)
         #: Per-epoch records; continues the checkpoint's history when fine-tuning.
         self.history: list[dict] = list(history or [])
         self.metrics: dict = {}
@@ -156,6 +168,11 @@ class Trainer:
         self.position: tuple[int, int, int] = (len(self.history), 0, 0)
         self._partial: dict | None = None  # the record of the epoch in progress (losses so far)
         self._epochs_at_start = round(epochs_trained(self.history), 4)  # of the history it continues
+
+    @property
+    def is_main(self) -> bool:
+        """True in a single process and on rank 0: the one that evaluates and saves."""
+        return self.distributed is None or self.distributed.is_main
 
     # ------------------------------------------------------------- for callbacks
     def snapshot_state(self) -> dict[str, torch.Tensor]:
@@ -184,7 +201,8 @@ class Trainer:
         evaluated with the judge: a stopped one gets its (quick) test-split metrics.
         """
         s = self.settings
-        torch.manual_seed(s.seed)
+        rank = self.distributed.rank if self.distributed else 0
+        torch.manual_seed(s.seed + rank)  # the model's own draws differ per rank; the batches do not
         gen = torch.Generator(device=self.device).manual_seed(s.seed)
         self.status = "running"
         data = self.dataset.to(self.device)
@@ -204,6 +222,8 @@ class Trainer:
             if self.control.stop_requested:
                 break
             perm = torch.randperm(n, device=self.device, generator=gen)
+            if self.distributed:
+                self.distributed.agree_on(perm)  # every rank shards the very same batches
             sums = _EpochSums()
             window: list[dict[str, torch.Tensor]] = []
             window_start = time.perf_counter()
@@ -214,9 +234,11 @@ class Trainer:
                     break
                 self._apply_live_settings()
                 idx = perm[i * bs : (i + 1) * bs]
+                if self.distributed:
+                    idx = self.distributed.shard(idx)
                 step += 1
                 with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
-                    parts = self.model.train_step(x_all[idx], y_all[idx], self.optimizers, step)
+                    parts = self._train_step(x_all[idx], y_all[idx], self.optimizers, step)
                 window.append(parts)
                 done_in_epoch += 1
                 self.position = (epoch0 + epoch, done_in_epoch, steps_per_epoch)
@@ -247,10 +269,14 @@ class Trainer:
             complete = done_in_epoch == steps_per_epoch
             finished = complete and epoch == s.epochs
             metrics = {}
-            if finished or self.control.stop_requested or (s.evaluate_every and epoch % s.evaluate_every == 0):
+            if self.is_main and (finished or self.control.stop_requested
+                                 or (s.evaluate_every and epoch % s.evaluate_every == 0)):
                 # The judge's metrics cost more than the rest together: only at the end of the run.
-                metrics = evaluate(self.model, data, judge=self.judge if finished else None,
-                                   sample_metrics=finished)
+                # Evaluation draws from a forked random stream, so training's draws do not depend
+                # on when, or on which rank (under torchrun only rank 0), it runs.
+                with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                    metrics = evaluate(self.model, data, judge=self.judge if finished else None,
+                                       sample_metrics=finished)
                 self.metrics = metrics
             record = sums.record(epoch0 + epoch, None if complete else done_in_epoch / steps_per_epoch)
             record.update({k: v for k, v in metrics.items() if not isinstance(v, list)})
@@ -309,7 +335,7 @@ class Trainer:
 
     def _maybe_autosave(self, *, epoch_ended: bool) -> None:
         s = self.settings
-        if not s.autosave_path:
+        if not s.autosave_path or not self.is_main:
             return
         now = time.monotonic()
         due = s.autosave_every_s is not None and now - self._last_autosave >= s.autosave_every_s

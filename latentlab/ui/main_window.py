@@ -49,6 +49,7 @@ from .projection_controller import ProjectionController
 from .projection_picker import ProjectionPicker
 from .recent import RecentMenu
 from .screen_fit import ScreenFit
+from .task_progress import CANCELLED
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
@@ -348,6 +349,12 @@ class MainWindow(QMainWindow):
         self.status_epoch.setToolTip("Epochs trained")
         for label in (self.status_model, self.status_dataset, self.status_epoch, self.status_device):
             bar.addPermanentWidget(label)
+        from .task_progress import TaskProgress
+
+        self.judge_progress = TaskProgress("Training the judge classifier that colours the class territory "
+                                           "and grades samples: once per dataset, then cached")
+        self.judge_progress.cancelRequested.connect(self._cancel_judge)
+        bar.addPermanentWidget(self.judge_progress)
 
     # ============================================================= opening
     @Slot()
@@ -727,14 +734,21 @@ class MainWindow(QMainWindow):
 
         worker = JudgeWorker(dataset)
         worker.progress.connect(self._on_judge_progress)
+        worker.stepped.connect(self.judge_progress.set_progress)
         worker.finished.connect(self._on_judge_finished)
         self._judge_dataset = dataset
         self._judge_task = BackgroundTask(worker, "judge", heavy=True, parent=self)
         self._judge_task.ended.connect(self._on_judge_ended)
         self._judge_task.start()
+        self.judge_progress.start("Judge")
         self.statusBar().showMessage(
-            f"No judge classifier for {dataset.name} yet: training one in the background (once, about a "
-            "minute); the class territory appears when it is ready")
+            f"No judge classifier for {dataset.name} yet: training one in the background (once); "
+            "the class territory appears when it is ready")
+
+    @Slot()
+    def _cancel_judge(self) -> None:
+        if self._judge_task is not None:
+            self._judge_task.worker.cancel()
 
     @Slot(str)
     def _on_judge_progress(self, message: str) -> None:
@@ -743,6 +757,10 @@ class MainWindow(QMainWindow):
     @Slot(object, str)
     def _on_judge_finished(self, judge, error: str) -> None:
         dataset = self._judge_dataset
+        if judge is None and error == CANCELLED:
+            self.statusBar().showMessage(f"Judge training for {dataset.name} cancelled: the map shows no class "
+                                         "territory; it is trained again when a model of this dataset opens", 10000)
+            return
         if judge is None:
             self.show_error("Could not get a judge classifier",
                             f"{error}\nThe map works without it, but shows no class territory.")
@@ -757,6 +775,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_judge_ended(self) -> None:
+        self.judge_progress.finish()
         self._judge_task = None
         self._judge_dataset = None
 
@@ -952,6 +971,7 @@ class MainWindow(QMainWindow):
             self.autosave.stop()
             self.training.stop()
             self.training.redraw_timer.stop()
+            self._cancel_judge()  # stops at its next step
             self.projection_controller.shutdown()  # a child process: it would outlive us
         if not wait or self._threads_joined:
             return

@@ -10,7 +10,8 @@ Signals, all on the GUI thread:
 
 - ``progress(fraction, message)``: 0..1 and what the worker is doing;
 - ``ready(projection)``: an :class:`~latentlab.latent.embedding.EmbeddingProjection` of
-  the requested latents (straight from the cache when they were laid out before);
+  the requested latents (straight from the cache when they were laid out before); for a
+  large set first a preview layout, then the final one;
 - ``failed(message)``: a sentence for the user (umap missing, the worker died, ...).
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from latentlab.latent.umap_service import UmapFailed, UmapProgress, UmapResult, UmapService
+from latentlab.latent.umap_service import UmapFailed, UmapPartial, UmapProgress, UmapResult, UmapService
 
 POLL_MS = 50
 
@@ -78,6 +79,8 @@ class ProjectionController(QObject):
                 continue
             if isinstance(event, UmapProgress):
                 self.progress.emit(event.fraction, event.message)
+            elif isinstance(event, UmapPartial):  # a large set's preview: shown until the full layout
+                self.ready.emit(EmbeddingProjection(event.embedding, self._latents))
             elif isinstance(event, UmapResult):
                 latents, self._job_id, self._latents = self._latents, None, None
                 self.progress.emit(1.0, "UMAP ready" + (" (from the cache)" if event.from_cache else ""))

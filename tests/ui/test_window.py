@@ -163,7 +163,7 @@ def test_a_missing_judge_is_trained_in_the_background(qtbot, window, checkpoints
     real_judge = session_module.find_judge_cached(session_module.get_dataset("mnist-5k"))
     calls = []
 
-    def slow_get_judge(dataset, device="cpu", *, log=lambda msg: None):
+    def slow_get_judge(dataset, device="cpu", *, log=lambda msg: None, **progress):
         calls.append(dataset.name)
         log("training a judge classifier (test stand-in)")
         return real_judge
