@@ -93,14 +93,20 @@ class ProjectionController(QObject):
 
     def cached_layout(self, latents: np.ndarray):
         """The EmbeddingProjection of ``latents`` from a layout already laid out (the service's
-        cache: no worker, no fit), or None. The window opens a >2-D model in UMAP when there is one."""
+        cache, or one shipped in resources/umap: no worker, no fit), or None. The window opens
+        a >2-D model in UMAP when there is one."""
+        from latentlab.errors import LatentLabError
         from latentlab.latent.embedding import EmbeddingProjection
-        from latentlab.latent.umap_service import key_hash
+        from latentlab.latent.umap_service import find_layout
 
         latents = np.ascontiguousarray(latents, np.float32)
         if latents.ndim != 2 or len(latents) == 0:
             return None
-        embedding = self.service.cached(key_hash(latents))
+        try:
+            root = getattr(self.service, "cache_root", None)
+        except LatentLabError:  # no usable cache folder: the shipped layouts still count
+            root = None
+        embedding = find_layout(latents, cache_root=root)
         if embedding is None or len(embedding) != len(latents):
             return None
         return EmbeddingProjection(embedding, latents)
