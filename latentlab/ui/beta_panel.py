@@ -78,6 +78,7 @@ class BetaPanel(QWidget):
         self.note = QLabel("")
         self.note.setObjectName("summary")  # the muted look
         self.note.setWordWrap(True)
+        self.note.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # never squeezed
         self.note.setToolTip(TIP)
         self.kl = KLBars()
         self.kl.setMinimumHeight(80)

@@ -827,7 +827,7 @@ class MainWindow(QMainWindow):
         shown, session = self.explorer.session, self.session
         has_beta = shown is not None and shown.has_beta
         note = ""
-        if has_beta and session is not None and on_ladder(session.path):
+        if has_beta and on_ladder(shown.path):  # the first screen's too: the panels keep their place
             note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
         self.beta_panel.set_available(has_beta, enabled=session is not None and self.engine_ready, note=note)
 
