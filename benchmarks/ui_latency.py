@@ -302,9 +302,45 @@ FIGURES = [
 LOADED_GOALS = {("drag", "mlp", "p99"): 10.0, ("drag", "conv", "p99"): 10.0, ("gaps", "max"): 100.0}
 
 
+EXPERIMENTS = {
+    "nice0": "worker threads keep the GUI's scheduling priority (no nice +10)",
+    "lane1": "the compute lane (territory) uses one torch thread",
+    "switch5": "Python's default 5 ms thread switch interval instead of the window's 1 ms",
+    "gui1": "the GUI thread (and every thread started later) uses one torch thread",
+}
+
+
+def apply_experiments(names: list[str]) -> None:
+    """Change one setting of the running app, to compare it with the shipped one (--experiment)."""
+    for name in names:
+        if name == "nice0":
+            from latentlab.ui import runtime
+
+            runtime.demote_current_thread.__defaults__ = (0,)
+        elif name == "lane1":
+            from latentlab.ui import jobs
+
+            init = jobs.ModelCache.__init__
+
+            def one_thread(self, _init=init):
+                torch.set_num_threads(1)  # in the lane's thread, at its first job
+                _init(self)
+
+            jobs.ModelCache.__init__ = one_thread
+        elif name == "gui1":
+            torch.set_num_threads(1)
+        elif name == "switch5":
+            from latentlab.ui import main_window
+
+            main_window.SWITCH_INTERVAL_S = 0.005
+        else:
+            raise SystemExit(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+
+
 def measure(args, app, dataset) -> dict:
     """One run's figures (in this process)."""
-    figures: dict = {"load": runs.load_average()}
+    apply_experiments([e for e in args.experiment.split(",") if e])
+    figures: dict = {"load": runs.load_average(), "experiment": args.experiment}
     moves = 100 if args.quick else 300
     seconds = args.seconds or (6.0 if args.quick else 15.0)
     parts = set(args.parts.split(","))
@@ -380,6 +416,8 @@ def main() -> int:
     parser.add_argument("--baseline", action="store_true", help="also measure a plain training QThread")
     parser.add_argument("--profile", action="store_true", help="time every GUI event; list those in the longest gaps")
     parser.add_argument("--seconds", type=float, default=None, help="length of the event-loop measurement")
+    parser.add_argument("--experiment", default="", help="comma-separated settings to try: " +
+                        "; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
     parser.add_argument("--json", default=None, help="also write every run's figures to this file")
     parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
@@ -392,7 +430,8 @@ def main() -> int:
     print(f"latentlab UI latency  ({os.cpu_count()} CPU cores, torch {torch.__version__}, Qt platform "
           f"{os.environ.get('QT_QPA_PLATFORM')}, training on {args.device}, {args.runs} runs, "
           f"{args.load} busy processes beside it)")
-    child = [os.path.abspath(__file__), "--one-run", "--device", args.device, "--parts", args.parts]
+    child = [os.path.abspath(__file__), "--one-run", "--device", args.device, "--parts", args.parts,
+             "--experiment", args.experiment]
     child += ["--seconds", str(seconds)] + (["--quick"] if args.quick else []) + \
         (["--baseline"] if args.baseline else []) + (["--profile"] if args.profile else [])
     results = []
