@@ -14,21 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QSizePolicy, QWidget
+from PySide6.QtGui import QActionGroup
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QMenu, QSizePolicy, QStyle, QToolButton, QWidget
 
 from . import dialogs
 
 #: Shipped with latentlab or scikit-learn: always there.
 BUNDLED = (
-    ("mnist-5k", "MNIST digits · 5,000 (bundled)"),
-    ("digits", "Digits 8×8 · 1,797 (scikit-learn)"),
+    ("mnist-5k", "MNIST 5,000", "5,000 real MNIST digits bundled with latentlab (4,000 train / 1,000 test)"),
+    ("digits", "Digits 8×8", "scikit-learn's 1,797 digits of 8×8 pixels, bundled with it"),
 )
 #: The MNIST-style sets (``latentlab.data.IDX_SETS``): 28×28 grey, official splits.
 FULL_SETS = (
-    ("mnist", "MNIST · 70,000"),
-    ("fashion-mnist", "Fashion-MNIST · 70,000"),
-    ("kmnist", "Kuzushiji-MNIST · 70,000"),
-    ("emnist-letters", "EMNIST letters · 145,600"),
+    ("mnist", "MNIST", "MNIST: 60,000 train / 10,000 test handwritten digits"),
+    ("fashion-mnist", "Fashion-MNIST", "Fashion-MNIST: 60,000 train / 10,000 test clothing images, ten classes"),
+    ("kmnist", "KMNIST", "Kuzushiji-MNIST: 60,000 train / 10,000 test cursive Japanese characters"),
+    ("emnist-letters", "EMNIST a–z", "EMNIST letters: 124,800 train / 20,800 test handwritten letters"),
 )
 FOLDER_PREFIX = "folder:"
 _TOOLTIP_ROLE = Qt.ItemDataRole.ToolTipRole
@@ -64,8 +65,9 @@ class DatasetChoice:
 
 
 class DatasetPicker(QWidget):
-    """A combo box of datasets and a "Folder…" button; ``format_row`` (colour, size) applies
-    to folders and is laid out by the panel."""
+    """A combo box of datasets and a "Folder…" button; the button's menu has the folder's
+    format (colour or grey, the size its images are resized to). One row: the panel has no
+    height to spare in presentation mode."""
 
     changed = Signal()
 
@@ -73,48 +75,77 @@ class DatasetPicker(QWidget):
         super().__init__(parent)
         self.combo = QComboBox()
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(14)
+        self.combo.setMinimumContentsLength(8)
         self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.combo.setToolTip("The images a new model is trained on (Train new). The full sets are read from "
                               "$LATENTLAB_DATA/<name> or /usr/share/datasets/<name> when their files are there, "
                               "else downloaded once")
-        for name, title in BUNDLED + FULL_SETS:
-            self.combo.addItem(title, name)
-        self.folder_button = QPushButton("Folder…")
+        self.setToolTip(self.combo.toolTip())  # the panel's "Data" label shows it too
+        style = self.style()
+        self._icons = {kind: style.standardIcon(pixmap) for kind, pixmap in (
+            ("disk", QStyle.StandardPixmap.SP_DriveHDIcon), ("download", QStyle.StandardPixmap.SP_DriveNetIcon),
+            ("folder", QStyle.StandardPixmap.SP_DirIcon))}
+        for name, title, about in BUNDLED + FULL_SETS:
+            self.combo.addItem(self._icons["disk"], title, name)
+            self.combo.setItemData(self.combo.count() - 1, about, _TOOLTIP_ROLE)
+        self.folder_button = QToolButton()
+        self.folder_button.setText("Folder…")
+        self.folder_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.folder_button.setToolTip("Train on a folder of your images: one sub-folder per class "
-                                      "(e.g. photos/cat/001.jpg, photos/dog/002.jpg), grey or colour")
-        self.colour = QCheckBox("Colour")
-        self.colour.setToolTip("Train on the folder's images in colour (RGB, three channels) instead of grey; "
+                                      "(e.g. photos/cat/001.jpg, photos/dog/002.jpg). The arrow's menu sets "
+                                      "colour or grey and the size the images are resized to")
+        menu = QMenu(self.folder_button)
+        menu.setToolTipsVisible(True)
+        self.open_action = menu.addAction("Open folder…")
+        self.open_action.triggered.connect(self.choose_folder)
+        menu.addSeparator()
+        self.colour = menu.addAction("Colour (RGB)")
+        self.colour.setCheckable(True)
+        self.colour.setToolTip("Train on the folder's images in colour (three channels) instead of grey; "
                                "ticked by itself when the folder's images are coloured")
-        self.size = QComboBox()
+        menu.addSeparator()
+        self.sides = QActionGroup(menu)
         for side in FOLDER_SIZES:
-            self.size.addItem(f"{side} px", side)
-        self.size.setToolTip("The side the folder's images are resized to (square): 28 as MNIST, 32 as "
-                             "CIFAR-10, 64 for faces (slower)")
-        #: Colour and size, for folders only; the panel puts it in its grid.
-        self.format_row = QWidget()
-        self.format_row.setToolTip("For a folder of images: colour or grey, and the size they are resized to")
-        row = QHBoxLayout(self.format_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.colour)
-        row.addWidget(self.size)
+            action = menu.addAction(f"{side} × {side} px")
+            action.setCheckable(True)
+            action.setData(side)
+            action.setToolTip("The side the folder's images are resized to: 28 as MNIST, 32 as CIFAR-10, "
+                              "64 for faces (slower)")
+            self.sides.addAction(action)
+        self.folder_button.setMenu(menu)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo, 1)
         layout.addWidget(self.folder_button)
+        #: Whether each MNIST-style set's files are on disk (known after ``refresh()``).
+        self.on_disk: dict[str, bool] = {}
         self._formats: dict[str, tuple[int, int]] = {}  # a folder's (channels, size) as last chosen
         self.combo.currentIndexChanged.connect(self._on_index_changed)
         self.folder_button.clicked.connect(self.choose_folder)
         self.colour.toggled.connect(self._on_format_changed)
-        self.size.currentIndexChanged.connect(self._on_format_changed)
+        self.sides.triggered.connect(self._on_format_changed)
         self._show_format()
+
+    def side(self) -> int:
+        """The side the current folder's images are resized to."""
+        checked = self.sides.checkedAction()
+        return int(checked.data()) if checked is not None else FOLDER_SIZES[0]
+
+    def set_side(self, side: int) -> None:
+        for action in self.sides.actions():
+            if action.data() == side and not action.isChecked():
+                action.trigger()
+
+    @property
+    def folder_chosen(self) -> bool:
+        return str(self.combo.currentData()).startswith(FOLDER_PREFIX)
 
     # ------------------------------------------------------------------ choice
     def choice(self) -> DatasetChoice:
         name = self.combo.currentData()
         if not str(name).startswith(FOLDER_PREFIX):
             return DatasetChoice(name)
-        return DatasetChoice(name, 3 if self.colour.isChecked() else 1, int(self.size.currentData()))
+        return DatasetChoice(name, 3 if self.colour.isChecked() else 1, self.side())
 
     def select(self, name: str, image_shape: tuple[int, int, int] | None = None) -> None:
         """Show ``name`` as chosen (a model of that dataset was opened); a folder is added
@@ -149,7 +180,7 @@ class DatasetPicker(QWidget):
         self._formats[name] = (channels, size)
         index = self.combo.findData(name)
         if index < 0:
-            self.combo.addItem(f"Folder: {folder.name or folder}", name)
+            self.combo.addItem(self._icons["folder"], f"{folder.name or folder}", name)  # + its format, below
             index = self.combo.count() - 1
             self.combo.setItemData(index, f"{folder} (one sub-folder per class)", _TOOLTIP_ROLE)
         if index == self.combo.currentIndex():
@@ -164,16 +195,16 @@ class DatasetPicker(QWidget):
         PyTorch with ``latentlab.data``: call it once that has loaded)."""
         from latentlab.data import find_on_disk
 
-        for name, title in FULL_SETS:
+        for name, _, about in FULL_SETS:
             index = self.combo.findData(name)
             folder = find_on_disk(name)
+            self.on_disk[name] = folder is not None
             if folder is not None:
-                self.combo.setItemText(index, f"{title} (on disk)")
-                tip = f"Read from {folder}"
+                tip = f"{about}; on disk, read from {folder}"
             else:
-                self.combo.setItemText(index, f"{title} (download)")
-                tip = (f"Not on disk: Train new downloads it once (needs the internet). Offline, copy its four "
-                       f".gz files into $LATENTLAB_DATA/{name} or /usr/share/datasets/{name}")
+                tip = (f"{about}; not on disk: Train new downloads it once (needs the internet). Offline, copy "
+                       f"its .gz files into $LATENTLAB_DATA/{name} or /usr/share/datasets/{name}")
+            self.combo.setItemIcon(index, self._icons["disk" if folder is not None else "download"])
             self.combo.setItemData(index, tip, _TOOLTIP_ROLE)
 
     # ------------------------------------------------------------------ slots
@@ -186,24 +217,27 @@ class DatasetPicker(QWidget):
     def _on_format_changed(self) -> None:
         name = self.combo.currentData()
         if str(name).startswith(FOLDER_PREFIX):
-            self._formats[name] = (3 if self.colour.isChecked() else 1, int(self.size.currentData()))
+            self._formats[name] = (3 if self.colour.isChecked() else 1, self.side())
+            self._title_folder()
             self.changed.emit()
 
     def _show_format(self) -> None:
-        """Colour and size show the current folder's (and are off for the other sets)."""
-        name = self.combo.currentData()
-        is_folder = str(name).startswith(FOLDER_PREFIX)
-        channels, side = self._formats.get(name, (1, FOLDER_SIZES[0]))
-        for widget, value in ((self.colour, channels == 3), (self.size, self.size.findData(side))):
-            widget.blockSignals(True)
-            if widget is self.colour:
-                widget.setChecked(value)
-            else:
-                widget.setCurrentIndex(max(0, value))
-            widget.blockSignals(False)
-        self.format_row.setEnabled(is_folder and self.isEnabled())
+        """The menu shows the current folder's format (and is greyed for the other sets)."""
+        channels, side = self._formats.get(self.combo.currentData(), (1, FOLDER_SIZES[0]))
+        self.colour.blockSignals(True)
+        self.colour.setChecked(channels == 3)
+        self.colour.blockSignals(False)
+        for action in self.sides.actions():
+            action.setChecked(action.data() == side)
+        self.colour.setEnabled(self.folder_chosen)
+        self.sides.setEnabled(self.folder_chosen)
+        self._title_folder()
 
-    def setEnabled(self, enabled: bool) -> None:  # noqa: N802 - Qt's name
-        super().setEnabled(enabled)
+    def _title_folder(self) -> None:
+        """A folder's item says its format: "faces · colour 64" (64 × 64 px)."""
         name = self.combo.currentData()
-        self.format_row.setEnabled(enabled and str(name).startswith(FOLDER_PREFIX))
+        if self.folder_chosen:
+            channels, side = self._formats.get(name, (1, FOLDER_SIZES[0]))
+            folder = Path(name.removeprefix(FOLDER_PREFIX))
+            self.combo.setItemText(self.combo.currentIndex(),
+                                   f"{folder.name or folder} · {'colour' if channels == 3 else 'grey'} {side}")

@@ -215,7 +215,7 @@ class TrainingPanel(QWidget):
             ("Latent size", self.latent_dim, "Width", self.hidden),
             ("β", self.beta, "γ", self.gamma),
             ("Epochs", self.epochs, "Learning rate", self.lr),
-            ("Device", self.device, "Images", self.dataset.format_row),
+            ("Device", self.device, "Data", self.dataset),
         ]
         for r, (l1, w1, l2, w2) in enumerate(rows):
             for c, (text, widget) in enumerate(((l1, w1), (l2, w2))):
@@ -226,11 +226,6 @@ class TrainingPanel(QWidget):
                 label.setToolTip(widget.toolTip())
                 grid.addWidget(label, r, 2 * c, Qt.AlignmentFlag.AlignRight)
                 grid.addWidget(widget, r, 2 * c + 1)
-        data_label = QLabel("Data")
-        data_label.setBuddy(self.dataset.combo)
-        data_label.setToolTip(self.dataset.combo.toolTip())
-        grid.addWidget(data_label, len(rows), 0, Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.dataset, len(rows), 1, 1, 3)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.pause_button)

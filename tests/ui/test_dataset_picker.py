@@ -73,16 +73,16 @@ def test_panel_offers_the_bundled_and_the_full_sets(window):
     names = [combo.itemData(i) for i in range(combo.count())]
     assert names[0] == "mnist-5k" and {"digits", "mnist", "fashion-mnist", "kmnist", "emnist-letters"} <= set(names)
     assert panel.request().dataset.name == "mnist-5k"
-    assert not panel.dataset.format_row.isEnabled()  # colour and size are a folder's
-    text = combo.itemText(combo.findData("fashion-mnist"))
+    assert not panel.dataset.colour.isEnabled()  # colour and size are a folder's
     tip = combo.itemData(combo.findData("fashion-mnist"), Qt.ItemDataRole.ToolTipRole)
     from latentlab.data import find_on_disk
 
     where = find_on_disk("fashion-mnist")
+    assert panel.dataset.on_disk["fashion-mnist"] == (where is not None)
     if where is None:
-        assert "(download)" in text and "LATENTLAB_DATA" in tip
+        assert "not on disk" in tip and "LATENTLAB_DATA" in tip
     else:
-        assert "(on disk)" in text and str(where) in tip
+        assert f"on disk, read from {where}" in tip
 
 
 def test_data_found_in_latentlab_data_is_marked_on_disk(window, monkeypatch, tmp_path):
@@ -96,7 +96,7 @@ def test_data_found_in_latentlab_data_is_marked_on_disk(window, monkeypatch, tmp
     picker = window.training_panel.dataset
     picker.refresh()
     index = picker.combo.findData("kmnist")
-    assert picker.combo.itemText(index).endswith("(on disk)")
+    assert picker.on_disk["kmnist"]
     assert str(folder) in picker.combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
 
 
@@ -131,8 +131,8 @@ def test_colour_folder_vae_trains_and_explores_in_colour(qtbot, window, own_cach
     choice = panel.request().dataset
     assert choice == panel.dataset.choice() and choice.name == f"folder:{folder.resolve()}"
     assert (choice.channels, choice.image_size) == (3, 32)  # colour found by itself, CIFAR's size
-    assert panel.dataset.colour.isChecked() and panel.dataset.format_row.isEnabled()
-    assert panel.dataset.combo.currentText() == "Folder: shapes"
+    assert panel.dataset.colour.isChecked() and panel.dataset.colour.isEnabled()
+    assert panel.dataset.combo.currentText() == "shapes · colour 32"
 
     with qtbot.waitSignal(window.trainingEnded, timeout=60_000) as ended:
         click(panel.start_button)
@@ -140,7 +140,7 @@ def test_colour_folder_vae_trains_and_explores_in_colour(qtbot, window, own_cach
     session = window.session
     assert session.dataset.image_shape == (3, 32, 32) and session.class_names == sorted(SHAPES)
     assert tuple(session.model.config.image_shape) == (3, 32, 32)
-    assert not panel.dataset.format_row.isEnabled() or panel.dataset.choice() == choice  # still the folder
+    assert panel.dataset.choice() == choice  # the open model's data, as chosen
 
     # Move onto a dot of the red class and click it: the decode there is red, and drawn red.
     lmap = window.latent_map
@@ -179,7 +179,7 @@ def test_fashion_mnist_from_the_panel_trains_on_60000_images(qtbot, window, own_
     panel.hidden.setValue(32)
     panel.epochs.setValue(1)
     pick(panel.dataset.combo, "fashion-mnist")
-    assert "(on disk)" in panel.dataset.combo.currentText()
+    assert panel.dataset.on_disk["fashion-mnist"]
     with qtbot.waitSignal(window.trainingStarted if hasattr(window, "trainingStarted") else window.sessionChanged,
                           timeout=30_000):
         click(panel.start_button)
