@@ -180,9 +180,8 @@ class DatasetPicker(QWidget):
         self._formats[name] = (channels, size)
         index = self.combo.findData(name)
         if index < 0:
-            self.combo.addItem(self._icons["folder"], f"{folder.name or folder}", name)  # + its format, below
+            self.combo.addItem(self._icons["folder"], f"{folder.name or folder}", name)  # its tooltip: below
             index = self.combo.count() - 1
-            self.combo.setItemData(index, f"{folder} (one sub-folder per class)", _TOOLTIP_ROLE)
         if index == self.combo.currentIndex():
             self._show_format()
             self.changed.emit()
@@ -234,10 +233,12 @@ class DatasetPicker(QWidget):
         self._title_folder()
 
     def _title_folder(self) -> None:
-        """A folder's item says its format: "faces · colour 64" (64 × 64 px)."""
+        """A folder's item is its name (the panel is narrow); its tooltip says the format."""
         name = self.combo.currentData()
         if self.folder_chosen:
             channels, side = self._formats.get(name, (1, FOLDER_SIZES[0]))
             folder = Path(name.removeprefix(FOLDER_PREFIX))
-            self.combo.setItemText(self.combo.currentIndex(),
-                                   f"{folder.name or folder} · {'colour' if channels == 3 else 'grey'} {side}")
+            self.combo.setItemData(self.combo.currentIndex(),
+                                   f"{folder}: one sub-folder per class, trained in "
+                                   f"{'colour' if channels == 3 else 'grey'} at {side} × {side} px (the "
+                                   "Folder… button's arrow changes that)", _TOOLTIP_ROLE)

@@ -132,7 +132,9 @@ def test_colour_folder_vae_trains_and_explores_in_colour(qtbot, window, own_cach
     assert choice == panel.dataset.choice() and choice.name == f"folder:{folder.resolve()}"
     assert (choice.channels, choice.image_size) == (3, 32)  # colour found by itself, CIFAR's size
     assert panel.dataset.colour.isChecked() and panel.dataset.colour.isEnabled()
-    assert panel.dataset.combo.currentText() == "shapes · colour 32"
+    assert panel.dataset.combo.currentText() == "shapes"
+    tip = panel.dataset.combo.itemData(panel.dataset.combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+    assert "in colour at 32 × 32 px" in tip
 
     with qtbot.waitSignal(window.trainingEnded, timeout=60_000) as ended:
         click(panel.start_button)
