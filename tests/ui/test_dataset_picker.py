@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -170,6 +170,13 @@ def test_colour_folder_vae_trains_and_explores_in_colour(qtbot, window, own_cach
     # The judge this new dataset needs trains in the background; let it finish (it is small).
     qtbot.waitUntil(lambda: window._judge_task is None, timeout=120_000)
     assert session.judge is not None
+
+    key = window.decoded_view.grid_toggle  # the manifold grid of the visible region, in colour
+    QTest.mouseMove(key, key.rect().center())
+    QTest.mouseClick(key, Qt.MouseButton.LeftButton, pos=QPoint(8, key.height() // 2))
+    qtbot.waitUntil(lambda: window.decoded_view.grid_item.image is not None, timeout=30_000)
+    grid = window.decoded_view.grid_item.image
+    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] % 32 == 0 and grid.shape[0] > 32
 
 
 @pytest.mark.skipif(not FASHION.is_dir(), reason=f"Fashion-MNIST is not installed in {FASHION} "
