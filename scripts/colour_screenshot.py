@@ -14,10 +14,12 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from analysis_screenshots import wait_for  # noqa: E402
 
 #: (class folder, background colour, shape); shapes are near-white.
 CLASSES = (
@@ -51,15 +53,6 @@ def make_folder(root: Path, per_class: int = 150, side: int = 32) -> Path:
     return root
 
 
-def wait_for(app, condition, timeout_s: float = 900) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.01)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out")
@@ -91,8 +84,8 @@ def main() -> int:
         done = []
         window.trainingEnded.connect(done.append)
         window.training.start_new()
-        wait_for(app, lambda: done)
-        wait_for(app, lambda: window._judge_task is None)
+        wait_for(app, lambda: done, 900)
+        wait_for(app, lambda: window._judge_task is None, 900)
         window.wait_until_idle(300)
         lmap, labels = window.latent_map, window.session.dataset.test.labels.numpy()
         xy = lmap.positions()
