@@ -202,3 +202,19 @@ def test_fashion_mnist_from_the_panel_trains_on_60000_images(qtbot, window, own_
     if window._judge_task is not None:  # the 60,000-image judge takes minutes: cancel it as a user can
         click(window.judge_progress.cancel_button)
         qtbot.waitUntil(lambda: window._judge_task is None, timeout=30_000)
+
+
+def test_the_folder_menu_sets_grey_and_the_size(window, tmp_path):
+    folder = make_colour_folder(tmp_path / "shapes", per_class=2)
+    picker = window.training_panel.dataset
+    picker.add_folder(str(folder))  # what Folder… does with the chosen folder
+    assert picker.choice().image_shape == (3, 32, 32)
+    picker.colour.trigger()  # the menu's "Colour (RGB)", unticked
+    picker.set_side(64)
+    assert picker.choice().image_shape == (1, 64, 64)
+    tip = picker.combo.itemData(picker.combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+    assert "in grey at 64 × 64 px" in tip
+    picker.combo.setCurrentIndex(picker.combo.findData("mnist-5k"))  # another set: the menu's format is greyed
+    assert not picker.colour.isEnabled() and picker.choice().image_shape is None
+    picker.combo.setCurrentIndex(picker.combo.findData(f"folder:{folder.resolve()}"))  # back: as it was left
+    assert picker.choice().image_shape == (1, 64, 64) and picker.colour.isEnabled()
