@@ -21,13 +21,13 @@ from . import dialogs
 
 #: Shipped with latentlab or scikit-learn: always there.
 BUNDLED = (
-    ("mnist-5k", "MNIST 5,000", "5,000 real MNIST digits bundled with latentlab (4,000 train / 1,000 test)"),
+    ("mnist-5k", "MNIST 5k", "5,000 real MNIST digits bundled with latentlab (4,000 train / 1,000 test)"),
     ("digits", "Digits 8×8", "scikit-learn's 1,797 digits of 8×8 pixels, bundled with it"),
 )
 #: The MNIST-style sets (``latentlab.data.IDX_SETS``): 28×28 grey, official splits.
 FULL_SETS = (
     ("mnist", "MNIST", "MNIST: 60,000 train / 10,000 test handwritten digits"),
-    ("fashion-mnist", "Fashion-MNIST", "Fashion-MNIST: 60,000 train / 10,000 test clothing images, ten classes"),
+    ("fashion-mnist", "Fashion", "Fashion-MNIST: 60,000 train / 10,000 test clothing images, ten classes"),
     ("kmnist", "KMNIST", "Kuzushiji-MNIST: 60,000 train / 10,000 test cursive Japanese characters"),
     ("emnist-letters", "EMNIST a–z", "EMNIST letters: 124,800 train / 20,800 test handwritten letters"),
 )
