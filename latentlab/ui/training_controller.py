@@ -62,8 +62,8 @@ class TrainingController(QObject):
         from latentlab.models.registry import create_model, family_class, make_config
         from latentlab.training.trainer import TrainSettings
 
-        from .session import Session, find_judge_cached, get_dataset
         from .dataset_loading import load_chosen_dataset
+        from .session import Session, find_judge_cached, get_dataset
 
         window = self.window
         if self.run is not None:
