@@ -4,6 +4,7 @@
     python benchmarks/ui_latency.py --load 2           # the same beside 2 busy processes
     python benchmarks/ui_latency.py --runs 1 --parts gaps --profile   # where the gaps come from
     python benchmarks/ui_latency.py --device cuda      # the window trains on the GPU (part 3)
+    python benchmarks/ui_latency.py --data fashion-mnist --map-split train   # 60,000 real points on the map
 
 1. Mouse-move on the map -> the decoded view holds the new pixels, while the marker is
    dragged (MLP and conv decoders, hidden 512, 2-D latent): p50 / p99. "pixels painted"
@@ -69,9 +70,30 @@ def new_window(dataset, backbone: str, seed: int = 0) -> MainWindow:
     window.show()
     torch.manual_seed(seed)
     model = create_model(make_config("vae", backbone=backbone, image_shape=list(dataset.image_shape)))
-    window.set_session(Session(model, dataset, judge=find_judge_cached(dataset)))
+    window.set_session(Session(model, dataset, judge=judge_for(dataset)))
     window.wait_until_idle(120)  # includes the warm-up (imports) and the GC freeze after it
     return window
+
+
+def map_dataset(name: str, split: str):
+    """The dataset whose test split the map shows: with ``split="train"`` the training images
+    take the test split's place, so Fashion-MNIST puts its 60,000 real points on the map."""
+    from dataclasses import replace
+
+    dataset = load_dataset(name)
+    return replace(dataset, test=dataset.train) if split == "train" else dataset
+
+
+def judge_for(dataset):
+    """The dataset's cached judge; for a 28 x 28 set without one, mnist-5k's (its territory
+    costs the same to compute), so that no judge trains in the background of a benchmark."""
+    from latentlab.ui.session import remember_judge
+
+    judge = find_judge_cached(dataset)
+    if judge is None and dataset.image_shape == (1, 28, 28):
+        judge = find_judge_cached(load_dataset("mnist-5k"))
+        remember_judge(dataset, judge)  # also for the sessions the window's own training makes
+    return judge
 
 
 # ------------------------------------------------------------------ 1. mouse
@@ -419,19 +441,23 @@ def main() -> int:
     parser.add_argument("--experiment", default="", help="comma-separated settings to try: " +
                         "; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
     parser.add_argument("--json", default=None, help="also write every run's figures to this file")
+    parser.add_argument("--data", default="mnist-5k", help="the window's dataset (e.g. fashion-mnist)")
+    parser.add_argument("--map-split", choices=("test", "train"), default="test",
+                        help="the points on the map: the test split (as the window) or the training split "
+                             "(60,000 real points for fashion-mnist or mnist)")
     parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
     seconds = args.seconds or (6.0 if args.quick else 15.0)
     if args.one_run:
         app = make_application(args.profile)
-        runs.emit_result(measure(args, app, load_dataset("mnist-5k")))
+        runs.emit_result(measure(args, app, map_dataset(args.data, args.map_split)))
         return 0
 
     print(f"latentlab UI latency  ({os.cpu_count()} CPU cores, torch {torch.__version__}, Qt platform "
           f"{os.environ.get('QT_QPA_PLATFORM')}, training on {args.device}, {args.runs} runs, "
-          f"{args.load} busy processes beside it)")
+          f"{args.load} busy processes beside it; map: the {args.map_split} split of {args.data})")
     child = [os.path.abspath(__file__), "--one-run", "--device", args.device, "--parts", args.parts,
-             "--experiment", args.experiment]
+             "--experiment", args.experiment, "--data", args.data, "--map-split", args.map_split]
     child += ["--seconds", str(seconds)] + (["--quick"] if args.quick else []) + \
         (["--baseline"] if args.baseline else []) + (["--profile"] if args.profile else [])
     results = []

@@ -466,6 +466,8 @@ class MainWindow(QMainWindow):
             self._show_model_facts(model.loss_parts, session.history,
                                    model.config.beta if model.has_beta else None, model.config.to_dict())
             self.show_kl(session.kl_per_dim())
+            if session.has_data:  # Train new trains on the open model's data unless another is picked
+                self.training_panel.dataset.select(session.dataset.name, session.dataset.image_shape)
             self.stack.setCurrentWidget(self.latent_map)
             if session.judge is None and session.has_data:  # no data: nothing to train a judge on
                 self._start_judge_training(session.dataset)
