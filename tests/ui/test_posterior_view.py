@@ -8,38 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from latentlab.data import resources_dir
 from latentlab.models.checkpoint import load_checkpoint
+from ui_helpers import a_lonely_dot, hover
 
 SHIPPED = resources_dir() / "pretrained"
-
-
-def hover(qtbot, window, index: int) -> None:
-    lmap = window.latent_map
-    viewport = lmap.plot.viewport()
-    pos = lmap.viewport_position(*lmap.positions()[index])
-    qtbot.mouseMove(viewport, pos + QPoint(1, 0))
-    qtbot.wait(20)  # pyqtgraph drops mouse moves closer than 10 ms
-    qtbot.mouseMove(viewport, pos)
-
-
-def a_lonely_dot(lmap) -> int:
-    """A visible dot with no neighbour within 12 pixels, so hovering it cannot pick another."""
-    xy = lmap.positions()
-    (x0, x1), (y0, y1) = lmap.visible_region()
-    pw, ph = lmap.view_box.viewPixelSize()
-    px = np.stack([xy[:, 0] / pw, xy[:, 1] / ph], 1)
-    inner = np.flatnonzero((xy[:, 0] > x0 + 0.2 * (x1 - x0)) & (xy[:, 0] < x1 - 0.2 * (x1 - x0))
-                           & (xy[:, 1] > y0 + 0.2 * (y1 - y0)) & (xy[:, 1] < y1 - 0.2 * (y1 - y0)))
-    for i in inner:
-        d = np.hypot(*(px - px[i]).T)
-        d[i] = np.inf
-        if d.min() > 12:
-            return int(i)
-    raise AssertionError("no lonely dot")
 
 
 def test_hovering_a_dot_with_show_posterior_draws_its_ellipse_and_draws(qtbot, window):
