@@ -30,8 +30,8 @@ FIRST_SIZE = (760, 560)
 KIND_WORDS = {
     "dense": "dense layers",
     "convolutional": "convolutional layers",
-    "recurrent": "an LSTM (a recurrent layer)",
-    "transformer": "self-attention layers (a transformer)",
+    "recurrent": "LSTM (recurrent) layer",
+    "transformer": "self-attention (transformer) layers",
 }
 ACTION_TIP = ("See what the encoder computes for one test image: a dense layer's activations, a convolution's "
               "feature maps, an LSTM's gates per step, a transformer's attention. It follows the marker and the "

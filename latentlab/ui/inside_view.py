@@ -141,14 +141,17 @@ class TracePlot(pg.GraphicsLayoutWidget):
         what = "row" if trace.scan == "rows" else "column"
         steps_tip = STEPS_TIP.format(what=what)
         for r, (direction, gates) in enumerate(trace.directions.items()):
-            read = "last step first" if direction == "backward" else "first step at the top"
-            self._panel(r, 0, f"{what} per step ({direction}, {read})", trace.inputs, steps_tip, heat=False,
-                        aspect=False)
+            read = " (backward: read bottom up)" if direction == "backward" else ""
+            self._panel(r, 0, f"{what}s, one per step{read}", trace.inputs, steps_tip, heat=False, aspect=False)
             for k, name in enumerate(("forget", "input", "output"), start=1):
                 self._panel(r, k, f"{name} gate", getattr(gates, name), GATE_TIPS[name], aspect=False)
             cell = gates.cell_magnitude
             self._panel(r, 4, f"cell |C_t| (max {cell.max():.2f})", cell, GATE_TIPS["cell"],
                         levels=(0.0, max(float(cell.max()), 1e-6)), aspect=False)
+        grid = self.ci.layout
+        grid.setColumnStretchFactor(0, 2)  # the image's rows: narrow; the units: wide
+        for col in range(1, 5):
+            grid.setColumnStretchFactor(col, 3)
 
     def _draw_transformer(self, trace, image: np.ndarray) -> None:
         self._panel(0, 0, "input image", image, IMAGE_TIP, heat=False)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 DRAWS = 5
 SAMPLE_INTERVAL_MS = 300
 DECODE_SCALE = 2
+#: The panel's text wraps at about this width (pixels at the normal font size).
+PANEL_TEXT_WIDTH = 330
 ELLIPSE_COLOR = "#e6550d"
 POSTERIOR_TIP = ("A VAE's encoder does not map an image to one point: it gives a mean μ and a spread σ per latent "
                  "axis, a Gaussian posterior q(z|x). The solid ellipse is 1 σ around μ, the dashed one 2 σ.\n"
@@ -93,6 +95,7 @@ class PosteriorPanel(QFrame):
                     Qt.TransformationMode.FastTransformation))
         area: QRect = self._area()
         self.setMaximumWidth(max(200, area.width() - 20))
+        self.text.setMinimumWidth(min(round(PANEL_TEXT_WIDTH * look.font_scale), max(120, area.width() - 40)))
         self.adjustSize()
         self.move(area.left() + 10, max(0, area.bottom() - self.height() - 10))
         self.show()
@@ -128,7 +131,7 @@ class PosteriorView(QObject):
         self.curves = [pg.PlotCurveItem(pen=pg.mkPen(ELLIPSE_COLOR, width=2.5 * look.line_scale)),
                        pg.PlotCurveItem(pen=pg.mkPen(ELLIPSE_COLOR, width=1.5 * look.line_scale,
                                                      style=Qt.PenStyle.DashLine))]
-        self.centre = DecorationScatter(size=11, symbol="+", pen=pg.mkPen(ELLIPSE_COLOR, width=2.5), brush=None)
+        self.centre = DecorationScatter(size=18, symbol="o", pen=pg.mkPen(ELLIPSE_COLOR, width=3), brush=None)
         self.samples = DecorationScatter(size=9, symbol="o", pen=pg.mkPen(ELLIPSE_COLOR, width=2),
                                          brush=pg.mkBrush(255, 255, 255, 200))
         for item in (*self.curves, self.centre, self.samples):

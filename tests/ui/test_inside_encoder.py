@@ -62,9 +62,9 @@ def test_inside_the_encoder_follows_the_hovered_test_image(qtbot, window, mnist,
                                    atol=1e-5)
     elif backbone == "lstm":
         gates = trace.directions["forward"]
-        assert list(panels)[:4] == ["row per step (forward, first step at the top)", "forget gate", "input gate",
+        assert list(panels)[:4] == ["rows, one per step", "forget gate", "input gate",
                                     "output gate"] and len(panels) == 5
-        np.testing.assert_allclose(shown["row per step (forward, first step at the top)"], image[0])  # the rows
+        np.testing.assert_allclose(shown["rows, one per step"], image[0])  # the rows
         for name in ("forget", "input", "output"):
             np.testing.assert_allclose(shown[f"{name} gate"], getattr(gates, name), atol=1e-5)
             assert shown[f"{name} gate"].shape == (28, 16)  # steps × units
