@@ -15,22 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from analysis_screenshots import TIMEOUT_S, wait_for  # noqa: E402 - the same script folder
+
 SIZE = (1100, 820)
-TIMEOUT_S = 300
-
-
-def wait_for(app, condition, timeout_s: float = TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def open_window(app, tmp: str, checkpoint: str, name: str = "settings"):

@@ -219,7 +219,7 @@ class Explorer(QObject):
         else:
             points = f"{n:,} samples z ~ N(0, I), coloured by the judge's class of G(z)"
         if self.map.background_kind() == "realness":
-            return f"{points}; background: D(G(z)), how real the discriminator finds the image (green real, purple fake)"
+            return f"{points}; background: D(G(z)), how real the discriminator finds G(z) (green real, purple fake)"
         if session.judge is None:
             return points
         return f"{points}; background (territory): the judge's class of the decoded image"
