@@ -71,3 +71,28 @@ def test_a_model_without_discriminator_has_no_d_of_g_toggle(window, checkpoints)
 
 def test_the_toggles_colours_are_the_pictures():
     assert np.allclose(realness_legend.FAKE_RGB, FAKE_RGB) and np.allclose(realness_legend.REAL_RGB, REAL_RGB)
+
+
+def test_the_background_follows_a_gan_while_it_trains_in_the_window(qtbot, make_window, mnist):
+    from latentlab.models.registry import make_config
+    from latentlab.training.trainer import TrainSettings
+    from latentlab.ui.realness_job import RealnessJob
+
+    window = make_window(territory_every_s=0.1)
+    config = make_config("gan", hidden=32, image_shape=list(mnist.image_shape), num_classes=mnist.num_classes)
+    assert window.start_training(config, TrainSettings(epochs=200, report_every_steps=2, device="cpu"))
+    versions: set[int] = set()
+
+    def painted(job, value) -> None:
+        if isinstance(job, RealnessJob) and window.is_training:
+            versions.add(job.snapshot.version)
+
+    window.explorer.territory_lane.result.connect(painted)
+    click(qtbot, window.latent_map.realness_toggle)
+    # Painted again from newer weights as they arrive (each request carries the newest snapshot).
+    qtbot.waitUntil(lambda: len(versions) >= 2, timeout=30_000)
+    with qtbot.waitSignal(window.trainingEnded, timeout=20_000):
+        window.stop_training()
+    window.explorer.territory_lane.result.disconnect(painted)
+    assert window.latent_map.background_kind() == "realness"
+    assert window.wait_until_idle(30)
