@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from .map_legend import TERRITORY_TIP, ClassLegend, swatch_icon, territory_icon
-from .realness_legend import REALNESS_TIP, realness_icon
 from .map_overlays import BusyNote, DecorationScatter, HoverPreview
 from .palette import class_colors, unknown_color
 from .point_cloud import PointCloudItem
+from .realness_legend import REALNESS_TIP, realness_icon
 from .theme import current as current_look
 
 #: Wait this long after the last pan or zoom before asking for a new territory image.
@@ -354,7 +354,8 @@ class LatentMap(QWidget):
         self._hover_image = source
 
     # ------------------------------------------------------------ territory
-    def set_territory(self, rgba: np.ndarray | None, x_range=None, y_range=None, background: str = "territory") -> None:
+    def set_territory(self, rgba: np.ndarray | None, x_range=None, y_range=None,
+                      background: str = "territory") -> None:
         """An (ny, nx, 4) uint8 image whose row 0 is the lowest y of the region; ``background``:
         what it shows, the judge's "territory" or the discriminator's "realness"."""
         if rgba is None:
@@ -374,11 +375,15 @@ class LatentMap(QWidget):
 
     def set_realness_available(self, available: bool) -> None:
         """Offer the discriminator's background (a model with a discriminator) or not; when it
-        goes while shown, the judge's territory comes back."""
+        goes while shown, the judge's territory comes back (no signals: this is part of showing
+        another model, which asks for its own background)."""
         if not available and self.realness_toggle.isChecked():
-            self.realness_toggle.setChecked(False)
-            self.territory_toggle.setChecked(True)
+            for toggle, on in ((self.realness_toggle, False), (self.territory_toggle, True)):
+                toggle.blockSignals(True)
+                toggle.setChecked(on)
+                toggle.blockSignals(False)
         self.realness_toggle.setHidden(not available)
+        self.territory_item.setVisible(self._painted_is_wanted())
 
     def has_territory(self) -> bool:
         """True when a territory image is painted (and not hidden by the user)."""

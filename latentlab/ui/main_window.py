@@ -41,9 +41,9 @@ from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
 from .decoded_view import DecodedView
 from .explorer import Explorer, ExplorerOptions
+from .inside_dock import InsideDock
 from .latent_map import LatentMap
 from .loss_plot import LossPlot
-from .inside_dock import InsideDock
 from .model_menu import ModelMenu
 from .posterior_view import PosteriorView
 from .presentation import PresentationMode

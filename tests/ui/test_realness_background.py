@@ -60,13 +60,15 @@ def test_the_d_of_g_toggle_paints_the_discriminators_view_of_the_map(qtbot, wind
     assert window.wait_until_idle(30)
 
 
-def test_a_model_without_discriminator_has_no_d_of_g_toggle(window, checkpoints):
+def test_a_model_without_discriminator_has_no_d_of_g_toggle(qtbot, window, checkpoints):
     assert window.open_checkpoint(checkpoints["gan"])
-    window.latent_map.realness_toggle.setChecked(True)
-    assert window.open_checkpoint(checkpoints["vae"])
+    click(qtbot, window.latent_map.realness_toggle)
+    assert window.open_checkpoint(checkpoints["vae4"])  # another latent size too: no stale request
     lmap = window.latent_map
     assert lmap.realness_toggle.isHidden() and lmap.background_kind() == "territory"
+    assert "D(G(z))" not in lmap.plot_item.titleLabel.text
     assert window.wait_until_idle(30)
+    assert window.explorer.background_image.background == "territory" and lmap.territory_item.isVisible()
 
 
 def test_the_toggles_colours_are_the_pictures():
