@@ -71,6 +71,7 @@ class InsideDock(QObject):
         self.timer.setInterval(UPDATE_DELAY_MS)
         self.timer.timeout.connect(self.update_view)
         self.map.markerMoved.connect(self._schedule)
+        self.explorer.projectionChanged.connect(self._schedule)  # also: new weights while training
         self.map.pointHovered.connect(self._on_point_hovered)
         window.sessionChanged.connect(self._on_session_changed)
         self._on_session_changed()

@@ -145,7 +145,7 @@ class PosteriorView(QObject):
         self._generator = None
 
         self.map.pointHovered.connect(self._on_point_hovered)
-        self.explorer.projectionChanged.connect(self._redraw)
+        self.explorer.projectionChanged.connect(self._refresh)
         window.sessionChanged.connect(self._on_session_changed)
         self._on_session_changed()
 
@@ -215,15 +215,16 @@ class PosteriorView(QObject):
     # ------------------------------------------------------------ drawing
     def show_point(self, index: int) -> None:
         """Encode test image ``index`` and draw its posterior (or its point, with the reason)."""
-        from latentlab.latent.posterior import posterior_of
-
         session = self.window.session
         if session is None or index < 0 or self.explorer.projection is None:
             return
         import torch
 
+        from latentlab.latent.posterior import posterior_of
+
+        if index != self.index or self._generator is None:  # the same image's draws go on where they were
+            self._generator = torch.Generator().manual_seed(index)
         self.index = index
-        self._generator = torch.Generator().manual_seed(index)
         image = session.dataset.test.images[index].numpy()
         try:
             self.posterior = posterior_of(session.display, image)
@@ -232,6 +233,12 @@ class PosteriorView(QObject):
         self._redraw()
 
     @Slot()
+    def _refresh(self) -> None:
+        """A new projection, or new weights while training (which also re-project the map):
+        encode the image again and draw it in the plane now shown."""
+        if self.shown and self.index >= 0:
+            self.show_point(self.index)
+
     def _redraw(self) -> None:
         """Draw the shown posterior in the current projection (after a change of it too)."""
         if self.index < 0 or self.window.session is None or self.explorer.projection is None:
