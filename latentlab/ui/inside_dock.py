@@ -54,8 +54,7 @@ class InsideDock(QObject):
         self.dock.setObjectName("insideEncoderDock")
         self.dock.setWidget(self.panel)
         self.dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
+        self.dock.hide()  # added to the window when first shown: until then it takes no part in its layout
         self.dock.visibilityChanged.connect(self._on_visibility)
 
         self.action = QAction("Inside the &encoder…", window)
@@ -95,6 +94,7 @@ class InsideDock(QObject):
         else:
             if not self._placed:
                 self._placed = True
+                self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
                 self.dock.setFloating(True)
                 frame = self.window.frameGeometry()
                 self.dock.resize(*FIRST_SIZE)
