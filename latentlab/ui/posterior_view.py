@@ -39,10 +39,9 @@ DECODE_SCALE = 2
 #: The panel's text wraps at about this width (pixels at the normal font size).
 PANEL_TEXT_WIDTH = 330
 ELLIPSE_COLOR = "#e6550d"
-POSTERIOR_TIP = ("A VAE's encoder does not map an image to one point: it gives a mean μ and a spread σ per latent "
-                 "axis, a Gaussian posterior q(z|x). The solid ellipse is 1 σ around μ, the dashed one 2 σ.\n"
-                 "Training decodes z = μ + σ·ε with random ε ~ N(0, I), so every point inside the ellipse must decode "
-                 "to something like the image: that is what fills the gaps an autoencoder leaves between its points.")
+#: The actions' tooltips: rows of the shortcut list too, which must fit a small projector's screen.
+POSTERIOR_TIP = "A VAE's posterior of the hovered point"
+SAMPLE_TIP = "New draws z = μ + σ·ε, 3 a second"
 NO_POSTERIOR = ("This model encodes an image as one point, not a distribution: no ellipse to draw. "
                 "A VAE's encoder gives μ and σ; open one to see its posterior.")
 
@@ -118,8 +117,8 @@ class PosteriorView(QObject):
 
         self.show_action = self._action("Show &posterior", "E", self.set_shown, POSTERIOR_TIP, checkable=True)
         self.sample_action = self._action(
-            "&Sample from the posterior", "S", self.set_sampling,
-            "Draw new ε a few times a second: z = μ + σ·ε moves inside the ellipse and its decode changes",
+            "&Sample the posterior", "S", self.set_sampling,
+            SAMPLE_TIP,
             checkable=True)
         menu = window.analysis.menu
         first = menu.actions()[0] if menu.actions() else None
@@ -154,7 +153,7 @@ class PosteriorView(QObject):
         action.setShortcut(QKeySequence(key))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(tip)
-        action.setStatusTip(tip.split("\n")[0])
+        action.setStatusTip(tip)
         action.setCheckable(checkable)
         action.toggled.connect(slot)
         self.window.addAction(action)
@@ -282,6 +281,7 @@ class PosteriorView(QObject):
         self.samples.setVisible(True)
         sigma = ", ".join(f"{s:.2f}" for s in self.posterior.sigma[:4])
         more = "…" if len(self.posterior.sigma) > 4 else ""
-        self.message = (f"Test image #{self.index}: posterior N(μ, σ²), σ = ({sigma}{more}). "
-                        f"Decodes of {DRAWS} draws z = μ + σ·ε (rings):")
+        self.message = (f"Test image #{self.index}: the encoder gives N(μ, σ²) with σ = ({sigma}{more}); the "
+                        f"ellipse is 1 σ (solid) and 2 σ (dashed). Training decodes draws z = μ + σ·ε, so all "
+                        f"of it must look like the image. Decodes of {DRAWS} draws (rings):")
         self.panel.show_result(self.message, [to_uint8(img) for img in self.draws.images])
