@@ -172,12 +172,15 @@ def map_update(app, n: int, reps: int) -> dict[str, float]:
 
 
 # ------------------------------------------------------------- 3. event loop
-def gaps_in_window(app, dataset, seconds: float, device: str = "cpu") -> dict:
+def gaps_in_window(app, dataset, seconds: float, device: str = "cpu", realness: bool = False) -> dict:
+    """``realness``: train a GAN instead, with the discriminator's D(G(z)) as the background."""
     window = new_window(dataset, "mlp")
     probe = GapProbe()
     settings = TrainSettings(epochs=100, device=device, report_every_steps=5)
-    config = make_config("vae", image_shape=list(dataset.image_shape))
+    config = make_config("gan" if realness else "vae", image_shape=list(dataset.image_shape))
     window.start_training(config, settings)
+    if realness:
+        window.latent_map.realness_toggle.setChecked(True)
     wait(app, 1.0)  # warm-up: the first steps and snapshots
     probe.start()
     end = time.perf_counter() + seconds
@@ -206,7 +209,8 @@ def gaps_in_window(app, dataset, seconds: float, device: str = "cpu") -> dict:
     window.close()
     return {"max": pct(probe.gaps, 100), "p99": pct(probe.gaps, 99),
             "over50": int(sum(g > 0.05 for g in probe.gaps)), "ticks": len(probe.gaps),
-            "territories": territories, "img_s": float(np.median(images_per_s)) if images_per_s else 0.0,
+            "territories": territories, "background": "D(G(z)) of a GAN" if realness else "territory",
+            "img_s": float(np.median(images_per_s)) if images_per_s else 0.0,
             "gui_cpu_s": float(sum(probe.cpu)), "gui_queued_s": float(sum(probe.queued)),
             "long": probe.summary(), "longest": [g.describe() for g in probe.longest(5)],
             "threads": [f"{name:26s} CPU {cpu:6.2f} s, waited for a core {queued:6.2f} s"
@@ -378,7 +382,7 @@ def measure(args, app, dataset) -> dict:
     if "points" in parts:
         figures["points"] = {str(n): map_update(app, n, reps=10 if args.quick else 30) for n in (5_000, 60_000)}
     if "gaps" in parts:
-        gaps = gaps_in_window(app, dataset, seconds, args.device)
+        gaps = gaps_in_window(app, dataset, seconds, args.device, args.gan_realness)
         long = gaps["long"]
         gaps["long"] = {"n": long["n"], "cpu_ms": long["cpu"] * 1000, "queued_ms": long["queued"] * 1000,
                         "blocked_ms": long["blocked"] * 1000}
@@ -400,7 +404,7 @@ def print_run(figures: dict, seconds: float) -> None:
     g = figures.get("gaps")
     if g:
         long = g["long"]
-        print(f"  event loop, {seconds:.0f} s of training + territory: longest gap {g['max']:5.1f} ms  "
+        print(f"  event loop, {seconds:.0f} s of training + {g.get('background', 'territory')}: longest gap {g['max']:5.1f} ms  "
               f"p99 {g['p99']:5.1f} ms  gaps > 50 ms: {g['over50']} of {g['ticks']} ticks; "
               f"{g['territories']} territory images asked; training {g['img_s']:,.0f} img/s")
         print(f"    the gaps > 50 ms: GUI worked {long['cpu_ms']:.0f} ms, waited for a core {long['queued_ms']:.0f} ms, "
@@ -437,6 +441,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     parser.add_argument("--baseline", action="store_true", help="also measure a plain training QThread")
     parser.add_argument("--profile", action="store_true", help="time every GUI event; list those in the longest gaps")
+    parser.add_argument("--gan-realness", action="store_true",
+                        help="part 3 trains a GAN with D(G(z)) as the map's background (issue 14)")
     parser.add_argument("--seconds", type=float, default=None, help="length of the event-loop measurement")
     parser.add_argument("--experiment", default="", help="comma-separated settings to try: " +
                         "; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
@@ -459,7 +465,8 @@ def main() -> int:
     child = [os.path.abspath(__file__), "--one-run", "--device", args.device, "--parts", args.parts,
              "--experiment", args.experiment, "--data", args.data, "--map-split", args.map_split]
     child += ["--seconds", str(seconds)] + (["--quick"] if args.quick else []) + \
-        (["--baseline"] if args.baseline else []) + (["--profile"] if args.profile else [])
+        (["--baseline"] if args.baseline else []) + (["--profile"] if args.profile else []) + \
+        (["--gan-realness"] if args.gan_realness else [])
     results = []
     with runs.busy_load(args.load):
         for i in range(args.runs):

@@ -41,9 +41,11 @@ from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
 from .decoded_view import DecodedView
 from .explorer import Explorer, ExplorerOptions
+from .inside_dock import InsideDock
 from .latent_map import LatentMap
 from .loss_plot import LossPlot
 from .model_menu import ModelMenu
+from .posterior_view import PosteriorView
 from .presentation import PresentationMode
 from .projection_controller import ProjectionController
 from .projection_picker import ProjectionPicker
@@ -140,6 +142,8 @@ class MainWindow(QMainWindow):
         self._connect_projections()
         self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
         self.explorer.projectionChanged.connect(self.analysis.reproject)
+        self.posterior_view = PosteriorView(self)  # Analyse ▸ Show posterior: a VAE's ellipse on the map
+        self.inside_dock = InsideDock(self)  # Analyse ▸ Inside the encoder
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
