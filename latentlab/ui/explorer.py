@@ -57,6 +57,9 @@ class ExplorerOptions:
 
 #: The picker's kinds; PCA and UMAP need a latent of more than two dimensions.
 KINDS = ("slice", "pca", "umap")
+#: The judge readout under the decoded image is one line in large type: longer class names
+#: (a folder's "circle-on-blue") are cut with an ellipsis; the legend shows them whole.
+JUDGED_NAME_CHARS = 12
 
 
 def make_projection(latents: np.ndarray, dims: tuple[int, int] = (0, 1), kind: str = "slice",
@@ -270,7 +273,8 @@ class Explorer(QObject):
         cls, conf = verdict
         name = session.class_names[cls] if cls < len(session.class_names) else str(cls)
         color = self.map.colors[cls] if cls < len(self.map.colors) else None
-        self.view.set_judgement(f"Judge: {name}  ({conf:.0%} sure)", color)
+        shown = name if len(name) <= JUDGED_NAME_CHARS else name[: JUDGED_NAME_CHARS - 1] + "…"
+        self.view.set_judgement(f"Judge: {shown}  ({conf:.0%} sure)", color)
 
     # -------------------------------------------------------------- hover
     def _hover_image(self, index: int) -> tuple[np.ndarray, str]:
