@@ -17,7 +17,7 @@ class Pretrained:
     key: str  # file stem, e.g. "vae-beta4"
     title: str  # menu text, e.g. "β-VAE, β = 4 (2-D)"
     family: str
-    group: str  # menu section: "autoencoders", "beta ladder", "generators", "higher-dimensional"
+    group: str  # menu section: "autoencoders", "beta ladder", "generators", "conditional", "higher-dimensional"
 
     @property
     def path(self) -> Path:
@@ -36,6 +36,8 @@ MODELS: tuple[Pretrained, ...] = (
     Pretrained("vae-beta8", "β-VAE, β = 8 (2-D)", "vae", "beta ladder"),
     Pretrained("gan", "GAN, DCGAN-style (2-D)", "gan", "generators"),
     Pretrained("wgan-gp", "WGAN-GP (2-D)", "wgan-gp", "generators"),
+    Pretrained("cvae", "Conditional VAE: ask for a digit (2-D)", "cvae", "conditional"),
+    Pretrained("cgan", "Conditional GAN: ask for a digit (2-D)", "cgan", "conditional"),
     Pretrained("vae-16d", "VAE with a 16-D latent", "vae", "higher-dimensional"),
 )
 

@@ -71,6 +71,8 @@ RECIPES: dict[str, dict] = {
     "vae-16d": {"family": "vae", "config": {"hidden": 256, "latent_dim": 16}, "epochs": 60},
     "gan": {"family": "gan", "config": {}, "epochs": 100},
     "wgan-gp": {"family": "wgan-gp", "config": {}, "epochs": 200},
+    "cvae": {"family": "cvae", "config": {"hidden": 256}, "epochs": 60},
+    "cgan": {"family": "cgan", "config": {}, "epochs": 60},
 }
 
 #: The metrics the manifest records per family, with how they are shown.
@@ -86,6 +88,13 @@ SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
     "judge": (("test_accuracy", "test accuracy", "{:.1%}"),),
 }
 SHOWN["wgan-gp"] = SHOWN["gan"]
+SHOWN["cvae"] = (("test_neg_elbo", "−ELBO", "{:.1f}"), ("test_kl", "KL", "{:.2f}"),
+                 ("sample_agreement", "judge agrees with the class", "{:.1%}"),
+                 ("sample_min_class_agreement", "worst class", "{:.1%}"), ("judge_fid", "judge FID", "{:.0f}"))
+SHOWN["cgan"] = (("sample_agreement", "judge agrees with the class", "{:.1%}"),
+                 ("sample_min_class_agreement", "worst class", "{:.1%}"),
+                 ("sample_min_class_confidence", "worst class's confidence", "{:.1%}"),
+                 ("judge_fid", "judge FID", "{:.0f}"))
 
 
 def model_path(key: str) -> Path:
@@ -121,10 +130,12 @@ class Progress(TrainingCallback):
         if self.judge is None or report.epoch % self.every:
             return
         m = evaluate(trainer.model, self.dataset, judge=self.judge, seed=SEED + 1)
-        shares = " ".join(f"{s:.2f}" for s in m.get("sample_class_shares", []))
+        shares = " ".join(f"{s:.2f}" for s in m.get("sample_class_agreement", m.get("sample_class_shares", [])))
+        what = "agreement per class" if "sample_class_agreement" in m else "shares"
         print(f"  {self.key} epoch {report.epoch} ({time.perf_counter() - self.started:.0f} s): "
               f"min share {m.get('sample_min_class_share', float('nan')):.3f}, judge FID "
-              f"{m.get('judge_fid', float('nan')):.0f}, shares {shares}", flush=True)
+              f"{m.get('judge_fid', float('nan')):.0f}, confidence {m.get('sample_mean_confidence', float('nan')):.3f}, "
+              f"{what} {shares}", flush=True)
 
 
 def source_path(key: str, out_dir: Path | None) -> Path:
@@ -152,7 +163,7 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
         model, history, reference = create_model(config), [], None
     # Test curves for the window's loss plots: evaluation runs on a forked RNG in eval mode, so
     # it leaves the training (and the weights) exactly as without it. GANs skip it (slow).
-    evaluate_every = 0 if recipe["family"] in ("gan", "wgan-gp") else 1
+    evaluate_every = 1 if model.has_encoder else 0
     settings = TrainSettings(epochs=recipe["epochs"], seed=SEED, device="cpu", evaluate_every=evaluate_every)
     started = time.perf_counter()
     callbacks = [Progress(key, dataset, judge, watch_every)] if watch_every else []

@@ -11,7 +11,7 @@ from latentlab.models import config_from_dict, create_model, family_names, make_
 from latentlab.models.mixture import LatentMixture
 from latentlab.models.registry import MAX_PARAMETERS
 
-FAMILIES = ["ae", "vae", "msvae", "gan", "wgan-gp", "judge"]
+FAMILIES = ["ae", "vae", "msvae", "cvae", "gan", "wgan-gp", "cgan", "judge"]
 SMALL = dict(hidden=32, image_shape=[1, 8, 8], num_classes=2)
 
 

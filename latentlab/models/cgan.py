@@ -1,0 +1,89 @@
+"""Conditional GAN: G(z, y) and D(x, y), DCGAN-style, with the ``gan``'s stabilising tricks.
+
+The generator takes the one-hot class concatenated to z. The discriminator learns the
+class in one of two ways (``discriminator``):
+
+* ``projection`` (Miyato & Koyama 2018): D(x, y) = head(h) + ⟨embed(y), h⟩ with h the
+  discriminator's features, so D scores how well an image fits the *requested* class;
+* ``auxiliary`` (AC-GAN, Odena et al. 2017): a classifier head on h learns the classes
+  from real images, and the generator is also trained to make that head name the class
+  it was asked for (cross-entropy weighted by ``aux_weight``).
+
+Label smoothing, label noise, discriminator dropout, R1, mode seeking and the averaged
+generator (``ema``) work as for ``gan`` (see gan.py). There is no packing: the classes
+are requested, so every class is covered by construction, which is what PacGAN's packs
+were for. Generated images in a batch get the classes of the real images beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from latentlab.models.config import ModelConfig, setting
+from latentlab.models.gan import D_DROPOUT, EMA, GAN, LABEL_FLIP, LABEL_SMOOTHING, MODE_SEEKING, R1
+from latentlab.models.registry import register
+
+DISCRIMINATORS = ("projection", "auxiliary")
+
+
+@dataclass
+class CGANConfig(ModelConfig):
+    backbone: str = "conv"
+    discriminator: str = setting(
+        "projection", "Class signal", "How the discriminator sees the class: projection (an embedding of the "
+        "class against its features) or auxiliary (a classifier head, AC-GAN)", choices=DISCRIMINATORS)
+    aux_weight: float = setting(
+        1.0, "Classifier weight", "Weight of the auxiliary classifier's cross-entropy (auxiliary only)",
+        minimum=0.0)
+    label_smoothing: float = setting(0.1, **LABEL_SMOOTHING)
+    label_flip: float = setting(0.05, **LABEL_FLIP)
+    d_dropout: float = setting(0.3, **D_DROPOUT)
+    mode_seeking: float = setting(0.0, **MODE_SEEKING)
+    r1: float = setting(0.0, **R1)
+    ema: float = setting(0.999, **EMA)
+
+
+@register("cgan")
+class ConditionalGAN(GAN):
+    title = "Conditional GAN"
+    config_class = CGANConfig
+    conditional = True
+
+    def __init__(self, config: CGANConfig) -> None:
+        super().__init__(config, pack=1, condition_size=config.num_classes)
+        width, k = self.disc_trunk.out_features, config.num_classes
+        self.projection = config.discriminator == "projection"
+        if self.projection:
+            self.disc_embed = nn.Linear(k, width, bias=False)
+            nn.init.normal_(self.disc_embed.weight, 0.0, 0.02)
+        else:
+            self.disc_classes = nn.Linear(width, k)
+            nn.init.normal_(self.disc_classes.weight, 0.0, 0.02)
+            nn.init.zeros_(self.disc_classes.bias)
+
+    def generator_input(self, z: torch.Tensor, y=None) -> torch.Tensor:
+        return torch.cat([z, self.class_weights(y, len(z))], 1)
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.disc_trunk(x * 2.0 - 1.0)
+
+    def discriminate(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        """D's logit per image for the requested classes ``y``."""
+        return self.critic(x, y)[0]
+
+    def critic(self, x: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self._features(x)
+        score = self.disc_head(h).squeeze(1)
+        weights = self.class_weights(y, len(x))
+        if self.projection:
+            return score + (self.disc_embed(weights) * h).sum(1), x.new_zeros(())
+        ce = F.cross_entropy(self.disc_classes(h), weights)  # soft targets: mixed classes work too
+        return score, self.config.aux_weight * ce
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        head = self.disc_embed if self.projection else self.disc_classes
+        return super().discriminator_parameters() + list(head.parameters())
