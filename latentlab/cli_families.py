@@ -43,7 +43,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
         if hp.kind == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
         elif hp.kind == "choice":
-            kwargs["choices"] = sorted({c for _, h in uses for c in h.choices}, key=_choice_order(uses))
+            kwargs["choices"] = list(dict.fromkeys(c for _, h in uses for c in h.choices))
         else:
             kwargs["type"] = int if hp.kind == "int" else float
             kwargs["metavar"] = "N" if hp.kind == "int" else "X"
@@ -53,21 +53,16 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
             raise RuntimeError(f"the setting {name!r} of {uses[0][0]} clashes with a train option: {exc}") from None
 
 
-def _choice_order(uses) -> callable:
-    order = [c for _, h in uses for c in h.choices]
-    return order.index
-
-
 def _flag_help(uses: list) -> str:
+    """"Label: help [families; range; default(s)]"; "%" escaped for argparse."""
     hp = uses[0][1]
     defaults: dict[str, list[str]] = {}
     for family, h in uses:
         defaults.setdefault(_value_text(h.default), []).append(family)
+    where = ", ".join(f for f, _ in uses)
     if len(defaults) == 1:
-        where = ", ".join(f for f, _ in uses)
         default = f"default {next(iter(defaults))}"
     else:
-        where = ", ".join(f for f, _ in uses)
         default = "default " + "; ".join(f"{value} for {', '.join(fams)}" for value, fams in defaults.items())
     bounds = hp.range_text() if hp.kind in ("int", "float") else ""
     detail = "; ".join(p for p in (bounds, default) if p)

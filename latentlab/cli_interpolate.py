@@ -51,7 +51,7 @@ def add_parser(sub) -> None:
     p.add_argument("--index-a", type=int, metavar="I", help="start from test image I instead of a typical one")
     p.add_argument("--index-b", type=int, metavar="I", help="end at test image I")
     p.add_argument("--class", dest="fixed_class", metavar="CLASS",
-                   help="conditional models (cvae, cgan): keep the class at CLASS and move z from the start image's "
+                   help="conditional models: keep the class at CLASS and move z from the start image's "
                    "style to the end image's (default: keep z at the start image's style and move the class "
                    "from --from to --to through mixed one-hot labels)")
     p.add_argument("--steps", type=int, default=12, help="frames per path, both ends included (default 12)")
@@ -267,11 +267,11 @@ def _fixed_class(args: argparse.Namespace, models, class_names: list[str]) -> in
     """``--class`` as an index; it needs a conditional model among the checkpoints."""
     if args.fixed_class is None:
         return None
-    if not any(m.conditional for m in models):
-        raise ConfigError("--class keeps the class of a conditional model (cvae, cgan) fixed; none of the "
-                          "checkpoints is conditional")
-    from latentlab.cli_sample import class_index
+    from latentlab.cli_sample import class_index, conditional_families
 
+    if not any(m.conditional for m in models):
+        raise ConfigError(f"--class keeps the class of a conditional model ({conditional_families()}) fixed; "
+                          "none of the checkpoints is conditional")
     return class_index(args.fixed_class, class_names, next(m for m in models if m.conditional))
 
 

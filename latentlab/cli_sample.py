@@ -51,13 +51,17 @@ def class_index(text: str, class_names: list[str], model) -> int:
         raise ConfigError(f"--class: {exc}") from None
 
 
+def conditional_families() -> str:
+    """"cvae, cgan": the registered conditional families, for messages."""
+    from latentlab.models.registry import families
+
+    return ", ".join(i.family for i in families(role="model") if i.conditional)
+
+
 def require_conditional(model, option: str) -> None:
     if not model.conditional:
-        from latentlab.models.registry import families
-
-        names = ", ".join(i.family for i in families(role="model") if i.conditional)
-        raise ConfigError(f"{option} needs a conditional model ({names}); a {model.family} is not told the "
-                          "class, it makes whatever class lives where z lands")
+        raise ConfigError(f"{option} needs a conditional model ({conditional_families()}); a {model.family} is not "
+                          "told the class, it makes whatever class lives where z lands")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -36,10 +36,18 @@ MODELS: tuple[Pretrained, ...] = (
     Pretrained("vae-beta8", "β-VAE, β = 8 (2-D)", "vae", "beta ladder"),
     Pretrained("gan", "GAN, DCGAN-style (2-D)", "gan", "generators"),
     Pretrained("wgan-gp", "WGAN-GP (2-D)", "wgan-gp", "generators"),
-    Pretrained("cvae", "Conditional VAE: ask for a digit (2-D)", "cvae", "conditional"),
-    Pretrained("cgan", "Conditional GAN: ask for a digit (2-D)", "cgan", "conditional"),
     Pretrained("vae-16d", "VAE with a 16-D latent", "vae", "higher-dimensional"),
 )
+
+#: The conditional models: shipped and measured like the rest, and used by the CLI
+#: (``latentlab sample resources/pretrained/cvae.safetensors --class 7``). The window lists
+#: them once it can ask a model for a class (its class picker): then they join ``MODELS``.
+CONDITIONAL: tuple[Pretrained, ...] = (
+    Pretrained("cvae", "Conditional VAE: ask for a digit (2-D)", "cvae", "conditional"),
+    Pretrained("cgan", "Conditional GAN: ask for a digit (2-D)", "cgan", "conditional"),
+)
+#: Every shipped model, in the build's order.
+SHIPPED: tuple[Pretrained, ...] = MODELS + CONDITIONAL
 
 #: The β ladder, in order of β (the plain VAE is its β = 1 rung), with each rung's β. The
 #: rungs share one orientation of the latent plane (see scripts/build_pretrained.py).
@@ -58,7 +66,7 @@ def catalogue() -> list[Pretrained]:
 
 
 def find(key: str) -> Pretrained | None:
-    return next((entry for entry in MODELS if entry.key == key), None)
+    return next((entry for entry in SHIPPED if entry.key == key), None)
 
 
 def default_checkpoint() -> Path | None:
@@ -73,7 +81,7 @@ def shipped_entry(path: str | Path | None) -> Pretrained | None:
         return None
     try:
         target = Path(path).resolve()
-        return next((entry for entry in MODELS if entry.path.resolve() == target), None)
+        return next((entry for entry in SHIPPED if entry.path.resolve() == target), None)
     except OSError:
         return None
 

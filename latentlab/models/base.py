@@ -43,6 +43,7 @@ Conventions, written down once:
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -223,8 +224,8 @@ class LatentModel(nn.Module, ABC):
         k, device = self.num_classes, self.device
         if y is None:
             raise ConfigError(f"a {self.family} model is conditional: give the class of each image (y)")
-        if isinstance(y, int) and not isinstance(y, bool):
-            return F.one_hot(torch.full((n,), self.check_class(y), device=device), k).float()
+        if isinstance(y, numbers.Integral) and not isinstance(y, bool):
+            return F.one_hot(torch.full((n,), self.check_class(int(y)), device=device), k).float()
         y = torch.as_tensor(y, device=device)
         if not y.is_floating_point():
             y = y.reshape(-1).long()

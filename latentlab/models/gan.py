@@ -206,12 +206,17 @@ class GAN(AdversarialModel):
             real, fake = torch.where(flip, fake, real), torch.where(flip, real, fake)
         return real, fake
 
-    def _d_loss(self, x: torch.Tensor, fake: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def fake_classes(self, y):
+        """The classes the generated half of a batch is asked for (ignored here)."""
+        return y
+
+    def _d_loss(self, x: torch.Tensor, fake: torch.Tensor, y=None, y_fake=None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         real_t, fake_t = self._targets(x.shape[0], x.device)
         use_r1 = self.config.r1 > 0 and torch.is_grad_enabled()
         if use_r1:
             x = x.detach().requires_grad_(True)
-        (d_real, extra), (d_fake, _) = self.critic(x, y), self.critic(fake, y)
+        (d_real, extra), (d_fake, _) = self.critic(x, y), self.critic(fake, y_fake)
         loss = F.binary_cross_entropy_with_logits(d_real, real_t) + F.binary_cross_entropy_with_logits(d_fake, fake_t)
         loss = loss + extra  # the auxiliary classifier learns the classes from real images only
         if use_r1:
@@ -225,23 +230,22 @@ class GAN(AdversarialModel):
         return adversarial + extra + self.mode_seeking_penalty(z, fake)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Both players' losses on one batch; ``loss`` is their sum (for monitoring only).
-        The generated images get the classes of the real ones (ignored by an unconditional GAN)."""
-        z = self.prior_sample(x.shape[0])
-        fake = self.decode(z, y)
-        d_loss, d_real, d_fake = self._d_loss(x, fake, y)
-        g_loss = self._g_loss(z, fake, y)
+        """Both players' losses on one batch; ``loss`` is their sum (for monitoring only)."""
+        z, y_fake = self.prior_sample(x.shape[0]), self.fake_classes(y)
+        fake = self.decode(z, y_fake)
+        d_loss, d_real, d_fake = self._d_loss(x, fake, y, y_fake)
+        g_loss = self._g_loss(z, fake, y_fake)
         return {"loss": d_loss + g_loss, "d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
     def train_step(self, x, y, optimizers, step):
         opt_g, opt_d = optimizers
-        z = self.prior_sample(x.shape[0])
-        fake = self.decode(z, y)
-        d_loss, d_real, d_fake = self._d_loss(x, fake.detach(), y)
+        z, y_fake = self.prior_sample(x.shape[0]), self.fake_classes(y)
+        fake = self.decode(z, y_fake)
+        d_loss, d_real, d_fake = self._d_loss(x, fake.detach(), y, y_fake)
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        g_loss = self._g_loss(z, fake, y)
+        g_loss = self._g_loss(z, fake, y_fake)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()

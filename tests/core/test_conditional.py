@@ -128,7 +128,7 @@ def test_a_cgan_learns_one_image_per_class(discriminator):
     targets[0, 0, 3, 1:7] = 1.0
     targets[1, 0, 1:7, 3] = 1.0
     labels = torch.arange(64) % 2
-    model = small("cgan", backbone="mlp", discriminator=discriminator)
+    model = small("cgan", backbone="mlp", discriminator=discriminator, mode_seeking=0.0)  # one image per class
     z = torch.randn(128, 2, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         before = [(model.eval().decode(z, c) - targets[c]).pow(2).mean().item() for c in (0, 1)]
@@ -142,6 +142,19 @@ def test_a_cgan_learns_one_image_per_class(discriminator):
         wrong = (model.decode(z, 0) - targets[1]).pow(2).mean().item()
     assert all(a < 0.5 * b for a, b in zip(after, before)), (before, after)
     assert after[0] < 0.5 * wrong  # class 0's images are class 0's picture, not class 1's
+
+
+def test_cgan_mode_seeking_compares_two_latents_under_one_class():
+    """The generated batch asks for the same classes in both halves, so the mode-seeking
+    term sees G(z1, c) against G(z2, c): a generator that ignores z is penalised."""
+    model = small("cgan", backbone="mlp", num_classes=3)
+    y = torch.tensor([0, 2, 1, 0, 1, 2, 2])
+    assert model.fake_classes(y).tolist() == [0, 2, 1, 0, 2, 1, 2]
+    z = torch.randn(6, 2)
+    collapsed = torch.rand(3, 1, 8, 8).repeat(2, 1, 1, 1)  # the same image for both latents of a class
+    varied = torch.rand(6, 1, 8, 8)
+    assert model.mode_seeking_penalty(z, collapsed) > 100 * model.mode_seeking_penalty(z, varied)
+    assert model.config.mode_seeking > 0  # on by default for the conditional GAN
 
 
 def test_analogy_row_decodes_one_point_under_every_class_in_one_batch():
