@@ -304,9 +304,10 @@ METRIC_LABELS = {
     "sample_min_class_share": ("smallest class share of samples", "%"),
     "sample_mean_confidence": ("judge confidence on samples", "%"),
     "test_wasserstein": ("Wasserstein estimate (test)", ""),
-    "sample_agreement": ("judge agrees with the requested class", "%"),
+    "sample_agreement": ("samples judged as the class asked", "%"),
+    "sample_class_agreement": ("  ... per class", "%"),
     "sample_min_class_agreement": ("  ... for the worst class", "%"),
-    "sample_min_class_confidence": ("judge confidence, worst class", "%"),
+    "sample_min_class_confidence": ("  ... judge's belief, worst class", "%"),
 }
 
 

@@ -22,6 +22,7 @@ import torch
 from latentlab.errors import ConfigError
 from latentlab.latent.compare import Strip, check_images_fit, path_strip
 from latentlab.latent.path_metrics import judge_frames, path_metrics
+from latentlab.models.base import evaluating
 
 
 def require_conditional(model) -> None:
@@ -40,12 +41,8 @@ def _as_point(model, z) -> torch.Tensor:
 
 @torch.no_grad()
 def _decode(model, z: torch.Tensor, y) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         return model.decode(z, y).float().cpu()
-    finally:
-        model.train(was_training)
 
 
 def analogy_row(model, z) -> torch.Tensor:
@@ -80,13 +77,8 @@ def latent_of(model, images: torch.Tensor, labels: torch.Tensor, *, seed: int = 
     where there is one, else latent inversion of the conditional generator."""
     labels = labels.to(model.device)
     if model.has_encoder:
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                return model.encode(images.to(model.device), labels)
-        finally:
-            model.train(was_training)
+        with torch.no_grad(), evaluating(model):
+            return model.encode(images.to(model.device), labels)
     from latentlab.latent.inversion import invert
 
     return invert(model, images, labels=labels, seed=seed, **inversion).z

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numbers
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -58,6 +60,18 @@ from latentlab.models.mixture import LatentMixture
 
 ROLE_MODEL = "model"
 ROLE_JUDGE = "judge"
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode (no dropout, batch-norm statistics, a GAN's averaged generator) for the
+    block, the previous mode restored after it."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def reconstruction_nats(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

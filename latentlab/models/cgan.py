@@ -3,11 +3,16 @@
 The generator takes the one-hot class concatenated to z. The discriminator learns the
 class in one of two ways (``discriminator``):
 
-* ``projection`` (Miyato & Koyama 2018): D(x, y) = head(h) + ⟨embed(y), h⟩ with h the
-  discriminator's features, so D scores how well an image fits the *requested* class;
-* ``auxiliary`` (AC-GAN, Odena et al. 2017): a classifier head on h learns the classes
-  from real images, and the generator is also trained to make that head name the class
-  it was asked for (cross-entropy weighted by ``aux_weight``).
+* ``auxiliary`` (AC-GAN, Odena et al. 2017; the default): a classifier head on the
+  discriminator's features h learns the classes from real images, and the generator is
+  also trained to make that head name the class it was asked for (cross-entropy
+  weighted by ``aux_weight``);
+* ``projection`` (Miyato & Koyama 2018): D(x, y) = head(h) + ⟨embed(y), h⟩, so D scores
+  how well an image fits the *requested* class.
+
+On mnist-5k (2-D latent, 60 epochs, mode seeking 0.2) the auxiliary classifier measured
+better: the judge agreed with the requested class on 94.7% of samples (judge FID 82)
+against 91.8% (FID 92) for the projection; resources/README.md has the figures.
 
 Label smoothing, label noise, discriminator dropout, R1, mode seeking and the averaged
 generator (``ema``) work as for ``gan`` (see gan.py). There is no packing: the classes
@@ -26,28 +31,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.models.config import ModelConfig, setting
-from latentlab.models.gan import D_DROPOUT, EMA, GAN, LABEL_FLIP, LABEL_SMOOTHING, MODE_SEEKING, R1
+from latentlab.models.config import setting
+from latentlab.models.gan import GAN, DiscriminatorConfig
 from latentlab.models.registry import register
 
-DISCRIMINATORS = ("projection", "auxiliary")
+DISCRIMINATORS = ("auxiliary", "projection")
 
 
 @dataclass
-class CGANConfig(ModelConfig):
-    backbone: str = "conv"
+class CGANConfig(DiscriminatorConfig):
+    mode_seeking: float = 0.2  # on: see the module docstring
     discriminator: str = setting(
-        "projection", "Class signal", "How the discriminator sees the class: projection (an embedding of the "
-        "class against its features) or auxiliary (a classifier head, AC-GAN)", choices=DISCRIMINATORS)
+        "auxiliary", "Class signal", "How the discriminator sees the class: auxiliary (a classifier head whose "
+        "cross-entropy both players add, AC-GAN) or projection (an embedding of the class against its "
+        "features)", choices=DISCRIMINATORS)
     aux_weight: float = setting(
         1.0, "Classifier weight", "Weight of the auxiliary classifier's cross-entropy (auxiliary only)",
         minimum=0.0)
-    label_smoothing: float = setting(0.1, **LABEL_SMOOTHING)
-    label_flip: float = setting(0.05, **LABEL_FLIP)
-    d_dropout: float = setting(0.3, **D_DROPOUT)
-    mode_seeking: float = setting(0.2, **MODE_SEEKING)
-    r1: float = setting(0.0, **R1)
-    ema: float = setting(0.999, **EMA)
 
 
 @register("cgan")

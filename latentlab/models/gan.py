@@ -58,33 +58,44 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-LABEL_SMOOTHING = dict(label="Label smoothing", help="Real images get the target 1 − s instead of 1 (one-sided "
-                       "smoothing), so the discriminator never becomes certain", minimum=0.0, maximum=0.5,
-                       maximum_open=True)
-LABEL_FLIP = dict(label="Label noise", help="Each discriminator target is swapped with this probability",
-                  minimum=0.0, maximum=0.5, maximum_open=True)
-D_DROPOUT = dict(label="Discriminator dropout", help="Dropout in the discriminator, which keeps it from "
-                 "overpowering the generator", minimum=0.0, maximum=1.0, maximum_open=True)
-MODE_SEEKING = dict(label="Mode seeking", help="Weight of the mode-seeking term (MSGAN): nearby latents may "
-                    "not all give the same image; 0 turns it off", minimum=0.0)
-R1 = dict(label="R1 penalty", help="Weight of the R1 gradient penalty on real images, which keeps the "
-          "discriminator smooth around the data; 0 turns it off", minimum=0.0)
-EMA = dict(label="Generator average", help="Decay of the moving average of the generator's weights that "
-           "samples and maps use (0 turns it off: the live generator)", minimum=0.0, maximum=1.0, maximum_open=True)
+@dataclass
+class AdversarialConfig(ModelConfig):
+    """Settings of every GAN family."""
+
+    backbone: str = "conv"  # DCGAN: convolutional generator and discriminator
+    mode_seeking: float = setting(
+        0.0, "Mode seeking", "Weight of the mode-seeking term (MSGAN): nearby latents may not all give the "
+        "same image; 0 turns it off", minimum=0.0)
+    ema: float = setting(
+        0.999, "Generator average", "Decay of the moving average of the generator's weights that samples and "
+        "maps use (0 turns it off: the live generator)", minimum=0.0, maximum=1.0, maximum_open=True)
+
+
+@dataclass
+class DiscriminatorConfig(AdversarialConfig):
+    """The stabilising tricks of a discriminator trained with binary targets (gan, cgan)."""
+
+    label_smoothing: float = setting(
+        0.1, "Label smoothing", "Real images get the target 1 − s instead of 1 (one-sided smoothing), so the "
+        "discriminator never becomes certain", minimum=0.0, maximum=0.5, maximum_open=True)
+    label_flip: float = setting(
+        0.05, "Label noise", "Each discriminator target is swapped with this probability", minimum=0.0,
+        maximum=0.5, maximum_open=True)
+    d_dropout: float = setting(
+        0.3, "Discriminator dropout", "Dropout in the discriminator, which keeps it from overpowering the "
+        "generator", minimum=0.0, maximum=1.0, maximum_open=True)
+    r1: float = setting(
+        0.0, "R1 penalty", "Weight of the R1 gradient penalty on real images, which keeps the discriminator "
+        "smooth around the data; 0 turns it off", minimum=0.0)
+
+
 PACK = dict(label="Pack", help="The discriminator judges packs of this many images at once (PacGAN), so it "
             "sees a lack of variety; 1 turns it off", minimum=1, maximum=8)
 
 
 @dataclass
-class GANConfig(ModelConfig):
-    backbone: str = "conv"  # DCGAN: convolutional generator and discriminator
-    label_smoothing: float = setting(0.1, **LABEL_SMOOTHING)
-    label_flip: float = setting(0.05, **LABEL_FLIP)
-    d_dropout: float = setting(0.3, **D_DROPOUT)
+class GANConfig(DiscriminatorConfig):
     pack: int = setting(2, **PACK)
-    mode_seeking: float = setting(0.0, **MODE_SEEKING)
-    r1: float = setting(0.0, **R1)
-    ema: float = setting(0.999, **EMA)
 
 
 class AdversarialModel(LatentModel):

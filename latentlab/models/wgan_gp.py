@@ -12,22 +12,19 @@ from dataclasses import dataclass
 
 import torch
 
-from latentlab.models.config import ModelConfig, setting
-from latentlab.models.gan import EMA, MODE_SEEKING, PACK, AdversarialModel
+from latentlab.models.config import setting
+from latentlab.models.gan import PACK, AdversarialConfig, AdversarialModel
 from latentlab.models.registry import register
 
 
 @dataclass
-class WGANGPConfig(ModelConfig):
-    backbone: str = "conv"
+class WGANGPConfig(AdversarialConfig):
     gp_lambda: float = setting(
         10.0, "Gradient penalty", "Weight λ of the gradient penalty that keeps the critic 1-Lipschitz",
         minimum=0.0)
     n_critic: int = setting(
         5, "Critic steps", "Critic updates per generator update", minimum=1, maximum=100)
     pack: int = setting(1, **PACK)
-    mode_seeking: float = setting(0.0, **MODE_SEEKING)  # see gan.py
-    ema: float = setting(0.999, **EMA)  # see gan.py
 
 
 @register("wgan-gp")
