@@ -110,3 +110,14 @@ def test_interpolate_a_cgan_inverts_under_the_labels(checkpoints, capsys):
 def test_interpolate_class_needs_a_conditional_model(checkpoints, capsys):
     _one_line_error(capsys, ["interpolate", str(checkpoints["vae"]), "--from", "3", "--to", "8", "--class", "7"],
                     "--class", "conditional")
+
+
+@pytest.mark.parametrize("family", ["cvae", "cgan"])
+def test_train_a_conditional_model_from_the_cli(family, tmp_path, capsys):
+    out = tmp_path / family
+    assert main(["train", "--model", family, "--backbone", "mlp", "--hidden", "16", "--image-size", "8",
+                 "--epochs", "1", "--no-judge", "--quiet", "--device", "cpu", "--out", str(out)]) == 0
+    capsys.readouterr()
+    png = tmp_path / "ones.png"
+    assert main(["sample", str(out), "--class", "1", "--n", "4", "--out", str(png), "--scale", "1"]) == 0
+    assert Image.open(png).size == (2 * 10 + 2, 2 * 10 + 2)
