@@ -18,11 +18,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 from latentlab.errors import ConfigError
-
-BACKBONES = ("mlp", "conv")
 
 #: Upper bound on the number of classes (a hostile config must not allocate absurd heads).
 _MAX_CLASSES = 1000
@@ -35,7 +33,8 @@ class HyperParameter:
     """One setting of a family, as a CLI flag, a spin box or a line of ``info`` shows it.
 
     ``minimum`` / ``maximum`` bound numbers (inclusive; ``maximum_open`` excludes the
-    maximum, as for probabilities below 0.5); ``choices`` lists a text setting's values;
+    maximum, as for probabilities below 0.5); ``choices`` lists a text setting's values
+    (``options`` holds them, or a function giving them, for a registry read when asked);
     ``live`` marks settings a running training picks up (β, read on every step).
     """
 
@@ -47,8 +46,12 @@ class HyperParameter:
     minimum: float | None = None
     maximum: float | None = None
     maximum_open: bool = False
-    choices: tuple[str, ...] = ()
+    options: tuple[str, ...] | Callable[[], Sequence[str]] = ()
     live: bool = False
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.options()) if callable(self.options) else self.options
 
     @property
     def flag(self) -> str:
@@ -102,14 +105,14 @@ def setting(
     minimum: float | None = None,
     maximum: float | None = None,
     maximum_open: bool = False,
-    choices: tuple[str, ...] = (),
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] = (),
     live: bool = False,
 ) -> Any:
     """A config field the user may set: ``beta: float = setting(1.0, "β", "KL weight", minimum=0)``."""
     kind = "choice" if choices else {bool: "bool", int: "int", float: "float"}.get(type(default))
     if kind is None:
         raise TypeError(f"a setting's default must be a bool, int, float or one of its choices, got {default!r}")
-    spec = HyperParameter("", label, help, kind, default, minimum, maximum, maximum_open, tuple(choices), live)
+    spec = HyperParameter("", label, help, kind, default, minimum, maximum, maximum_open, choices if callable(choices) else tuple(choices), live)
     return dataclasses.field(default=default, metadata={_SPEC: spec})
 
 
@@ -133,6 +136,12 @@ def _inherited_spec(config_class: type, name: str) -> HyperParameter | None:
     return None
 
 
+def _backbone_names() -> list[str]:
+    from latentlab.models.backbones import backbone_names  # the backbone registry (imports torch)
+
+    return backbone_names()
+
+
 @dataclass
 class ModelConfig:
     """Settings shared by every family.
@@ -144,8 +153,9 @@ class ModelConfig:
 
     family: ClassVar[str] = ""
     backbone: str = setting(
-        "mlp", "Backbone", "Network type of encoder and decoder: mlp (fully connected, fast on a CPU) or "
-        "conv (convolutional)", choices=BACKBONES)
+        "mlp", "Backbone", "Network type of encoder and decoder: mlp (dense, fast on a CPU), conv "
+        "(convolutional), lstm (recurrent, one row per step) or transformer (attention over patches)",
+        choices=_backbone_names)
     latent_dim: int = setting(
         2, "Latent size", "Size of the latent space; 2 is drawn exactly, more as a slice or projection",
         minimum=1, maximum=1024)
