@@ -37,17 +37,15 @@ MODELS: tuple[Pretrained, ...] = (
     Pretrained("gan", "GAN, DCGAN-style (2-D)", "gan", "generators"),
     Pretrained("wgan-gp", "WGAN-GP (2-D)", "wgan-gp", "generators"),
     Pretrained("vae-16d", "VAE with a 16-D latent", "vae", "higher-dimensional"),
-)
-
-#: The conditional models: shipped and measured like the rest, and used by the CLI
-#: (``latentlab sample resources/pretrained/cvae.safetensors --class 7``). The window lists
-#: them once it can ask a model for a class (its class picker): then they join ``MODELS``.
-CONDITIONAL: tuple[Pretrained, ...] = (
+    # Told the class: the window's legend picks it, and the CLI's --class
+    # (``latentlab sample resources/pretrained/cvae.safetensors --class 7``).
     Pretrained("cvae", "Conditional VAE: ask for a digit (2-D)", "cvae", "conditional"),
     Pretrained("cgan", "Conditional GAN: ask for a digit (2-D)", "cgan", "conditional"),
 )
+#: The conditional models among them.
+CONDITIONAL: tuple[Pretrained, ...] = tuple(m for m in MODELS if m.group == "conditional")
 #: Every shipped model, in the build's order.
-SHIPPED: tuple[Pretrained, ...] = MODELS + CONDITIONAL
+SHIPPED: tuple[Pretrained, ...] = MODELS
 
 #: The β ladder, in order of β (the plain VAE is its β = 1 rung), with each rung's β. The
 #: rungs share one orientation of the latent plane (see scripts/build_pretrained.py).

@@ -71,6 +71,7 @@ class LatentMap(QWidget):
     regionChanged = Signal(object, object)  # (x0, x1), (y0, y1): debounced after pan / zoom / resize
     pointHovered = Signal(int)  # index of the point under the cursor, -1 when none
     dimsChanged = Signal(int, int)  # latent dimensions shown on x and y (latents of more than 2-D)
+    classPicked = Signal(int)  # a conditional model's class picked in the legend
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,6 +178,7 @@ class LatentMap(QWidget):
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
         self.legend.toggled.connect(self._on_class_toggled)
+        self.legend.picked.connect(self.classPicked)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -241,6 +243,17 @@ class LatentMap(QWidget):
 
     def dot_size(self) -> float:
         return float(self.clouds[0].size) if self.clouds else dot_size(len(self._labels))[0] * self.size_scale
+
+    def set_class_picker(self, on: bool, current: int = 0) -> None:
+        """A conditional model: the legend picks the class asked for (``classPicked``) and
+        every class's dots are shown; otherwise it toggles the dots."""
+        for index in list(self._hidden):
+            self.set_class_visible(index, True)
+        self.legend.set_picking(on, current)
+        self.legend_label.setText("Ask for:" if on else "Dots:")
+
+    def set_picked_class(self, index: int) -> None:
+        self.legend.set_current(index)
 
     def set_class_visible(self, index: int, visible: bool) -> None:
         self.legend.buttons[index].setChecked(visible)

@@ -39,6 +39,7 @@ from .autosave import Autosave
 from .beta_panel import BetaPanel
 from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
+from .analogy_row import AnalogyRow
 from .decoded_view import DecodedView
 from .explorer import Explorer, ExplorerOptions
 from .latent_map import LatentMap
@@ -135,8 +136,11 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
-        self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self)
+        self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self,
+                                 analogy_row=self.analogy_row)
         self.explorer.errorRaised.connect(self._on_background_error)
+        self.latent_map.classPicked.connect(self.explorer.set_condition)
+        self.analogy_row.classPicked.connect(self.explorer.set_condition)
         self._connect_projections()
         self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
         self.explorer.projectionChanged.connect(self.analysis.reproject)
@@ -170,6 +174,8 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.latent_map = LatentMap()
         self.decoded_view = DecodedView()
+        self.analogy_row = AnalogyRow()  # shown for conditional models
+        self.analogy_row.setVisible(False)
         self.beta_panel = BetaPanel()
         self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES), load_defaults=False)
         self.loss_plot = LossPlot()
@@ -190,6 +196,7 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 0, 0, 0)
         right_layout.addWidget(self.decoded_view, 3)
+        right_layout.addWidget(self.analogy_row)
         right_layout.addWidget(self.beta_panel, 2)
         right.setMinimumWidth(RIGHT_MIN_WIDTH)
 
