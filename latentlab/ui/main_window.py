@@ -54,7 +54,7 @@ from .task_progress import CANCELLED
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
-from .training_panel import TrainingPanel, describe_data, summarize
+from .training_panel import FAMILY_TITLES, TrainingPanel, describe_data, summarize
 from .runtime import (
     SNAPSHOTS_PER_S,
     SWITCH_INTERVAL_S,
@@ -71,7 +71,9 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
 
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
-TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
+#: The training panel's families on the first screen (before PyTorch): the preset list;
+#: the registry's full list replaces it when PyTorch has loaded (training_panel.py).
+TRAINABLE_FAMILIES = tuple(FAMILY_TITLES)
 #: Beside the picker while a >2-D latent is shown as PCA (its tooltip: PCA_EXPLAINED); the
 #: shorter ones where the map's header has less room.
 PCA_NOTES = ("a flat shadow: classes may overlap here, not in the model",
