@@ -11,8 +11,6 @@ the slider again steers it to the new β and starts the plateau over.
 
 from __future__ import annotations
 
-import copy
-
 import dataclasses
 import time
 from typing import TYPE_CHECKING
@@ -142,9 +140,8 @@ class TrainingController(QObject):
         from .workers import TrainingJob
 
         window, session = self.window, self.window.session
-        judge = copy.deepcopy(session.judge) if session.judge is not None else None
         job = TrainingJob(session.model, session.dataset, settings, TrainControl(), list(history),
-                          snapshots_per_s=window.options.snapshots_per_s, judge=judge)
+                          snapshots_per_s=window.options.snapshots_per_s)
         run = TrainingRun(job, self)
         run.stepReported.connect(self._on_step)
         run.snapshotReady.connect(self._on_snapshot)

@@ -112,9 +112,6 @@ class TrainingJob:
     history: list[dict]
     snapshots_per_s: float = SNAPSHOTS_PER_S
     fit_mixture: bool = True
-    #: The judge (a copy of its own: the GUI thread uses the session's) that measures the
-    #: final weights of a finished run, as ``latentlab train`` does (training/finish.py).
-    judge: object = None
 
 
 class _Relay(TrainingCallback):
@@ -174,10 +171,12 @@ class TrainingWorker(QObject):
         outcome: TrainOutcome
         relay = _Relay(self, epoch0=len(job.history))
         try:
-            trainer = Trainer(job.model, job.dataset, job.settings, control=job.control, judge=job.judge,
+            trainer = Trainer(job.model, job.dataset, job.settings, control=job.control,
                               callbacks=[relay], history=job.history)
             result = trainer.fit()
-            # The end every run has (the CLI's too): the sampling mixture, the judge's figures.
+            # The end every run has (the CLI's too): the sampling mixture. Without a judge: its
+            # figures cost ~4 s of CPU after the last epoch, which the window would have to
+            # show as a stage of its own (not done yet).
             finish_training(trainer, result.status, fit_mixture=job.fit_mixture and result.status == "finished")
             # The final weights (restored ones after a NaN) for the GUI's copies.
             self.snapshotReady.emit(relay.snapshot(trainer, float(len(trainer.history)), -1))
