@@ -26,7 +26,7 @@ class AnalogyRow(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._cells = 0
-        self._cell_width = 1
+        self._cell_width = self._cell_height = 1
         self.title = QLabel("The same style in every class")
         self.title.setObjectName("panelTitle")
         self.title.setToolTip(TIP)
@@ -61,11 +61,10 @@ class AnalogyRow(QWidget):
         k, c, h, w = images.shape
         row = images.transpose(2, 0, 3, 1).reshape(h, k * w, c)
         row = row[..., 0] if c == 1 else row
-        first = (k, w) != (self._cells, self._cell_width)
-        self._cells, self._cell_width = k, w
+        first = (k, w, h) != (self._cells, self._cell_width, self._cell_height)
+        self._cells, self._cell_width, self._cell_height = k, w, h
         self.image_item.setImage(np.ascontiguousarray(row, np.float32), autoLevels=False, levels=(0.0, 1.0))
         if first:
-            self.box.setRange(xRange=(0, k * w), yRange=(0, h), padding=0.0)
             self._fit_height()
         self.set_picked(picked, h)
 
@@ -97,8 +96,11 @@ class AnalogyRow(QWidget):
             self.classPicked.emit(index)
 
     def _fit_height(self) -> None:
+        """A height that shows the whole row at the view's width, and the row fitted into it
+        (after every resize: the locked aspect would otherwise cut the row's ends)."""
         if self._cells:
             self.view.setFixedHeight(max(24, round(self.view.width() / self._cells) + 4))
+            self.box.setRange(xRange=(0, self._cells * self._cell_width), yRange=(0, self._cell_height), padding=0.0)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)

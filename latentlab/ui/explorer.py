@@ -240,16 +240,16 @@ class Explorer(QObject):
         return f"{points}; background (territory): the judge's class of the decoded image"
 
     def _conditional_caption(self) -> str:
+        """Short enough for one line at 1024 pixels: the model is told the class, so the
+        classes overlap on the map (z holds only the style)."""
         session, n = self.session, len(self.points.latents)
         if self.points.from_data:
-            points = f"{n:,} test images encoded under their own class"
+            points = f"{n:,} test images encoded with their class: the classes overlap"
         else:
-            points = f"{n:,} samples z ~ N(0, I), coloured by the class asked for"
-        points += ": the classes overlap, since the model is told the class and z holds only the style"
+            points = f"{n:,} samples z ~ N(0, I) of the class asked for: the classes overlap"
         if session.judge is None:
             return points
-        name = session.class_names[session.condition]
-        return f"{points}; background: how sure the judge is that the decode is a {name}"
+        return f"{points}; background: how sure the judge is that it sees a {session.class_names[session.condition]}"
 
     @property
     def conditional(self) -> bool:

@@ -447,16 +447,29 @@ class LatentMap(QWidget):
         lines = 1
         # The title is HTML, and a caption may quote a file's text: escaped, then broken.
         parts = [html.escape(part, quote=False) for part in text.split("; ", 1)]
-        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and len(parts) == 2:
+        # the title is centred over the view box, right of the y axis
+        room, one_line = min(self.plot.width(), self.view_box.width()) - 24, "; ".join(parts)
+        fits = metrics.horizontalAdvance(text) <= room
+        if fits and self._caption_shown is not None and self._caption_shown[:2] == (one_line, size):
+            # shown on one line already: pyqtgraph's HTML label can be wider than the metrics say
+            fits = self.plot_item.titleLabel.item.boundingRect().width() <= room
+        if not fits and len(parts) == 2:
             text, lines = ";<br>".join(parts), 2
         else:
-            text = "; ".join(parts)
+            text = one_line
         height = max(30, lines * metrics.lineSpacing() + 8)  # setTitle fixes the row at 30 pixels
         shown = (text, size, look.muted, height)
         if shown == self._caption_shown:  # a resize that does not change the lines: no re-layout
             return
         self._caption_shown = shown
         self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
+        if lines == 1 and len(parts) == 2 \
+                and self.plot_item.titleLabel.item.boundingRect().width() > room:
+            # pyqtgraph's HTML label came out wider than the font's metrics said: break it after all
+            text, lines = ";<br>".join(parts), 2
+            height = max(30, lines * metrics.lineSpacing() + 8)
+            self._caption_shown = (text, size, look.muted, height)
+            self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
         # The rendered text's own height (pyqtgraph's HTML label is taller than the widget
         # font's metrics say at presentation sizes: the first line was cut at 1080p).
         height = max(height, int(np.ceil(self.plot_item.titleLabel.item.boundingRect().height())) + 2)

@@ -80,6 +80,7 @@ class ClassLegend(QWidget):
     def set_classes(self, names: Sequence[str], colors: Sequence[QColor]) -> None:
         for button in self.buttons:
             self._layout.removeWidget(button)
+            button.hide()  # (deleted later: not drawn meanwhile)
             button.deleteLater()
         self.buttons = []
         while self._layout.count():

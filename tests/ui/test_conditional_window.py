@@ -48,7 +48,7 @@ def test_the_legend_asks_the_cvae_for_a_class(cvae_window, qtbot):
     # The legend is the picker: one class checked, the label says so, and every dot shows.
     assert lmap.legend.picking and lmap.legend_label.text() == "Ask for:"
     assert [b.isChecked() for b in lmap.legend.buttons] == [i == 0 for i in range(10)]
-    assert "the classes overlap" in lmap.plot_item.titleLabel.text
+    assert "encoded with their class: the classes overlap" in lmap.plot_item.titleLabel.text
     # The points are the test images encoded under their own labels.
     images, labels = window.session.dataset.test.images, window.session.dataset.test.labels
     with torch.no_grad():
@@ -61,7 +61,7 @@ def test_the_legend_asks_the_cvae_for_a_class(cvae_window, qtbot):
     assert [b.isChecked() for b in lmap.legend.buttons] == [i == 7 for i in range(10)]
     xy = lmap.marker_position()
     np.testing.assert_allclose(window.decoded_view.image(), decode_at(model, explorer.projection, xy, 7), atol=1e-4)
-    assert "decode is a 7" in lmap.plot_item.titleLabel.text
+    assert "sees a 7" in lmap.plot_item.titleLabel.text
     # Clicking the checked chip again keeps the class (one class is always asked for).
     click_widget(qtbot, button)
     assert button.isChecked() and window.session.condition == 7
@@ -134,3 +134,32 @@ def test_an_unconditional_model_after_a_conditional_one_gets_its_toggles_back(cv
     assert all(b.isChecked() for b in lmap.legend.buttons) and not window.analogy_row.isVisible()
     click_widget(qtbot, lmap.legend.buttons[2])
     assert not lmap.is_class_visible(2)  # a toggle again
+
+
+@pytest.mark.parametrize("key", ["cvae", "cgan"])
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 768)], ids=["1366x768", "1024x768"])
+def test_a_conditional_model_cuts_no_text_on_a_laptop_or_projector(qtbot, make_window, key, size):
+    """The picker's label, the analogy row's title and the longer caption fit, normal and
+    presenting; the row shows all ten digits (its view is as wide as its image needs).
+    (The loss plots' legends are left out: the unconditional GAN's D(G(z)) and D(real) are
+    cut at 1024 pixels on main too.)"""
+    from latentlab.pretrained import find
+    from latentlab.ui.layout_check import cut_texts, decoded_digit_px, outside_screen, outside_window
+    from test_layout import DIGIT_PX, fresh_on, settle
+
+    window, _ = fresh_on(qtbot, make_window, size)
+    assert window.open_checkpoint(str(find(key).path))
+    window.explorer.set_condition(4)
+    for presenting in (False, True):
+        window.presentation.set_active(presenting)
+        settle(qtbot, window)
+        what = f"{key}, presentation {presenting}"
+        assert outside_screen(window) is None and not outside_window(window), what
+        assert not [str(c) for c in cut_texts(window) if type(c.widget).__name__ != "LossPlot"], what
+        assert decoded_digit_px(window) >= DIGIT_PX, what
+        row = window.analogy_row
+        x0, _ = row.cell_center(0)
+        x9, _ = row.cell_center(9)
+        cell = (x9 - x0) / 9
+        assert x0 - cell / 2 >= -1 and x9 + cell / 2 <= row.view.width() + 1  # no digit cut off
+    window.presentation.set_active(False)
