@@ -22,6 +22,7 @@ TIP = ("The marker's latent point decoded under every class. The model is told t
 
 class AnalogyRow(QWidget):
     classPicked = Signal(int)
+    rowShown = Signal()  # after the row holds a new decode (the latency benchmark waits for it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +68,7 @@ class AnalogyRow(QWidget):
         if first:
             self._fit_height()
         self.set_picked(picked, h)
+        self.rowShown.emit()
 
     def set_picked(self, picked: int, height: float | None = None) -> None:
         self.picked = picked
