@@ -5,21 +5,11 @@ with the controls its declaration asks for, and its checkpoint opens on the map.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
-from latentlab.models import registry
 from latentlab.models.checkpoint import save_checkpoint
 from latentlab.models.registry import make_config
-from tests.core.test_new_family import LinearDecoder
-
-
-@pytest.fixture
-def linear_family(monkeypatch):
-    registry.family_names()  # the built-in families first
-    monkeypatch.setattr(registry, "FAMILIES", dict(registry.FAMILIES))
-    registry.register("linear-decoder")(LinearDecoder)
-    return "linear-decoder"
+from tests.core.test_new_family import LinearDecoder, linear_family  # noqa: F401 - the fixture registers it
 
 
 def test_the_training_panel_offers_the_new_family(linear_family, window):
