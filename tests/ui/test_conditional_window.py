@@ -136,6 +136,11 @@ def test_an_unconditional_model_after_a_conditional_one_gets_its_toggles_back(cv
     assert not lmap.is_class_visible(2)  # a toggle again
 
 
+#: At 768 lines the analogy row and its title take about 45 px of the right column from the
+#: decoded digit (an unconditional model's digit: at least 150 px, tests/ui/test_layout.py).
+DIGIT_PX_WITH_ANALOGY_ROW = 135
+
+
 @pytest.mark.parametrize("key", ["cvae", "cgan"])
 @pytest.mark.parametrize("size", [(1366, 768), (1024, 768)], ids=["1366x768", "1024x768"])
 def test_a_conditional_model_cuts_no_text_on_a_laptop_or_projector(qtbot, make_window, key, size):
@@ -145,7 +150,7 @@ def test_a_conditional_model_cuts_no_text_on_a_laptop_or_projector(qtbot, make_w
     cut at 1024 pixels on main too.)"""
     from latentlab.pretrained import find
     from latentlab.ui.layout_check import cut_texts, decoded_digit_px, outside_screen, outside_window
-    from test_layout import DIGIT_PX, fresh_on, settle
+    from test_layout import fresh_on, settle
 
     window, _ = fresh_on(qtbot, make_window, size)
     assert window.open_checkpoint(str(find(key).path))
@@ -156,7 +161,7 @@ def test_a_conditional_model_cuts_no_text_on_a_laptop_or_projector(qtbot, make_w
         what = f"{key}, presentation {presenting}"
         assert outside_screen(window) is None and not outside_window(window), what
         assert not [str(c) for c in cut_texts(window) if type(c.widget).__name__ != "LossPlot"], what
-        assert decoded_digit_px(window) >= DIGIT_PX, what
+        assert decoded_digit_px(window) >= DIGIT_PX_WITH_ANALOGY_ROW, what
         row = window.analogy_row
         x0, _ = row.cell_center(0)
         x9, _ = row.cell_center(9)
