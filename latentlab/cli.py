@@ -7,6 +7,8 @@
     latentlab encode CKPT --out latents.csv      latents and labels as CSV
     latentlab interpolate CKPT [CKPT ...] --from 3 --to 8 --out strip.png
                                                  decoded paths and their metrics
+    latentlab fit-prior CKPT --kind flow|gmm     a latent prior; the sampling sources compared
+    latentlab debias --target 8 --keep 0.1       the latent-density debiasing demo
 
 Errors in the user's input print one line and exit with status 2; nothing prints a
 traceback unless it is a bug. Text that comes from a file goes through
@@ -35,7 +37,7 @@ from latentlab.cli_checks import (
 from latentlab.errors import LatentLabError
 from latentlab.safe_text import clean, json_safe
 
-SUBCOMMANDS = ("train", "info", "sample", "encode", "interpolate")
+SUBCOMMANDS = ("train", "info", "sample", "encode", "interpolate", "fit-prior", "debias")
 EXIT_USAGE = 2
 #: A reader that closed the pipe (``latentlab info X | head -2``): stop quietly, as a
 #: process killed by SIGPIPE would (128 + 13).
@@ -106,13 +108,15 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
-    t.add_argument("--model", default="vae", help="family: ae, vae, msvae, gan, wgan-gp, judge (default vae)")
+    t.add_argument("--model", default="vae", help="family: ae, vae, msvae, gan, wgan-gp, pixelcnn, judge (default vae)")
     t.add_argument("--backbone", default=None, choices=["mlp", "conv"], help="network type (default: mlp for ae/vae/msvae, conv for gan/wgan-gp/judge)")
     t.add_argument("--latent-dim", type=int, default=None, help="latent size (default 2)")
     t.add_argument("--hidden", type=int, default=None, help="width of the first hidden layer (default 512)")
     t.add_argument("--beta", type=float, default=None, help="KL weight of vae/msvae (default 1)")
     t.add_argument("--gamma", type=float, default=None, help="classifier weight of msvae (default 100)")
     t.add_argument("--denoise", type=float, default=None, help="input noise std for a denoising ae")
+    t.add_argument("--layers", type=int, default=None, help="gated layers of a pixelcnn (default 8)")
+    t.add_argument("--conditional", action="store_true", default=None, help="pixelcnn: condition on the class, p(x | y)")
     t.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name or folder:PATH (default {DEFAULT_DATASET})")
     t.add_argument("--image-size", type=int, default=None, help="resize images to this side")
     t.add_argument("--epochs", type=int, default=30)
@@ -136,7 +140,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--out", required=True, help="PNG file")
     s.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
-    s.add_argument("--source", choices=["prior", "mixture"], default=None, help="where latents come from")
+    s.add_argument("--source", choices=["prior", "mixture", "flow"], default=None, help="where latents come from")
     s.add_argument("--scale", type=int, default=3, help="enlarge pixels this many times (1 to 32, default 3)")
     s.set_defaults(run=cmd_sample)
 
@@ -151,6 +155,11 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     from latentlab.cli_interpolate import add_parser as add_interpolate_parser
 
     add_interpolate_parser(sub)
+    from latentlab.cli_debias import add_parser as add_debias_parser
+    from latentlab.cli_priors import add_parser as add_fit_prior_parser
+
+    add_fit_prior_parser(sub)
+    add_debias_parser(sub)
     return p
 
 
@@ -199,6 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = {k: v for k, v in {
             "backbone": args.backbone, "latent_dim": args.latent_dim, "hidden": args.hidden,
             "beta": args.beta, "gamma": args.gamma, "denoise": args.denoise,
+            "layers": args.layers, "conditional": args.conditional,
         }.items() if v is not None}
         try:
             config = make_config(args.model, image_shape=list(dataset.image_shape),
@@ -247,7 +257,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     m, d = meta["model"], meta.get("dataset", {})
     say(f"checkpoint   {args.checkpoint}")
-    say(f"model        {m['family']} ({m['backbone']} backbone, latent {m['latent_dim']}, hidden {m['hidden']})")
+    from latentlab.models.registry import family_class
+
+    latent = f"latent {m['latent_dim']}" if family_class(m["family"]).has_latent_space else "no latent space"
+    say(f"model        {m['family']} ({m['backbone']} backbone, {latent}, hidden {m['hidden']})")
     extra = {k: v for k, v in m.items() if k not in ("family", "backbone", "latent_dim", "hidden", "image_shape", "num_classes")}
     if extra:
         say("settings     " + ", ".join(f"{k}={v}" for k, v in extra.items()))
@@ -259,6 +272,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     epochs = len(history) or training.get("epochs", 0)
     say(f"epochs       {epochs}" + ("" if history or not epochs else " (no per-epoch history kept)"))
     say(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
+    if meta.get("flow_prior_layers"):
+        say(f"flow prior   {meta['flow_prior_layers']} coupling layers (sample --source flow)")
     if meta.get("metrics"):
         say("metrics")
         print(_format_metrics(meta["metrics"], indent="  "))  # its labels are cleaned
@@ -279,11 +294,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"--scale must be from 1 to {MAX_SCALE}, got {args.scale}")
     check_output(args.out, (".png",), "grid.png")
     model = load_checkpoint(args.checkpoint).model
-    if not model.has_decoder:
+    if not model.can_sample:
         raise ConfigError(f"a {model.family} checkpoint cannot generate images")
     gen = torch.Generator().manual_seed(args.seed)
-    with torch.no_grad():
-        images = model.sample(args.n, generator=gen, source=args.source)
+    if not model.has_latent_space:  # pixel by pixel: seconds, so show progress
+        from latentlab.cli_pixelcnn import sample_pixelwise
+
+        images = sample_pixelwise(model, args.n, gen, args.source)
+    else:
+        with torch.no_grad():
+            images = model.sample(args.n, generator=gen, source=args.source)
     path = save_png(make_grid(images), args.out, scale=args.scale)
     say(f"saved {args.n} samples to {path}")
     return 0
@@ -338,6 +358,7 @@ METRIC_LABELS = {
     "sample_min_class_share": ("smallest class share of samples", "%"),
     "sample_mean_confidence": ("judge confidence on samples", "%"),
     "test_wasserstein": ("Wasserstein estimate (test)", ""),
+    "test_nll": ("test negative log-likelihood", "nats/image"),
 }
 
 

@@ -71,7 +71,13 @@ RECIPES: dict[str, dict] = {
     "vae-16d": {"family": "vae", "config": {"hidden": 256, "latent_dim": 16}, "epochs": 60},
     "gan": {"family": "gan", "config": {}, "epochs": 100},
     "wgan-gp": {"family": "wgan-gp", "config": {}, "epochs": 200},
+    # Density models (docs/density-models.md), not in the window's model menu (yet): a gated
+    # PixelCNN, and the shipped AE with a RealNVP prior fitted to its codes (no retraining).
+    "pixelcnn": {"family": "pixelcnn", "config": {}, "epochs": 15},
+    "ae-flow": {"family": "ae", "prior_of": "ae", "prior": {"layers": 8, "hidden": 64, "steps": 3000}},
 }
+#: Shipped files that are not in ``latentlab.pretrained.MODELS`` (the window's menu).
+EXTRAS = ("pixelcnn", "ae-flow")
 
 #: The metrics the manifest records per family, with how they are shown.
 SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -86,6 +92,14 @@ SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
     "judge": (("test_accuracy", "test accuracy", "{:.1%}"),),
 }
 SHOWN["wgan-gp"] = SHOWN["gan"]
+SHOWN["pixelcnn"] = (("test_nll", "test NLL", "{:.1f}"),)
+#: By key, where a model is shown differently from its family.
+SHOWN_BY_KEY = {
+    "ae-flow": (("mixture_judge_fid", "mixture: judge FID", "{:.0f}"),
+                ("mixture_sample_min_class_share", "min class share", "{:.1%}"),
+                ("flow_judge_fid", "flow: judge FID", "{:.0f}"),
+                ("flow_sample_min_class_share", "min class share", "{:.1%}")),
+}
 
 
 def model_path(key: str) -> Path:
@@ -101,13 +115,35 @@ def round_weights_(model: torch.nn.Module, dtype: torch.dtype = STORAGE_DTYPE) -
 
 
 def measure_all(model, dataset, judge) -> dict:
-    """Every test metric, lists included (KL per dimension, class shares): the checkpoint's."""
-    return evaluate(model, dataset, judge=judge, seed=SEED)
+    """Every test metric, lists included (KL per dimension, class shares): the checkpoint's.
+    With a flow prior, also each sampling source's figures (``prior_…``, ``mixture_…``,
+    ``flow_…``) and the test codes' log-density under the mixture and the flow."""
+    metrics = evaluate(model, dataset, judge=judge, seed=SEED)
+    if model.flow_prior is not None:
+        from latentlab.latent.priors import code_log_likelihoods, compare_sources
+
+        for source, value in code_log_likelihoods(model, dataset.test.images).items():
+            metrics[f"{source}_test_code_log_likelihood"] = value
+        for source, figures in compare_sources(model, judge, dataset, seed=SEED).items():
+            metrics.update({f"{source}_{k}": v for k, v in figures.items()})
+    return metrics
 
 
 def measure(model, dataset, judge) -> dict:
     """The scalar metrics: the manifest's, and what the test re-measures."""
     return {k: v for k, v in measure_all(model, dataset, judge).items() if isinstance(v, (int, float))}
+
+
+class EpochLog(TrainingCallback):
+    """One line per evaluated epoch: a long build shows where it is."""
+
+    def __init__(self, key: str) -> None:
+        self.key, self.started = key, time.perf_counter()
+
+    def on_epoch(self, trainer, report) -> None:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in report.metrics.items() if isinstance(v, float))
+        print(f"  {self.key} epoch {report.epoch}/{report.epochs} ({time.perf_counter() - self.started:.0f} s)"
+              + (f": {shown}" if shown else ""), flush=True)
 
 
 class Progress(TrainingCallback):
@@ -137,6 +173,8 @@ def source_path(key: str, out_dir: Path | None) -> Path:
 def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None = None) -> dict:
     """Train, round, measure and save one model; ``out_dir`` (experiments) instead of the shipped folder."""
     recipe = RECIPES[key]
+    if "prior_of" in recipe:
+        return build_prior(key, dataset, judge, out_dir)
     torch.manual_seed(SEED)
     source = recipe.get("from")
     if source:  # a rung of the β ladder: its neighbour's weights, history and orientation
@@ -155,7 +193,7 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
     evaluate_every = 0 if recipe["family"] in ("gan", "wgan-gp") else 1
     settings = TrainSettings(epochs=recipe["epochs"], seed=SEED, device="cpu", evaluate_every=evaluate_every)
     started = time.perf_counter()
-    callbacks = [Progress(key, dataset, judge, watch_every)] if watch_every else []
+    callbacks = [EpochLog(key), *([Progress(key, dataset, judge, watch_every)] if watch_every else [])]
     trainer = Trainer(model, dataset, settings, callbacks=callbacks, history=history)
     result = trainer.fit()
     if result.status != "finished":
@@ -173,6 +211,25 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
                     dataset=dataset.info(), metrics=all_metrics, history=trainer.history,
                     training={**settings.to_dict(), "recipe": recipe}, weights_dtype=STORAGE_DTYPE)
     print(f"{key}: trained in {seconds:.0f} s; " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
+    return {"family": recipe["family"], "metrics": metrics, "train_seconds": round(seconds, 1)}
+
+
+def build_prior(key: str, dataset, judge, out_dir: Path | None = None) -> dict:
+    """A shipped model with a flow prior fitted to its training codes (the model is not retrained)."""
+    from latentlab.models.flow import fit_latent_flow
+
+    recipe = RECIPES[key]
+    start = load_checkpoint(source_path(recipe["prior_of"], out_dir))
+    model = start.model
+    started = time.perf_counter()
+    fit_latent_flow(model, dataset.train.images, seed=SEED, **recipe["prior"])
+    seconds = time.perf_counter() - started
+    all_metrics = measure_all(model, dataset, judge)
+    metrics = {k: v for k, v in all_metrics.items() if isinstance(v, (int, float))}
+    save_checkpoint((out_dir / model_path(key).name) if out_dir else model_path(key), model.cpu(),
+                    dataset=dataset.info(), metrics=all_metrics, history=start.history,
+                    training={**start.training, "prior": recipe}, weights_dtype=STORAGE_DTYPE)
+    print(f"{key}: flow fitted in {seconds:.0f} s; " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
     return {"family": recipe["family"], "metrics": metrics, "train_seconds": round(seconds, 1)}
 
 
@@ -288,7 +345,7 @@ def render_table(manifest: dict) -> str:
     for key, entry in manifest.items():
         path = model_path(key)
         size = path.stat().st_size / 1e6 if path.exists() else float("nan")
-        shown = SHOWN[entry["family"]]
+        shown = SHOWN_BY_KEY.get(key, SHOWN[entry["family"]])
         text = "; ".join(f"{label} {fmt.format(entry['metrics'][name])}" for name, label, fmt in shown
                          if name in entry["metrics"])
         lines.append(f"| {key} | `{path.name}` | {size:.2f} MB | {text} |")
@@ -367,7 +424,7 @@ def main() -> int:
     built = {k: manifest[k] for k in keys}
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}  # another build may have written
     manifest.update(built)
-    order = ["judge", *[m.key for m in MODELS]]
+    order = ["judge", *[m.key for m in MODELS], *EXTRAS]
     manifest = {k: manifest[k] for k in order if k in manifest}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     write_readme_table(manifest)

@@ -31,6 +31,10 @@ class LatentModel(nn.Module, ABC):
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     has_encoder: ClassVar[bool] = True
     has_decoder: ClassVar[bool] = True
+    #: False for families without a latent space (PixelCNN: pixel by pixel, no encode or decode).
+    has_latent_space: ClassVar[bool] = True
+    #: True for families with an exact likelihood: ``nll(x, y)`` gives −log p(x) in nats per image.
+    has_likelihood: ClassVar[bool] = False
     #: True for families whose loss has a KL weight the user may change while training.
     has_beta: ClassVar[bool] = False
     default_lr: ClassVar[float] = 1e-3
@@ -49,11 +53,18 @@ class LatentModel(nn.Module, ABC):
         self.config = config
         #: Optional Gaussian mixture fitted on the encoded training set, for sampling.
         self.mixture: LatentMixture | None = None
+        #: Optional normalizing flow fitted on the encoded training set (``flow.LatentFlow``).
+        self.flow_prior = None
 
     # ----------------------------------------------------------------- interface
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
+
+    @property
+    def can_sample(self) -> bool:
+        """Whether ``sample`` makes images (through the decoder, or pixel by pixel)."""
+        return self.has_decoder
 
     @property
     def device(self) -> torch.device:
@@ -76,7 +87,8 @@ class LatentModel(nn.Module, ABC):
         self, n: int, generator: torch.Generator | None = None, source: str | None = None
     ) -> torch.Tensor:
         """n latent points from ``source``: ``"prior"``, ``"mixture"`` (the fitted latent
-        mixture) or None for the family's default (the mixture for autoencoders)."""
+        mixture), ``"flow"`` (the fitted flow prior) or None for the family's default (the
+        mixture for autoencoders)."""
         source = source or self.default_sample_source
         if source == "prior":
             return self.prior_sample(n, generator)
@@ -87,7 +99,14 @@ class LatentModel(nn.Module, ABC):
                     "train it with `latentlab train` (which fits one) or sample from the prior"
                 )
             return self.mixture.sample(n, generator=generator).to(self.device)
-        raise ConfigError(f"unknown sample source {source!r}; use prior or mixture")
+        if source == "flow":
+            if self.flow_prior is None:
+                raise ConfigError(
+                    f"this {self.family} model has no flow prior to sample from; "
+                    "fit one with `latentlab fit-prior CHECKPOINT --kind flow`"
+                )
+            return self.flow_prior.sample(n, generator=generator).to(self.device)
+        raise ConfigError(f"unknown sample source {source!r}; use prior, mixture or flow")
 
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None) -> torch.Tensor:
         """n images decoded from latents drawn by ``sample_latents``."""

@@ -76,4 +76,4 @@ def family_names() -> list[str]:
 
 def _load_builtin_families() -> None:
     # Importing the modules runs their @register decorators.
-    from latentlab.models import ae, gan, judge, msvae, vae, wgan_gp  # noqa: F401
+    from latentlab.models import ae, gan, judge, msvae, pixelcnn, vae, wgan_gp  # noqa: F401

@@ -135,9 +135,11 @@ def _test_metrics(model: LatentModel, dataset: ImageDataset, judge: LatentModel 
 
 
 @torch.no_grad()
-def sample_quality(model: LatentModel, judge: LatentModel, dataset: ImageDataset, n: int = 1000) -> dict:
-    """The judge's view of ``n`` samples: class shares, confidence, Fréchet distance."""
-    samples = torch.cat([model.sample(min(EVAL_BATCH, n - i)) for i in range(0, n, EVAL_BATCH)])
+def sample_quality(model: LatentModel, judge: LatentModel, dataset: ImageDataset, n: int = 1000,
+                   source: str | None = None) -> dict:
+    """The judge's view of ``n`` samples (latents from ``source``, see ``sample_latents``):
+    class shares, confidence, Fréchet distance."""
+    samples = torch.cat([model.sample(min(EVAL_BATCH, n - i), source=source) for i in range(0, n, EVAL_BATCH)])
     cls, conf = judge_predict(judge, samples)
     shares = torch.bincount(cls, minlength=dataset.num_classes).float() / n
     fid = frechet_distance(judge_features(judge, samples), judge_features(judge, dataset.test.images))

@@ -116,6 +116,7 @@ class Trainer:
         callbacks: Sequence[TrainingCallback] = (),
         judge: LatentModel | None = None,
         history: list[dict] | None = None,
+        sample_weights: torch.Tensor | None = None,
     ) -> None:
         self.settings = settings or TrainSettings()
         self.device = resolve_device(self.settings.device)
@@ -134,6 +135,8 @@ class Trainer:
         self._good_state = self.snapshot_state()
         self._good_epoch = 0
         self._last_autosave = time.monotonic()
+        #: Optional sampling weight per training image (debiasing): see ``_epoch_order``.
+        self.sample_weights = _checked_weights(sample_weights, len(dataset.train))
 
     # ------------------------------------------------------------- for callbacks
     def snapshot_state(self) -> dict[str, torch.Tensor]:
@@ -170,7 +173,7 @@ class Trainer:
         step = 0
         result: TrainResult | None = None
         for epoch in range(1, s.epochs + 1):
-            perm = torch.randperm(n, device=self.device, generator=gen)
+            perm = self._epoch_order(n, gen)
             epoch_sums: dict[str, torch.Tensor] = {}
             window: list[dict[str, torch.Tensor]] = []
             window_start = time.perf_counter()
@@ -238,6 +241,13 @@ class Trainer:
         return result
 
     # ---------------------------------------------------------------- helpers
+    def _epoch_order(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """The training images of one epoch, in order: a permutation, or with ``sample_weights``
+        n draws with replacement in proportion to the weights (an epoch is still n images)."""
+        if self.sample_weights is None:
+            return torch.randperm(n, device=self.device, generator=gen)
+        return torch.multinomial(self.sample_weights.to(self.device), n, replacement=True, generator=gen)
+
     def _apply_live_settings(self) -> None:
         beta, lr = self.control.beta, self.control.lr
         if beta is not None and self.model.has_beta and beta != self.model.config.beta:
@@ -277,6 +287,16 @@ class Trainer:
             path, self.model, dataset=self.dataset.info(), metrics=self.metrics,
             history=self.history, training=self.settings.to_dict(), optimizers=self.optimizers,
         )
+
+
+def _checked_weights(weights: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    if weights is None:
+        return None
+    weights = torch.as_tensor(weights, dtype=torch.float32).flatten()
+    if len(weights) != n or not torch.isfinite(weights).all() or (weights < 0).any() or not weights.sum() > 0:
+        raise ConfigError(f"sampling weights must be {n} finite numbers >= 0 (one per training image), "
+                          "not all zero")
+    return weights
 
 
 def _mean_parts(window: list[dict[str, torch.Tensor]]) -> dict[str, float]:
