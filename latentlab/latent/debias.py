@@ -133,18 +133,19 @@ def log_density(codes: np.ndarray, method: str = "flow", seed: int = 0) -> np.nd
 
 
 def density_weights(log_p: np.ndarray, alpha: float) -> np.ndarray:
-    """Sampling weights ∝ p^−α, scaled to mean 1 and capped at ``WEIGHT_CAP``."""
+    """Sampling weights ∝ p^−α, scaled to mean 1, none above ``WEIGHT_CAP``: the weights are
+    min(k·p^−α, cap) with k found (by bisection) so that their mean is 1."""
     if not 0.0 <= alpha <= 10.0:
         raise ConfigError(f"alpha must be from 0 to 10, got {alpha!r}")
     logw = -alpha * np.asarray(log_p, dtype=np.float64)
     w = np.exp(logw - logw.max())
     w = w / w.mean()
-    for _ in range(20):  # capping changes the mean: repeat until the cap holds
-        w = np.minimum(w, WEIGHT_CAP)
-        w = w / w.mean()
-        if w.max() <= WEIGHT_CAP * (1 + 1e-9):
-            break
-    return w
+    # mean(min(k·w, cap)) grows with k: at most 1 at k = 1, the cap (≥ 1) once k·min(w) ≥ cap.
+    low, high = 0.0, float(np.log(WEIGHT_CAP / w.min()))
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if np.minimum(np.exp(mid) * w, WEIGHT_CAP).mean() < 1.0 else (low, mid)
+    return np.minimum(np.exp(high) * w, WEIGHT_CAP)
 
 
 # ------------------------------------------------------------------ the figures

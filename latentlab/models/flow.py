@@ -233,7 +233,7 @@ class LatentFlow:
                 nn.utils.clip_grad_norm_(net.parameters(), 10.0)
                 opt.step()
                 schedule.step()
-                running += float(loss)
+                running += loss.item()
                 if on_progress is not None and step % 100 == 0:
                     on_progress(step, steps, running / 100)
                     running = 0.0
