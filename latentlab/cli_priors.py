@@ -87,7 +87,7 @@ def fit_prior(model, dataset, kind: str, *, components: int | None = None, layer
 
     def progress(step: int, total: int, nll: float) -> None:
         if step % 500 == 0 or step == total:
-            log(f"flow step {step}/{total}: training codes' -log p {nll:.3f} nats")
+            log(f"flow step {step}/{total}: held-out codes' -log p {nll:.3f} nats")
 
     fit_latent_flow(model, images, layers=layers, hidden=hidden, steps=steps, seed=seed, on_progress=progress)
 

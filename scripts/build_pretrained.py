@@ -52,6 +52,9 @@ TABLE_BEGIN = "<!-- pretrained-table: begin (written by scripts/build_pretrained
 TABLE_END = "<!-- pretrained-table: end -->"
 LADDER_BEGIN = "<!-- ladder-displacement: begin (written by scripts/build_pretrained.py) -->"
 LADDER_END = "<!-- ladder-displacement: end -->"
+MAIN_README = ROOT / "README.md"
+LIKELIHOOD_BEGIN = "<!-- likelihood-table: begin (written by scripts/build_pretrained.py) -->"
+LIKELIHOOD_END = "<!-- likelihood-table: end -->"
 #: Epochs of fine-tuning per rung of the β ladder, from its neighbour.
 LADDER_EPOCHS = 30
 
@@ -331,13 +334,35 @@ def render_ladder(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_section(begin: str, end: str, body: str) -> None:
-    text = README.read_text()
+def write_section(begin: str, end: str, body: str, readme: Path = README) -> None:
+    text = readme.read_text()
     if begin not in text or end not in text:
-        raise SystemExit(f"{README} lacks the markers {begin!r} … {end!r}")
+        raise SystemExit(f"{readme} lacks the markers {begin!r} … {end!r}")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    README.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
+    readme.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
+
+
+#: The test split's own entropy, Σ −x log x − (1 − x) log(1 − x) over pixels, mean per image:
+#: the floor of every Bernoulli cross-entropy on these grey levels.
+def target_entropy(dataset) -> float:
+    x = dataset.test.images.double()
+    h = -(torch.special.xlogy(x, x) + torch.special.xlogy(1 - x, 1 - x))
+    return float(h.flatten(1).sum(1).mean())
+
+
+def render_likelihood_table(manifest: dict, floor: float) -> str:
+    """The PixelCNN's test NLL next to the VAEs' −ELBO (the main README's table)."""
+    rows = [("`vae`", "VAE, 2-D latent", "−ELBO (bounds −log p(x) from above)", manifest.get("vae", {}), "test_neg_elbo"),
+            ("`vae-16d`", "VAE, 16-D latent", "−ELBO (bounds −log p(x) from above)", manifest.get("vae-16d", {}),
+             "test_neg_elbo"),
+            ("`pixelcnn`", "gated PixelCNN", "−log p(x), exact", manifest.get("pixelcnn", {}), "test_nll")]
+    lines = ["| shipped model | what | score | nats per test image |", "|---|---|---|---:|"]
+    for key, title, what, entry, metric in rows:
+        if metric in entry.get("metrics", {}):
+            lines.append(f"| {key} | {title} | {what} | {entry['metrics'][metric]:.1f} |")
+    lines.append(f"| | the targets' own entropy (the floor) | | {floor:.1f} |")
+    return "\n".join(lines)
 
 
 def render_table(manifest: dict) -> str:
@@ -428,6 +453,8 @@ def main() -> int:
     manifest = {k: manifest[k] for k in order if k in manifest}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     write_readme_table(manifest)
+    write_section(LIKELIHOOD_BEGIN, LIKELIHOOD_END, render_likelihood_table(manifest, target_entropy(dataset)),
+                  MAIN_README)
     if any(k in BETA_LADDER for k in keys):
         write_section(LADDER_BEGIN, LADDER_END, render_ladder(ladder_displacements(dataset)))
     print(f"wrote {manifest_path} and the table in {README}")
