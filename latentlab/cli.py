@@ -59,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LatentLabError as exc:
         print(f"latentlab: error: {clean(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("latentlab: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl+C outside training, or a second stop signal in it
+        print(f"latentlab: {clean(str(exc)) or 'interrupted'}", file=sys.stderr)
+        return 128 + getattr(exc, "signum", 2)
     except BrokenPipeError:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
@@ -97,19 +97,21 @@ def _gui_parser() -> argparse.ArgumentParser:
 def _run_gui(args: argparse.Namespace) -> int:
     from latentlab.ui.app import run_app
 
-    return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot)
+    return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot, exit_process=True)
 
 
 # -------------------------------------------------------------------- subcommands
 def _subcommand_parser() -> argparse.ArgumentParser:
+    from latentlab.cli_train import DEFAULT_AUTOSAVE, autosave_spec
     from latentlab.data import DEFAULT_DATASET
+    from latentlab.models.backbones import backbone_names
 
     p = ArgumentParser(prog="latentlab")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
     t.add_argument("--model", default="vae", help="family: ae, vae, msvae, gan, wgan-gp, pixelcnn, judge (default vae)")
-    t.add_argument("--backbone", default=None, choices=["mlp", "conv"], help="network type (default: mlp for ae/vae/msvae, conv for gan/wgan-gp/judge)")
+    t.add_argument("--backbone", default=None, choices=backbone_names(), help="network type (default: mlp for ae/vae/msvae, conv for gan/wgan-gp/judge)")
     t.add_argument("--latent-dim", type=int, default=None, help="latent size (default 2)")
     t.add_argument("--hidden", type=int, default=None, help="width of the first hidden layer (default 512)")
     t.add_argument("--beta", type=float, default=None, help="KL weight of vae/msvae (default 1)")
@@ -125,7 +127,11 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     t.add_argument("--resume", metavar="CKPT", help="continue training this checkpoint (fine-tune)")
-    t.add_argument("--out", help="checkpoint folder or .safetensors file (default runs/MODEL-DATASET)")
+    t.add_argument("--out", help="checkpoint folder or .safetensors file (default runs/MODEL-DATASET); "
+                   "checked before training starts")
+    t.add_argument("--autosave", metavar="INTERVAL", type=autosave_spec, default=autosave_spec(DEFAULT_AUTOSAVE),
+                   help=f"save to --out while training: every N minutes (default {DEFAULT_AUTOSAVE}), "
+                   "every N epochs (e.g. 3ep), or off")
     t.add_argument("--no-judge", action="store_true", help="skip the judge-based metrics")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=cmd_train)
@@ -184,18 +190,27 @@ def check_resume_fits(model, dataset) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    from latentlab.cli_train import AutosaveLog, StopOnSignals, describe_autosave, finish
     from latentlab.data import load_dataset
     from latentlab.errors import ConfigError
-    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.models.checkpoint import check_save_destination, estimated_size, load_checkpoint
     from latentlab.models.registry import create_model, make_config
+    from latentlab.training import distributed
     from latentlab.training.control import TrainControl
     from latentlab.training.evaluate import evaluate, fit_sampling_mixture
     from latentlab.training.judges import get_judge
     from latentlab.training.trainer import Trainer, TrainSettings
 
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    ranks = distributed.init_from_env(args.device)  # under torchrun: this process's rank; else None
+    main_rank = ranks is None or ranks.is_main  # the one that prints, judges and saves
+    quiet = args.quiet or not main_rank
+    log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
     dataset = load_dataset(args.dataset, image_size=args.image_size)
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
+    if main_rank:
+        _warn_about(dataset)
+    autosave_s, autosave_epochs = args.autosave
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                             device=args.device, autosave_every_s=autosave_s, autosave_every_epochs=autosave_epochs)
     torch.manual_seed(args.seed)
     history: list[dict] = []
     if args.resume:
@@ -218,34 +233,50 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = create_model(config)
     family = model.family
     out = Path(args.out or f"runs/{family}-{dataset.name.replace(':', '_').replace('/', '_')}")
+    if main_rank:  # under torchrun rank 0 alone saves
+        out = check_save_destination(out, needed_bytes=estimated_size(model))  # now, not after an hour of training
+    if autosave_s or autosave_epochs:
+        settings.autosave_path = str(out)
     judge = None
-    if family != "judge" and not args.no_judge:
-        judge = get_judge(dataset, settings.device, log=log)
+    if family != "judge" and not args.no_judge and main_rank:
+        judge_bar = None if quiet else ProgressBar(f"judge for {dataset.name}")
+        threads = torch.get_num_threads()
+        # As the window does, a judge trained here leaves a core free: on a 2-core machine shared
+        # with other work, two threads cost 3x the CPU time of one for the same judge.
+        torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 1) - 1)))
+        try:
+            judge = get_judge(dataset, settings.device, log=log, callbacks=[judge_bar] if judge_bar else [])
+        finally:
+            torch.set_num_threads(threads)
+        if judge_bar:
+            judge_bar.close()
     control = TrainControl()
-    bar = None if args.quiet else ProgressBar(f"{family} on {dataset.name}")
-    trainer = Trainer(model, dataset, settings, control=control, callbacks=[bar] if bar else [], judge=judge,
-                      history=history)
+    bar = None if quiet else ProgressBar(f"{family} on {dataset.name}")
+    trainer = Trainer(model, dataset, settings, control=control, judge=judge, history=history,
+                      callbacks=[*([bar] if bar else []), AutosaveLog(quiet)], distributed=ranks)
+    processes = f" x {ranks.world_size} processes ({ranks.backend})" if ranks else ""
     log(f"training {family} ({model.config.backbone}, latent {model.latent_dim}) on {dataset.name} "
-        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}")
+        f"[{len(dataset.train)} train / {len(dataset.test)} test] on {trainer.device}{processes}; "
+        f"saving to {out}, autosave {describe_autosave(args.autosave)}")
     started = time.perf_counter()
-    try:
+    # Ctrl+C, SIGTERM, SIGHUP: stop after this step, save. Under torchrun every rank stops after
+    # the same step (agreed), rank 0 alone speaks and saves.
+    with StopOnSignals(control, out, follower=not main_rank, distributed=ranks is not None) as signals:
         result = trainer.fit()
-    except KeyboardInterrupt:  # a second Ctrl+C while stopping: still save what we have
-        control.request_stop()
-        result = None
-    if bar:
-        bar.close()
-    if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture":
-        trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
-    path = trainer.save(out)
-    if result is None or not result.ok:
-        message = result.message if result else "interrupted"
-        print(f"latentlab: error: {message} Saved the last good weights to {path}.", file=sys.stderr)
-        return 1
-    print(f"{result.message} in {time.perf_counter() - started:.1f} s")
-    print(_format_metrics(trainer.metrics))
-    print(f"saved {path}")
-    return 0
+        if bar:
+            bar.close()
+        if ranks is not None:  # a collective: every rank takes part
+            if distributed.weights_agree(model):
+                log(f"checked: all {ranks.world_size} processes end with the same weights")
+            elif main_rank:
+                print(f"latentlab: warning: the {ranks.world_size} processes ended with different weights; "
+                      "rank 0's are saved", file=sys.stderr)
+        if not main_rank:
+            return 0 if result.ok else 1
+        if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture" \
+                and result.status == "finished":
+            trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
+        return finish(trainer, result, out, signals, time.perf_counter() - started, _format_metrics)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -268,9 +299,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if meta.get("parameters") is not None:
         say(f"parameters   {meta['parameters']:,}")
     history, training = meta.get("history") or [], meta.get("training") or {}
-    # The shipped models keep no per-epoch history (smaller files): their settings say how long.
-    epochs = len(history) or training.get("epochs", 0)
-    say(f"epochs       {epochs}" + ("" if history or not epochs else " (no per-epoch history kept)"))
+    say(f"epochs       {_describe_epochs(history, training)}")
     say(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
     if meta.get("flow_prior_layers"):
         say(f"flow prior   {meta['flow_prior_layers']} coupling layers (sample --source flow)")
@@ -328,6 +357,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         dataset = load_dataset(args.dataset, image_size=shape[1], channels=shape[0])
     else:
         dataset = recorded_dataset(ckpt.dataset, shape, args.data_from_checkpoint)
+    _warn_about(dataset)
     if tuple(dataset.image_shape) != tuple(model.config.image_shape):
         raise ConfigError(f"dataset images are {dataset.image_shape}, the model expects {model.config.image_shape}")
     splits = {"test": [dataset.test], "train": [dataset.train], "all": [dataset.train, dataset.test]}[args.split]
@@ -340,6 +370,31 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------- formatting
+def _warn_about(dataset) -> None:
+    """What loading left out (skipped files, unreadable folders), one line each on stderr."""
+    for note in dataset.warnings:
+        print(f"latentlab: warning: {clean(note)}", file=sys.stderr)
+
+
+def _describe_epochs(history: list, training: dict) -> str:
+    """"30", "3.36 of 300 (stopped early)", "0 of 3 (training failed: ...)" or "100 (no
+    per-epoch history kept)"; "of" counts the epochs the run asked for plus those it continued."""
+    from latentlab.training.progress import epochs_trained
+
+    epochs = epochs_trained(history, training)
+    text = f"{epochs:g}" if epochs == int(epochs) else f"{epochs:.2f}"
+    status = training.get("status")
+    if status in ("stopped", "failed", "running"):
+        asked, start = training.get("epochs"), training.get("epochs_at_start", 0)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (asked, start)):
+            text += f" of {asked + start:g}"
+        text += {"stopped": " (stopped early)", "failed": " (training failed: the loss became non-finite)",
+                 "running": " (autosaved while training)"}[status]
+    elif not history and epochs:
+        text += " (no per-epoch history kept)"
+    return text
+
+
 def _fmt_time(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     h, rem = divmod(seconds, 3600)
@@ -388,35 +443,54 @@ def _number(value, spec: str) -> str:
 
 
 class ProgressBar:
-    """A one-line progress bar with rate and ETA on stderr (a training callback)."""
+    """A one-line progress bar with rate and ETA on stderr (a training callback).
 
-    def __init__(self, title: str, width: int = 28, min_interval: float = 0.1) -> None:
-        self.title, self.width, self.min_interval = title, width, min_interval
+    On a terminal the bar is redrawn in place; in a log (not a terminal) a line is written
+    at every epoch's end and, within long epochs, every ``log_interval`` seconds.
+    """
+
+    def __init__(self, title: str, width: int = 28, min_interval: float = 0.1, log_interval: float = 15.0) -> None:
+        self.title, self.width, self.min_interval, self.log_interval = title, width, min_interval, log_interval
         self._last = 0.0
+        self._last_log = time.perf_counter()
         self._tty = sys.stderr.isatty()
-        self._last_epoch_line = ""
+        self._drawn = False
 
     def on_step(self, trainer, report) -> None:
         now = time.perf_counter()
+        loss = report.losses.get("loss", float("nan"))
+        if not self._tty:
+            if now - self._last_log >= self.log_interval:
+                self._last_log = now
+                sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} {report.progress:.0%} "
+                                 f"loss {loss:.4g} ETA {_fmt_time(report.eta_s)}\n")
+            return
         if now - self._last < self.min_interval and report.step != report.total_steps:
             return
         self._last = now
         filled = int(self.width * report.progress)
-        loss = report.losses.get("loss", float("nan"))
         line = (f"{self.title} epoch {report.epoch}/{report.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{report.progress:4.0%} {report.images_per_s:,.0f} img/s ETA {_fmt_time(report.eta_s)} loss {loss:.4g}")
-        if self._tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
-            sys.stderr.flush()
+        self._write("\r" + line + "\x1b[K")
+        self._drawn = True
 
     def on_epoch(self, trainer, report) -> None:
         if not self._tty:  # logs and CI: one line per epoch instead of a redrawn bar
+            self._last_log = time.perf_counter()
             loss = report.losses.get("loss", float("nan"))
-            sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
-                             f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
+            self._write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
+                        f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
 
     def on_end(self, trainer, result) -> None: ...
 
     def close(self) -> None:
-        if self._tty:
-            sys.stderr.write("\n")
+        if self._tty and self._drawn:
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        """A closed terminal (SIGHUP) makes writes fail: training and the save go on."""
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            self._tty = False

@@ -27,3 +27,7 @@ class TrainingError(LatentLabError):
 
 class UsageError(LatentLabError):
     """The command line is wrong: an unknown command or file, an option out of range."""
+
+
+class OutputError(LatentLabError):
+    """A result file (checkpoint, picture, CSV) cannot be written: disk full, read-only, not a folder."""

@@ -1,4 +1,4 @@
-"""Where latentlab's files live: the bundled resources, the user's data and the cache.
+"""Where latentlab's files live: the bundled resources, the user cache and the user's data folder.
 
 Nothing latentlab does writes inside the installed package (``package_dirs``): a shipped
 checkpoint is a template, and saving it proposes a folder in ``data_dir()`` instead.
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from latentlab.errors import DatasetError
+from latentlab.errors import DatasetError, OutputError
 
 
 def resources_dir() -> Path:
@@ -30,39 +30,40 @@ def cache_dir() -> Path:
     ``$LATENTLAB_CACHE``, else ``%LOCALAPPDATA%\\latentlab`` on Windows, else
     ``$XDG_CACHE_HOME/latentlab`` or ``~/.cache/latentlab``.
     """
-    override = os.environ.get("LATENTLAB_CACHE")
-    if override:
-        path = Path(override).expanduser()
-    elif sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        path = (Path(local) if local else Path.home() / "AppData" / "Local") / "latentlab"
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        path = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "latentlab"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DatasetError(
-            f"cannot create the cache folder {path} ({err.strerror or err}); "
-            f"set LATENTLAB_CACHE to a writable folder"
-        ) from err
-    return path
+    return _user_folder("LATENTLAB_CACHE", ("LOCALAPPDATA", ("AppData", "Local")),
+                        ("XDG_CACHE_HOME", (".cache",)), "the cache folder", DatasetError)
 
 
 def data_dir() -> Path:
-    """Where the user's own models go by default (not created here).
+    """latentlab's folder for the user's own files (saved models, autosaves, rescued
+    checkpoints), created on demand.
 
     ``$LATENTLAB_HOME``, else ``%APPDATA%\\latentlab`` on Windows, else
-    ``$XDG_DATA_HOME/latentlab`` or ``~/.local/share/latentlab``.
+    ``$XDG_DATA_HOME/latentlab`` or ``~/.local/share/latentlab``. Never inside the package.
     """
-    override = os.environ.get("LATENTLAB_HOME")
+    return _user_folder("LATENTLAB_HOME", ("APPDATA", ("AppData", "Roaming")),
+                        ("XDG_DATA_HOME", (".local", "share")), "latentlab's data folder", OutputError)
+
+
+def _user_folder(override_var: str, windows: tuple[str, tuple[str, ...]], xdg: tuple[str, tuple[str, ...]],
+                 what: str, error: type[Exception]) -> Path:
+    """``$override_var``, else the platform's folder (a Windows variable or the XDG one, each
+    with its default under the home folder) plus ``latentlab``; created, or ``error``."""
+    override = os.environ.get(override_var)
     if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        roaming = os.environ.get("APPDATA")
-        return (Path(roaming) if roaming else Path.home() / "AppData" / "Roaming") / "latentlab"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share") / "latentlab"
+        path = Path(override).expanduser()
+    else:
+        var, default = windows if sys.platform == "win32" else xdg
+        base = os.environ.get(var)
+        usable = base and (sys.platform == "win32" or Path(base).is_absolute())
+        path = (Path(base) if usable else Path.home().joinpath(*default)) / "latentlab"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise error(
+            f"cannot create {what} {path} ({err.strerror or err}); set {override_var} to a writable folder"
+        ) from err
+    return path
 
 
 def models_dir() -> Path:

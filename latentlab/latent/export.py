@@ -1,6 +1,7 @@
 """Files for slides and papers: strips as PNG and animated GIF, comparisons as a labelled
 grid, latents with labels as CSV. Rendered with Pillow, no Qt, so the CLI and the window
-write the same pictures.
+write the same pictures. Every file is written atomically (``latentlab.atomic``): a full
+disk or a kill leaves no truncated file, and a failure is one OutputError line.
 
 Pictures are meant to be read from the back of a lecture hall: frames are enlarged with
 nearest-neighbour (``scale``), captions use a scalable font, and a frame whose judged
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from latentlab.atomic import write_output
 from latentlab.errors import ConfigError
 from latentlab.latent.compare import StripSet
 from latentlab.latent.images import to_uint8
@@ -201,15 +203,12 @@ def fit_text(text: str, width: int) -> str:
 
 
 def _save(img: Image.Image, path: str | Path, suffixes: tuple[str, ...], **kwargs) -> Path:
+    """Write ``img`` atomically (a full disk leaves no truncated picture; see latentlab.atomic)."""
     path = Path(path)
     if path.suffix.lower() not in suffixes:
         raise ConfigError(f"{path} should end in {' or '.join(suffixes)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        img.save(path, **kwargs)
-    except OSError as exc:
-        raise ConfigError(f"could not write {path}: {exc.strerror or exc}") from exc
-    return path
+    image_format = Image.registered_extensions()[path.suffix.lower()]
+    return write_output(path, lambda f: img.save(f, format=image_format, **kwargs), what="the picture")
 
 
 def _unpack(strip, metrics: PathMetrics | None) -> tuple:
@@ -453,19 +452,16 @@ def save_latents_csv(
         y = (labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)).astype(np.int64)
         if len(y) != len(z):
             raise ConfigError(f"{len(z)} latents but {len(y)} labels")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = [f"z{i}" for i in range(z.shape[1])] + (["label", "class_name"] if y is not None else [])
-    try:
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            for i, row in enumerate(z):
-                extra = []
-                if y is not None:
-                    label = int(y[i])
-                    extra = [label, class_names[label] if 0 <= label < len(class_names) else str(label)]
-                w.writerow([f"{v:.6g}" for v in row] + extra)
-    except OSError as exc:
-        raise ConfigError(f"could not write {path}: {exc.strerror or exc}") from exc
-    return path
+
+    def write(f) -> None:
+        w = csv.writer(f)
+        w.writerow(header)
+        for i, row in enumerate(z):
+            extra = []
+            if y is not None:
+                label = int(y[i])
+                extra = [label, class_names[label] if 0 <= label < len(class_names) else str(label)]
+            w.writerow([f"{v:.6g}" for v in row] + extra)
+
+    return write_output(path, write, mode="w", newline="", encoding="utf-8", what="the latents")

@@ -28,13 +28,14 @@ def make_grid(images: torch.Tensor | np.ndarray, ncols: int | None = None, pad: 
 
 
 def save_png(picture: np.ndarray, path: str | Path, scale: int = 1) -> Path:
-    """Save an (H, W, C) uint8 picture, enlarged ``scale`` times with nearest-neighbour."""
+    """Save an (H, W, C) uint8 picture as PNG, enlarged ``scale`` times with nearest-neighbour.
+
+    Written atomically: a full disk leaves no 0-byte file and raises OutputError."""
     from PIL import Image
 
-    path = Path(path)
+    from latentlab.atomic import write_output
+
     if scale > 1:
         picture = picture.repeat(scale, axis=0).repeat(scale, axis=1)
-    mode_img = picture[..., 0] if picture.shape[-1] == 1 else picture
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(mode_img).save(path)
-    return path
+    image = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
+    return write_output(path, lambda f: image.save(f, format="PNG"), what="the picture")

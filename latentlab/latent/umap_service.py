@@ -1,9 +1,10 @@
 """UMAP in a worker process that stays alive, with progress events and a disk cache.
 
-Why a process: umap's first fit in a process spends about 30 s compiling with numba, and
+Why a process: umap's first fit in a process spent about 30 s compiling with numba, and
 in a thread of the GUI process that held the GIL long enough to freeze the window for up
 to 270 ms at a time. A separate process cannot freeze the GUI; keeping it alive means
-numba compiles once per app run. It is a ``spawn`` process (no fork of a process that
+numba's code is loaded once per app run (and compiled once per computer: the worker keeps
+numba's cache in the user cache folder, see ``umap_worker.cache_numba_on_disk``). It is a ``spawn`` process (no fork of a process that
 runs Qt and torch threads), daemonic, at a lower CPU priority, and it is stopped by
 :meth:`UmapService.shutdown` or, at the latest, when the interpreter exits.
 
@@ -13,7 +14,9 @@ The service is plain Python (no Qt): the window polls it on a timer
 Results are cached in ``cache_dir()/"umap"/<key hash>.npy``; the key hash is the SHA-1 of
 the latents' bytes and shape, the fit's parameters and umap-learn's version, so the same
 model on the same data finds its embedding again, in a later run too, without starting
-the process. The cache keeps the 64 most recently used layouts (at most ~30 MB for 60,000
+the process. Layouts of the shipped models come with latentlab (``resources/umap``, see
+:func:`shipped_layout`); :func:`layout_available` says whether a layout can be shown
+without a fit. Large sets stream a preview layout first (:class:`UmapPartial`). The cache keeps the 64 most recently used layouts (at most ~30 MB for 60,000
 points each); older ones are deleted when a new one is stored. One fit runs at a time; later requests wait in order. A new request with
 the same ``key`` (say, the same model and dataset with new weights) cancels the older one.
 """
@@ -65,13 +68,22 @@ class UmapResult:
 
 
 @dataclass(frozen=True)
+class UmapPartial:
+    """A preview layout of every point (large sets), shown while the full fit runs."""
+
+    job_id: int
+    key: str
+    embedding: np.ndarray = field(repr=False)  # (N, 2) float32
+
+
+@dataclass(frozen=True)
 class UmapFailed:
     job_id: int
     key: str
     message: str
 
 
-UmapEvent = UmapProgress | UmapResult | UmapFailed
+UmapEvent = UmapProgress | UmapPartial | UmapResult | UmapFailed
 
 
 @dataclass
@@ -106,6 +118,89 @@ def key_hash(latents: np.ndarray, *, n_neighbors: int = 15, seed: int = 0) -> st
     digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode())
     digest.update(latents.tobytes())
     return digest.hexdigest()
+
+
+def _usable(embedding: np.ndarray, n: int | None = None) -> bool:
+    return (embedding.ndim == 2 and embedding.shape[1] == 2 and (n is None or len(embedding) == n)
+            and bool(np.all(np.isfinite(embedding))))
+
+
+def shipped_layout(latents: np.ndarray, *, n_neighbors: int = 15, seed: int = 0,
+                   digest: str | None = None) -> np.ndarray | None:
+    """A layout shipped in ``resources/umap`` for these latents, or None.
+
+    The files are named by :func:`key_hash` (``scripts/build_umap_layouts.py`` writes them)
+    and hold the latents they were fitted on. The name is tried first; then any file whose
+    latents equal these to float rounding (rtol 1e-4) with the same parameters, because
+    the same checkpoint encodes to slightly different floats on another CPU, with another
+    PyTorch, or in the NumPy first screen, and another umap-learn changes the name.
+    """
+    from latentlab.locations import resources_dir
+
+    folder = resources_dir() / "umap"
+    latents = np.ascontiguousarray(latents, np.float32)
+    digest = digest or key_hash(latents, n_neighbors=n_neighbors, seed=seed)
+    named = folder / f"{digest}.npz"
+    try:
+        candidates = [named] if named.is_file() else []
+        candidates += sorted(path for path in folder.glob("*.npz") if path != named)
+    except OSError:
+        return None
+    for path in candidates:
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                if (stored["latents"].shape != latents.shape or int(stored["n_neighbors"]) != n_neighbors
+                        or int(stored["seed"]) != seed):
+                    continue
+                if path != named and not np.allclose(stored["latents"], latents, rtol=1e-4, atol=1e-4):
+                    continue
+                embedding = np.asarray(stored["embedding"], np.float32)
+        except (OSError, ValueError, KeyError, EOFError):
+            continue
+        if _usable(embedding, len(latents)):
+            return embedding
+    return None
+
+
+def find_layout(latents: np.ndarray, *, n_neighbors: int = 15, seed: int = 0,
+                cache_root: str | Path | None = None) -> np.ndarray | None:
+    """The UMAP layout of ``latents`` that exists without fitting: the runtime cache's, else a
+    shipped one (``resources/umap``); None when it would have to be fitted."""
+    latents = np.ascontiguousarray(latents, np.float32)
+    digest = key_hash(latents, n_neighbors=n_neighbors, seed=seed)
+    try:
+        root = Path(cache_root) if cache_root is not None else default_cache_root()
+    except LatentLabError:  # no usable cache folder: only the shipped layouts count
+        root = None
+    found = read_cached(root / f"{digest}.npy") if root is not None else None
+    return found if found is not None else shipped_layout(latents, n_neighbors=n_neighbors, seed=seed, digest=digest)
+
+
+def default_cache_root() -> Path:
+    from latentlab.locations import cache_dir
+
+    return cache_dir() / "umap"
+
+
+def read_cached(path: Path) -> np.ndarray | None:
+    """The (N, 2) embedding stored at ``path``, or None (a missing or damaged file counts as none);
+    a hit is marked recently used, the last to be pruned."""
+    try:
+        embedding = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if not _usable(embedding):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return embedding.astype(np.float32, copy=False)
+
+
+def layout_available(latents: np.ndarray, *, n_neighbors: int = 15, seed: int = 0,
+                     cache_root: str | Path | None = None) -> bool:
+    """True when the UMAP map of ``latents`` can be shown at once (cached or shipped), without
+    a fit: the window may then open a model with more than two latent dimensions in UMAP."""
+    return find_layout(latents, n_neighbors=n_neighbors, seed=seed, cache_root=cache_root) is not None
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -143,9 +238,7 @@ class UmapService:
     @property
     def cache_root(self) -> Path:
         if self._cache_root is None:
-            from latentlab.locations import cache_dir
-
-            self._cache_root = cache_dir() / "umap"
+            self._cache_root = default_cache_root()
         return self._cache_root
 
     def cache_path(self, key_hash: str) -> Path:
@@ -155,14 +248,9 @@ class UmapService:
         """The cached (N, 2) embedding of that key hash, or None (a damaged file, or no usable
         cache folder, counts as none)."""
         try:
-            embedding = np.load(self.cache_path(key_hash), allow_pickle=False)
-        except (OSError, ValueError, EOFError, LatentLabError):
+            return read_cached(self.cache_path(key_hash))
+        except LatentLabError:
             return None
-        if embedding.ndim != 2 or embedding.shape[1] != 2 or not np.all(np.isfinite(embedding)):
-            return None
-        with contextlib.suppress(OSError):
-            os.utime(self.cache_path(key_hash))  # recently used: the last to be pruned
-        return embedding.astype(np.float32, copy=False)
 
     def _store(self, key_hash: str, embedding: np.ndarray) -> None:
         """Write atomically (a temporary name, then rename); a failed write only costs a refit."""
@@ -217,6 +305,8 @@ class UmapService:
         job = _Job(self._next_id, key, job_hash, latents, int(n_neighbors), int(seed))
         self._next_id += 1
         embedding = self.cached(job.key_hash)
+        if embedding is None:
+            embedding = shipped_layout(latents, n_neighbors=job.n_neighbors, seed=job.seed, digest=job.key_hash)
         if embedding is not None:
             self._ready.append(UmapResult(job.job_id, key, job.key_hash, embedding, from_cache=True))
             return job.job_id
@@ -312,6 +402,11 @@ class UmapService:
         if kind == "progress":
             if not job.cancelled:
                 self._ready.append(UmapProgress(job_id, job.key, message[2], message[3]))
+            return
+        if kind == "partial":
+            embedding = np.asarray(message[2], np.float32)
+            if not job.cancelled and _usable(embedding, len(job.latents)):
+                self._ready.append(UmapPartial(job_id, job.key, embedding))
             return
         self._running = None
         if kind == "result":

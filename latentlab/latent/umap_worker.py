@@ -2,11 +2,13 @@
 
 It runs in a separate, spawned process, so it imports only the standard library and
 numpy at module level: umap (with numba) is imported on the first request, and the
-process stays alive so numba compiles its functions once per app run. It talks to the
+process stays alive so numba's code is loaded once per app run (and compiled once per
+computer: ``cache_numba_on_disk``). It talks to the
 parent through two queues of plain tuples:
 
 - requests: ``(job_id, latents, n_neighbors, seed)``, or ``None`` to stop;
-- events: ``("progress", job_id, fraction, message)``, ``("result", job_id, embedding)``,
+- events: ``("progress", job_id, fraction, message)``, ``("partial", job_id, embedding)``
+  (a preview layout of every point, for large sets), ``("result", job_id, embedding)``,
   ``("failed", job_id, message)``.
 
 Progress comes from umap's own ``verbose`` output (its stage lines and the tqdm bar of
@@ -21,6 +23,7 @@ Like every ``spawn`` process, the worker imports the parent's main script as
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import re
@@ -42,6 +45,9 @@ STAGES = (
     ("Finished embedding", 0.97, "finishing"),
 )
 LAYOUT_START, LAYOUT_END = 0.35, 0.95
+#: Above this many points a preview layout of PREVIEW_POINTS of them is streamed first.
+PREVIEW_ABOVE = 10_000
+PREVIEW_POINTS = 5_000
 _EPOCHS = re.compile(r"(\d+)/(\d+)")
 
 Report = Callable[[float, str], None]
@@ -57,7 +63,7 @@ class ProgressStream:
     def __init__(self, report: Report, *, first_fit: bool = False) -> None:
         self.report = report
         #: The first fit in a process compiles umap with numba before and while it lays out.
-        self.note = " (the first fit of a session also compiles umap: about 30 s)" if first_fit else ""
+        self.note = " (a first fit also compiles umap, once per computer: up to 30 s)" if first_fit else ""
         self._laying_out = False  # epoch counts are read only after "Construct embedding"
         self._last_epoch_report = 0.0
 
@@ -83,8 +89,45 @@ class ProgressStream:
         return False
 
 
+def cache_numba_on_disk() -> None:
+    """Keep numba's compiled code across runs, in the user's cache folder (``cache_dir()/numba``).
+
+    pynndescent marks its functions ``cache=True`` (by default cached beside its sources,
+    inside the installed package); umap-learn marks none, so every app run compiled them
+    again (~15 CPU-seconds). Before umap is imported, numba's cache folder is pointed at
+    the user cache (unless ``NUMBA_CACHE_DIR`` is set) and ``numba.njit`` / ``numba.jit``
+    default to ``cache=True``. This happens in the worker process only; a function numba
+    cannot cache (a closure, dynamic globals) is compiled as before.
+    """
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        from latentlab.errors import LatentLabError
+        from latentlab.locations import cache_dir
+
+        with contextlib.suppress(LatentLabError, OSError):
+            os.environ["NUMBA_CACHE_DIR"] = str(cache_dir() / "numba")
+    try:
+        import numba
+    except ImportError:
+        return
+    for name in ("njit", "jit"):
+        decorator = getattr(numba, name)
+        if not getattr(decorator, "_latentlab_caching", False):
+            setattr(numba, name, _caching(decorator))
+
+
+def _caching(decorator: Callable) -> Callable:
+    @functools.wraps(decorator)
+    def with_cache(*args: Any, **options: Any) -> Any:
+        options.setdefault("cache", True)
+        return decorator(*args, **options)
+
+    with_cache._latentlab_caching = True  # type: ignore[attr-defined]
+    return with_cache
+
+
 def import_umap() -> Any:
     """``umap``, or :class:`UmapMissing` with the command that installs it."""
+    cache_numba_on_disk()
     try:
         import umap
     except ImportError as err:
@@ -94,20 +137,57 @@ def import_umap() -> Any:
 
 
 def fit_embedding(umap: Any, latents: np.ndarray, n_neighbors: int, seed: int, report: Report, *,
-                  first_fit: bool = False) -> np.ndarray:
-    """UMAP of ``latents`` (N, D) to (N, 2) float32, reporting progress as it goes."""
+                  first_fit: bool = False, partial: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
+    """UMAP of ``latents`` (N, D) to (N, 2) float32, reporting progress as it goes.
+
+    The k nearest neighbours are found exactly (scikit-learn) and handed to umap: its own
+    approximate search (pynndescent's ``nn_descent``) cannot be cached by numba and cost
+    24 CPU-seconds of compiling in every app run. Above :data:`PREVIEW_ABOVE` points a
+    layout of :data:`PREVIEW_POINTS` of them, with the rest placed among their nearest
+    neighbours, goes to ``partial`` first (seconds) and is where the full fit starts, so
+    the final layout refines the preview instead of replacing it.
+    """
+    k = max(2, min(n_neighbors, len(latents) - 1))
+    init: Any = "spectral"
+    if partial is not None and len(latents) > PREVIEW_ABOVE:
+        rows = np.sort(np.random.default_rng(seed).choice(len(latents), PREVIEW_POINTS, replace=False))
+        report(0.06, f"a first layout of {PREVIEW_POINTS:,} of the {len(latents):,} points")
+        sample = _layout(umap, latents[rows], k, seed, lambda f, m: report(0.06 + 0.1 * f, f"preview: {m}"),
+                         "spectral", first_fit=first_fit)
+        from latentlab.latent.embedding import EmbeddingProjection
+
+        init = EmbeddingProjection(sample, latents[rows]).to_plane(latents).astype(np.float32)
+        init[rows] = sample
+        partial(init)
+        report(0.17, f"preview shown; laying out all {len(latents):,} points")
+        whole = report
+        report, first_fit = (lambda f, m: whole(0.17 + 0.83 * f, m)), False
+    return _layout(umap, latents, k, seed, report, init, first_fit=first_fit)
+
+
+def _layout(umap: Any, latents: np.ndarray, k: int, seed: int, report: Report, init: Any, *,
+            first_fit: bool) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    report(0.05, "finding neighbours")
+    distances, indices = NearestNeighbors(n_neighbors=k).fit(latents).kneighbors(latents)
     stream = ProgressStream(report, first_fit=first_fit)
     model = umap.UMAP(
         n_components=2,
-        n_neighbors=max(2, min(n_neighbors, len(latents) - 1)),
+        n_neighbors=k,
         random_state=seed,
+        init=init,
+        precomputed_knn=(indices, distances.astype(np.float32), None),
         verbose=True,
         tqdm_kwds={"file": stream, "bar_format": "{n_fmt}/{total_fmt}", "mininterval": 0.2, "ascii": True},
     )
     with warnings.catch_warnings(), contextlib.redirect_stdout(stream):
         # With a seed umap runs single-threaded and says so on every fit; that is intended
-        # here (reproducible, and it leaves a core to the GUI).
+        # here (reproducible, and it leaves a core to the GUI). Without a search index umap
+        # warns that ``transform`` is unavailable: it is never used.
         warnings.filterwarnings("ignore", message="n_jobs value")
+        warnings.filterwarnings("ignore", message=".*precomputed_knn.*")
+        warnings.filterwarnings("ignore", message=".*transform.*")
         embedding = model.fit_transform(latents)
     embedding = np.asarray(embedding, np.float32)
     if embedding.shape != (len(latents), 2) or not np.all(np.isfinite(embedding)):
@@ -157,10 +237,14 @@ def serve(requests: Any, events: Any) -> None:
 
         try:
             if umap is None:
-                report(0.02, "importing umap (the first fit in a session also compiles it, ~30 s)")
+                report(0.02, "importing umap (compiled once per computer, then loaded from the cache)")
                 umap = import_umap()
             report(0.04, "fitting UMAP")
-            embedding = fit_embedding(umap, latents, n_neighbors, seed, report, first_fit=fits == 0)
+
+            def partial(embedding: np.ndarray, job_id: int = job_id) -> None:
+                events.put(("partial", job_id, embedding))
+
+            embedding = fit_embedding(umap, latents, n_neighbors, seed, report, first_fit=fits == 0, partial=partial)
             fits += 1
             report(1.0, "done")
             events.put(("result", job_id, embedding))

@@ -19,7 +19,10 @@ Opening a stranger's file must never run code, so this module never unpickles: p
 are recognised by name and magic bytes and refused before any parser sees them, and the
 safetensors header is checked by hand (length, bounds, offsets) before tensors are read.
 Saves are atomic: everything is written under a temporary name in the same folder,
-fsynced and renamed into place, so a crash leaves the previous checkpoint intact.
+fsynced and renamed into place, so a crash leaves the previous checkpoint intact. A
+folder is swapped with two renames (the old one aside, the new one in); a process killed
+between them leaves no checkpoint at the path, and the next load puts it back by itself
+(``recover_interrupted_save``). Each save removes the leftovers of killed saves.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from __future__ import annotations
 import copy
 import glob
 import json
+import logging
 import math
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -43,6 +46,8 @@ import safetensors.torch
 import torch
 
 from latentlab import __version__
+from latentlab.atomic import fsync_dir, in_flight, remove_leftovers, replace_file, stale_leftovers, temp_sibling
+from latentlab.atomic import write_synced
 from latentlab.errors import CheckpointError, ConfigError
 from latentlab.models.base import LatentModel
 from latentlab.models.checkpoint_schema import (
@@ -78,6 +83,8 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 METADATA_KEY = "latentlab"
 MIXTURE_PREFIX = "mixture."
 FLOW_PREFIX = "flow_prior."
+
+log = logging.getLogger(__name__)
 
 # Bytes per element of the safetensors dtypes a checkpoint may hold.
 _DTYPE_SIZES = {
@@ -148,11 +155,7 @@ def save_checkpoint(
     """
     path = Path(path).expanduser()
     single = path.suffix.lower() == SUFFIX
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise CheckpointError(
-            f"cannot save a checkpoint as {path}: {path.suffix} is the suffix of pickled files, "
-            f"which latentlab never writes; choose a folder name or a name ending in {SUFFIX}"
-        )
+    _refuse_pickle_suffix(path)
     for name, value, kind in (
         ("dataset", dataset, dict), ("metrics", metrics, dict),
         ("history", history, list), ("training", training, dict),
@@ -161,6 +164,7 @@ def save_checkpoint(
             raise TypeError(f"save_checkpoint: {name} must be a {kind.__name__}, got {type(value).__name__}")
     try:
         _check_replaceable(path, single)
+        _writable_folder_above(path)
         try:
             config_from_dict(model.config.to_dict())
         except ConfigError as exc:
@@ -180,11 +184,12 @@ def save_checkpoint(
             everything = {**record, "metrics": metrics, "history": history}
             metadata = {"format": "pt", METADATA_KEY: _to_json(path, everything, "the checkpoint's metadata")}
             path.parent.mkdir(parents=True, exist_ok=True)
-            _replace_file(path, _serialize(weights, metadata))
+            replace_file(path, _serialize(weights, metadata))
+            remove_leftovers(path)
             return path
         # JSON is encoded up front (it is small and may be refused); tensors one file at a time.
+        # config.json comes last: a temporary folder that has it is complete (recovery relies on it).
         files: dict[str, bytes | Callable[[], bytes]] = {
-            CONFIG_FILE: _to_json(path, record, "the config", indent=1).encode(),
             METRICS_FILE: _to_json(path, metrics, "metrics", indent=1).encode(),
             HISTORY_FILE: _to_json(path, history, "history", indent=1).encode(),
             WEIGHTS_FILE: lambda: _serialize(weights, {"format": "pt"}),
@@ -193,8 +198,10 @@ def save_checkpoint(
             opt_tensors, opt_json = _flatten_optimizers(path, optimizers)
             files[OPTIMIZER_JSON_FILE] = opt_json.encode()
             files[OPTIMIZER_TENSORS_FILE] = lambda: _serialize(opt_tensors, {"format": "pt"})
+        files[CONFIG_FILE] = _to_json(path, record, "the config", indent=1).encode()
         path.parent.mkdir(parents=True, exist_ok=True)
         _replace_folder(path, files)
+        remove_leftovers(path)
     except OSError as exc:
         raise CheckpointError(
             f"could not save checkpoint {path}: {exc.strerror or exc}; check the free disk space and "
@@ -231,6 +238,80 @@ def _check_replaceable(path: Path, single: bool) -> None:
         f"refusing to save over {path}: the {what} exists and is not a latentlab checkpoint; "
         "choose a new name (latentlab only replaces its own checkpoints)"
     )
+
+
+def check_save_destination(path: str | os.PathLike[str], *, needed_bytes: int = 0) -> Path:
+    """Raise CheckpointError now if a checkpoint could not be saved at ``path`` later: the
+    checks ``save_checkpoint`` makes before writing (a pickle suffix, something there that
+    is not a latentlab checkpoint, a file where a folder should be, a folder that is not
+    writable) and, with ``needed_bytes``, too little free space. Call it before training.
+    Returns the expanded path.
+    """
+    path = Path(path).expanduser()
+    _refuse_pickle_suffix(path)
+    _check_replaceable(path, path.suffix.lower() == SUFFIX)
+    folder = _writable_folder_above(path)
+    if needed_bytes > 0:
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return path
+        if free < needed_bytes:
+            raise CheckpointError(
+                f"cannot save to {path}: {folder} has {free / 2**20:.1f} MB free and the checkpoint needs "
+                f"about {needed_bytes / 2**20:.1f} MB; free some space or choose another disk"
+            )
+    return path
+
+
+def estimated_size(model: LatentModel, *, optimizer_copies: int = 2) -> int:
+    """Bytes a saved checkpoint of ``model`` takes, about: its weights plus the optimiser's
+    per-weight state (Adam keeps two moments), with a margin for the JSON files."""
+    weights = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+    return int(weights * (1 + optimizer_copies) * 1.1) + 2**20
+
+
+def fallback_path(path: str | os.PathLike[str]) -> Path:
+    """Where to save when ``path`` fails at the end of a long run: a fresh name in the user's
+    data folder (``rescued/NAME-DATE-TIME``, same form: folder or ``.safetensors``)."""
+    from latentlab.locations import data_dir
+
+    path = Path(path)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stem = path.stem if path.suffix.lower() == SUFFIX else path.name
+    suffix = SUFFIX if path.suffix.lower() == SUFFIX else ""
+    folder = data_dir() / "rescued"
+    candidate = folder / f"{stem or 'model'}-{stamp}{suffix}"
+    n = 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = folder / f"{stem or 'model'}-{stamp}-{n}{suffix}"
+    return candidate
+
+
+def _refuse_pickle_suffix(path: Path) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"cannot save a checkpoint as {path}: {path.suffix} is the suffix of pickled files, "
+            f"which latentlab never writes; choose a folder name or a name ending in {SUFFIX}"
+        )
+
+
+def _writable_folder_above(path: Path) -> Path:
+    """The nearest existing folder above ``path`` (where saving creates or renames), after
+    checking that no file stands in the way and that it is writable."""
+    folder = path.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"cannot save to {path}: {folder} is a file, not a folder; choose another path"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CheckpointError(
+            f"cannot save to {path}: the folder {folder} is not writable; choose a folder you can write to"
+        )
+    return folder
 
 
 def _weights_for_save(path: Path, model: LatentModel, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
@@ -335,67 +416,75 @@ def _serialize(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> by
     return safetensors.torch.save(tensors, metadata=metadata)
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _temp_sibling(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{tag}-{secrets.token_hex(4)}")
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    tmp = _temp_sibling(path, "tmp")
-    try:
-        _write_synced(tmp, data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _replace_folder(path: Path, files: dict[str, bytes | Callable[[], bytes]]) -> None:
     """Write ``files`` (bytes, or a callable making them) into a temp folder, then swap it
     with ``path``; on failure the temp folder goes and the old checkpoint stays."""
-    tmp = _temp_sibling(path, "tmp")
-    tmp.mkdir()
-    try:
-        for name, make in files.items():
-            _write_synced(tmp / name, make() if callable(make) else make)
-        _fsync_dir(tmp)
-        if os.path.lexists(path):
-            old = _temp_sibling(path, "old")
-            os.rename(path, old)
-            try:
+    tmp, old = temp_sibling(path, "tmp"), temp_sibling(path, "old")
+    with in_flight(tmp, old):
+        tmp.mkdir()
+        try:
+            for name, make in files.items():
+                write_synced(tmp / name, make() if callable(make) else make)
+            fsync_dir(tmp)
+            if os.path.lexists(path):
+                os.rename(path, old)
+                try:
+                    os.rename(tmp, path)
+                except BaseException:
+                    os.rename(old, path)
+                    raise
+                fsync_dir(path.parent)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
                 os.rename(tmp, path)
-            except BaseException:
-                os.rename(old, path)
-                raise
-            _fsync_dir(path.parent)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
-            _fsync_dir(path.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                fsync_dir(path.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+# ============================================================ interrupted saves
+def recover_interrupted_save(path: str | os.PathLike[str]) -> Path | None:
+    """Put back a checkpoint folder whose save was killed between its two renames.
+
+    Then ``path`` is missing, the previous checkpoint sits complete at ``.NAME.old-*`` and
+    the new one complete at ``.NAME.tmp-*`` (config.json is written last, so a temporary
+    folder that has a valid one was written to the end). The new one is renamed to ``path``
+    when it is complete, else the previous one. Only leftovers of processes that have ended
+    are considered; nothing happens when ``path`` exists. Returns the leftover renamed to
+    ``path``, or None.
+    """
+    path = Path(path).expanduser()
+    if os.path.lexists(path) or path.suffix.lower() == SUFFIX:
+        return None
+    leftovers = [p for p in stale_leftovers(path) if p.is_dir() and not p.is_symlink()]
+    leftovers.sort(key=lambda p: ".tmp-" not in p.name)  # newest save first, then the previous one
+    for candidate in leftovers:
+        if not _complete_folder(candidate):
+            continue
+        try:
+            os.rename(candidate, path)
+        except OSError:
+            return None  # read-only, or another process recovered it first; loading explains
+        fsync_dir(path.parent)
+        log.warning("latentlab: %s was missing after an interrupted save; restored it from %s",
+                     path, candidate.name)
+        return candidate
+    return None
+
+
+def _complete_folder(folder: Path) -> bool:
+    """Whether a leftover folder holds a whole checkpoint: a config.json with a format
+    version, weights whose header fits the file, and both optimiser files or neither."""
+    if _folder_record_or_none(folder) is None or not (folder / WEIGHTS_FILE).is_file():
+        return False
+    if (folder / OPTIMIZER_JSON_FILE).is_file() != (folder / OPTIMIZER_TENSORS_FILE).is_file():
+        return False
+    try:
+        _read_header(folder / WEIGHTS_FILE)
+    except (CheckpointError, OSError):
+        return False
+    return True
 
 
 # ===================================================================== loading
@@ -409,6 +498,7 @@ def load_checkpoint(
     architecture, or non-finite weights.
     """
     path = Path(path).expanduser()
+    recover_interrupted_save(path)
     record, weights_file = _read_record(path)
     config = _config_of(path, record)
     header = _weights_header(path, weights_file)
@@ -469,6 +559,7 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict:
     Same keys as ``Checkpoint.meta()``; ``parameters`` is the count recorded at save time.
     """
     path = Path(path).expanduser()
+    recover_interrupted_save(path)
     record, weights_file = _read_record(path)
     config = _config_of(path, record)
     header = _weights_header(path, weights_file)

@@ -13,8 +13,6 @@ from typing import Any, ClassVar
 
 from latentlab.errors import ConfigError
 
-BACKBONES = ("mlp", "conv")
-
 # Upper bounds that keep a hostile config from allocating absurd memory.
 _LIMITS = {"latent_dim": (1, 1024), "hidden": (8, 8192), "num_classes": (1, 1000)}
 _MAX_SIDE = 512
@@ -40,9 +38,11 @@ class ModelConfig:
         self.validate()
 
     def validate(self) -> None:
-        if self.backbone not in BACKBONES:
+        from latentlab.models.backbones import backbone_names  # the backbone registry (imports torch)
+
+        if self.backbone not in backbone_names():
             raise ConfigError(
-                f"unknown backbone {_shown(self.backbone)}; choose one of {', '.join(BACKBONES)}"
+                f"unknown backbone {_shown(self.backbone)}; choose one of {', '.join(backbone_names())}"
             )
         for name, (lo, hi) in _LIMITS.items():
             value = getattr(self, name)

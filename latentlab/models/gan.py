@@ -93,6 +93,9 @@ class AdversarialModel(LatentModel):
     """Shared parts of the GAN families: generator, critic, fixed noise, optimisers."""
 
     has_encoder = False
+    #: What ``discriminate`` returns: "logit" (a classifier's log-odds of "real") or "critic"
+    #: (an unbounded Wasserstein critic value, higher = more real).
+    score_kind: str = "logit"
     default_lr = 2e-4
     default_batch_size = 64
     adam_betas: tuple[float, float] = (0.5, 0.999)

@@ -39,6 +39,7 @@ class WGANGPConfig(ModelConfig):
 @register("wgan-gp")
 class WGANGP(AdversarialModel):
     config_class = WGANGPConfig
+    score_kind = "critic"
     # 5e-4, not the paper's 1e-4: on mnist-5k at 60 epochs (about 750 generator updates) 1e-4
     # leaves the generator undertrained; 5e-4 gave judge FID 358 and recognisable digits.
     default_lr = 5e-4

@@ -12,7 +12,7 @@ reason; the full checkpoint loader, which gives the user-facing errors, runs any
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,9 @@ class Preview:
     judge: ConvJudge | None
     test_images: np.ndarray  # (N, H, W) uint8
     test_labels: np.ndarray  # (N,) int64
+    #: The checkpoint's JSON record: "model" (its settings), "metrics", "history", "training",
+    #: "dataset"; what the window's panels show about the model (ui/preview_session.py).
+    record: dict = field(default_factory=dict)
 
     @property
     def has_beta(self) -> bool:
@@ -102,6 +105,10 @@ def read_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
             record = json.loads(text) if isinstance(text, str) else None
             if not isinstance(record, dict) or record.get("format_version") != FORMAT_VERSION:
                 raise PreviewUnavailable("no latentlab record of a known format in the checkpoint")
+            if folder:  # a folder keeps these beside config.json (models/checkpoint.py)
+                for key, kind in (("metrics", dict), ("history", list)):
+                    value = _folder_json(path / f"{key}.json")
+                    record[key] = value if isinstance(value, kind) else kind()
             tensors = {name: f.get_tensor(name) for name in f.keys()}
     except PreviewUnavailable:
         raise
@@ -115,6 +122,16 @@ def _folder_record_text(path: Path) -> str | None:
     if not record.is_file() or record.stat().st_size > MAX_RECORD_BYTES:
         return None
     return record.read_text(encoding="utf-8")
+
+
+def _folder_json(path: Path):
+    """A folder checkpoint's metrics.json or history.json, None when missing or unreadable."""
+    if not path.is_file() or path.stat().st_size > MAX_RECORD_BYTES:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _int_in(value, lo: int, hi: int) -> bool:
@@ -152,7 +169,7 @@ def open_preview(path: str | Path) -> Preview:
         raise PreviewUnavailable(f"weights of another layout: {exc}") from None
     names = _class_names(record)
     images, labels = bundled_test_split()
-    return Preview(path, family, latent_dim, names, model, bundled_judge(names), images, labels)
+    return Preview(path, family, latent_dim, names, model, bundled_judge(names), images, labels, record)
 
 
 def bundled_test_split() -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QMenu, QWidget
 
+from latentlab.atomic import write_output
 from latentlab.errors import ConfigError, LatentLabError
 
 from .path_tool import (
@@ -36,6 +37,7 @@ from .path_tool import (
     PathOverlay,
     PathPanel,
 )
+from .image_files import write_png
 from .strip_view import Strip, StripView, metrics_html
 from .threads import ComputeLane
 
@@ -536,16 +538,13 @@ class AnalysisActions(QObject):
     def export_map_png(self, path: str | Path, width: int = 1600) -> Path:
         exporter = pg.exporters.ImageExporter(self.map.plot_item)
         exporter.parameters()["width"] = width
-        exporter.export(str(path))
-        return Path(path)
+        return write_png(exporter.export(toBytes=True), path, what="the map")
 
     def export_map_svg(self, path: str | Path) -> Path:
         """The map as SVG: axes, labels, path and marker as vectors; territory and dots as images."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         with closed_svg_paths_tolerated():
-            pg.exporters.SVGExporter(self.map.plot_item).export(str(path))
-        return path
+            data = pg.exporters.SVGExporter(self.map.plot_item).export(toBytes=True)
+        return write_output(path, lambda f: f.write(data), what="the map")
 
     def export_strip_png(self, path: str | Path) -> Path:
         from latentlab.latent.export import save_strip_png

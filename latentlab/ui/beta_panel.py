@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from .kl_bars import KLBars
 
@@ -78,9 +78,13 @@ class BetaPanel(QWidget):
         self.note = QLabel("")
         self.note.setObjectName("summary")  # the muted look
         self.note.setWordWrap(True)
+        self.note.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # never squeezed
         self.note.setToolTip(TIP)
         self.kl = KLBars()
-        self.kl.setMinimumHeight(110)
+        self.kl.setMinimumHeight(80)
+        # No height of its own to ask for: the decoded digit above takes the column's room
+        # first (with the plot's own size hint the bars kept 150 px and the digit got 140).
+        self.kl.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
 
         self.row = QWidget()
         row = QHBoxLayout(self.row)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QCheckBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+
+#: At most this many of the marker's latent values are written under the image.
+MAX_COORDINATES = 6
 
 
 class DecodedView(QWidget):
@@ -23,6 +27,7 @@ class DecodedView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: np.ndarray | None = None
+        self._z: list[float] = []  # the marker's latent (set_coordinates)
         self.view = pg.GraphicsView(background=self.palette().window().color())
         self.view.setToolTip("The decoder's image at the marker: click or drag on the map to move it")
         self.view.setMinimumSize(140, 140)  # a 768-line projector leaves no more in presentation mode
@@ -80,15 +85,41 @@ class DecodedView(QWidget):
 
     def set_judgement(self, text: str, color: QColor | None = None) -> None:
         """The judge's verdict; ``color`` (the class colour) marks it with a swatch."""
-        swatch = f'<span style="color:{color.name()}">&#9632;</span>&nbsp;' if color is not None else ""
+        # A filled box drawn behind spaces, not a "■" glyph (fonts without one show an empty box).
+        swatch = (f'<span style="background-color:{color.name()}">&nbsp;&nbsp;&nbsp;</span>&nbsp;'
+                  if color is not None else "")
         self.readout.setText(f"{swatch}{text}")
 
     def set_coordinates(self, z) -> None:
-        shown = ", ".join(f"{v:+.2f}" for v in list(z)[:6]) + (", …" if len(z) > 6 else "")
-        self.where.setText(f"z = ({shown})")
+        """The marker's latent: up to six values, fewer where the column is narrower (a 16-D
+        latent's six were cut at 1024 pixels); the tooltip has them all."""
+        self._z = [float(v) for v in z]
+        self._show_coordinates()
+
+    def _show_coordinates(self) -> None:
+        z = self._z
+        if not z:
+            return
+        room, metrics = self.width() - 8, self.where.fontMetrics()
+        for k in range(min(len(z), MAX_COORDINATES), 0, -1):
+            text = "z = (" + ", ".join(f"{v:+.2f}" for v in z[:k]) + (", …" if len(z) > k else "") + ")"
+            if metrics.horizontalAdvance(text) <= room:
+                break
+        self.where.setText(text)
+        self.where.setToolTip("The marker's latent point: " + ", ".join(f"{v:+.3f}" for v in z))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._show_coordinates()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode's larger font
+            self._show_coordinates()
 
     def clear(self) -> None:
         self._image = None
+        self._z = []
         self.image_item.clear()
         self.grid_item.clear()
         self.where.setText("")

@@ -395,6 +395,9 @@ class LatentMap(QWidget):
             return
         self._caption_shown = shown
         self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
+        # The rendered text's own height (pyqtgraph's HTML label is taller than the widget
+        # font's metrics say at presentation sizes: the first line was cut at 1080p).
+        height = max(height, int(np.ceil(self.plot_item.titleLabel.item.boundingRect().height())) + 2)
         self.plot_item.titleLabel.setMaximumHeight(height)
         self.plot_item.layout.setRowFixedHeight(0, height)
 

@@ -19,6 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 
+from .theme import current as current_look
+from .theme import restyle_plot_item, set_plot_title
+
 PART_TITLES = {
     "loss": "loss (optimised)",
     "recon": "reconstruction",
@@ -37,6 +40,9 @@ STEP_PEN = pg.mkPen("#6baed6", width=1.5)
 EPOCH_PEN = pg.mkPen("#08519c", width=2)
 TEST_PEN = pg.mkPen("#e6550d", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
 REFRESH_EVERY_S = 0.5
+#: Title and note sizes in the normal look (scaled with the look, theme.py).
+TITLE_PT = 10.0
+NOTE_PT = 9.0
 
 
 def padded_range(lo: float, hi: float, current: tuple[float, float] | None) -> tuple[float, float] | None:
@@ -53,6 +59,12 @@ def padded_range(lo: float, hi: float, current: tuple[float, float] | None) -> t
             return None
     pad = max(span * 0.12, abs(hi) * 0.02, 1e-6)
     return lo - pad, hi + pad
+
+
+def note_style() -> dict:
+    """A grey line's colour and size in the current look."""
+    look = current_look()
+    return {"color": look.muted, "size": f"{NOTE_PT * look.font_scale:.1f}pt"}
 
 
 class _Series:
@@ -93,7 +105,8 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self._x_span: tuple[float, float] | None = None
         self._x_range: tuple[float, float] | None = None
         self._y_ranges: dict[str, tuple[float, float]] = {}
-        self._empty = self.addLabel("Loss curves appear here once a model is open or training.", color="#777")
+        self._empty = self.addLabel("Loss curves appear here once a model is open or training.",
+                                    **note_style())
         self._note: pg.LabelItem | None = None  # under the plots: why they are empty
 
     # ---------------------------------------------------------------- setup
@@ -110,8 +123,8 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self.parts = parts
         first = None
         for part in parts:
-            plot = self.addPlot(title=PART_TITLES.get(part, part.replace("_", " ")))
-            plot.titleLabel.setText(plot.titleLabel.text, size="10pt")
+            plot = self.addPlot()
+            set_plot_title(plot, PART_TITLES.get(part, part.replace("_", " ")), TITLE_PT)
             plot.setLabel("bottom", "epoch")
             plot.showGrid(x=False, y=True, alpha=0.2)  # an x grid doubles the repaint time
             plot.setMenuEnabled(False)
@@ -135,6 +148,9 @@ class LossPlot(pg.GraphicsLayoutWidget):
                 curve.setClipToView(True)
                 self._curves[(part, kind)] = curve
                 self._series[(part, kind)] = _Series()
+        look = current_look()  # new plots in the look of the moment (presentation mode too)
+        for plot in self._plots.values():
+            restyle_plot_item(plot, look)
         self._dirty = True
 
     def clear_data(self) -> None:
@@ -164,7 +180,7 @@ class LossPlot(pg.GraphicsLayoutWidget):
             self.removeItem(self._note)
             self._note = None
         if text and self._plots:
-            self._note = self.addLabel(text, row=1, col=0, colspan=len(self._plots), color="#777")
+            self._note = self.addLabel(text, row=1, col=0, colspan=len(self._plots), **note_style())
 
     def add_epoch(self, record: dict) -> None:
         x = record.get("epoch")

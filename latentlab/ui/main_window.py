@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QScreen
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -34,6 +35,7 @@ from latentlab.errors import LatentLabError
 
 from . import dialogs, session_state
 from .analysis_actions import AnalysisActions
+from .autosave import Autosave
 from .beta_panel import BetaPanel
 from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
@@ -46,10 +48,12 @@ from .presentation import PresentationMode
 from .projection_controller import ProjectionController
 from .projection_picker import ProjectionPicker
 from .recent import RecentMenu
+from .screen_fit import ScreenFit
+from .task_progress import CANCELLED
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
-from .training_panel import TrainingPanel, summarize
+from .training_panel import TrainingPanel, describe_data, summarize
 from .runtime import (
     SNAPSHOTS_PER_S,
     SWITCH_INTERVAL_S,
@@ -64,12 +68,20 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
     from .session import Session
     from .training_run import TrainingRun
 
-DEFAULT_SIZE = (1400, 860)
-#: How long after a dock opens the window keeps checking that it fits its screen.
-FIT_SCREEN_S = 1.0
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
 TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
+#: Beside the picker while a >2-D latent is shown as PCA (its tooltip: PCA_EXPLAINED); the
+#: shorter ones where the map's header has less room.
+PCA_NOTES = ("a flat shadow: classes may overlap here, not in the model",
+             "a flat shadow: overlap here, not in the model", "a flat shadow of {d}-D")
+CONTROL_ROW_MARGINS_PX = 12
+#: From this window width on, the status bar's data line has the dataset's sizes.
+STATUS_FULL_FROM_PX = 1280
+PCA_EXPLAINED = ("PCA shows the {d}-D latents along their two widest directions only, like a shadow: "
+                 "points that overlap here can lie far apart in the other dimensions, so mixed classes "
+                 "on this map do not mean the model mixes them. UMAP (Map: UMAP) keeps neighbours together "
+                 "and shows the classes' structure.")
 _warmed_up = [False]  # the warm-up runs once per process
 
 
@@ -88,6 +100,11 @@ class WindowOptions:
     warm_up_delay_ms: int = 0
     #: Build and show the window without PyTorch; ``engine_loaded()`` follows (see startup.py).
     defer_engine: bool = False
+    #: Closing waits for no worker thread: the process ends right after (``app.run_app`` with
+    #: ``exit_process``), so a thread stuck in an import cannot hold the window up.
+    exit_without_waiting: bool = False
+    #: Open inside the screen (fit_into_screen); off for ``--screenshot``, whose size is its own.
+    fit_to_screen: bool = True
 
 
 class MainWindow(QMainWindow):
@@ -108,12 +125,13 @@ class MainWindow(QMainWindow):
         self._warm_task: BackgroundTask | None = None
         self._dropped_path: str | None = None
         self._shut_down = False
-        self._fit_until = 0.0  # fit_screen: until then, a window taller than its screen drops the panel
+        self._close_reason = ""  # set by close_unattended
+        self._threads_joined = False  # shutdown(wait=True) has run
         self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
         self.setWindowTitle("latentlab")
-        self.resize(*DEFAULT_SIZE)
         self.setAcceptDrops(True)
+        self.screen_fit = ScreenFit(self, enabled=self.options.fit_to_screen)
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
@@ -127,8 +145,12 @@ class MainWindow(QMainWindow):
         self.training.ended.connect(self.trainingEnded)
         self.beta_steering = BetaSteering(self)
         self.beta_panel.betaChanged.connect(self.beta_steering.request)
+        self.autosave = Autosave(self)
+        self.train_menu.addSeparator()
+        self.train_menu.addAction(self.autosave.action)
         self.show_kl(None)
         self._update_ui_state()
+        self.fit_into_screen(fresh=True)
         if not self.options.defer_engine:
             self.engine_loaded()
 
@@ -179,17 +201,21 @@ class MainWindow(QMainWindow):
         top.setSizes([1010, 390])
 
         self.bottom = bottom = QWidget()
-        bottom_layout = QHBoxLayout(bottom)
+        bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
-        bottom_layout.addWidget(self.training_panel, 0)
-        bottom_layout.addWidget(self.loss_plot, 1)
+        bottom_layout.setSpacing(0)
+        row = QHBoxLayout()
+        row.addWidget(self.training_panel, 0)
+        row.addWidget(self.loss_plot, 1)
+        bottom_layout.addLayout(row, 1)
+        bottom_layout.addWidget(self.training_panel.summary)  # one line, the whole width
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([560, 260])  # the training panel with its three-line summary
+        self.splitter.setSizes([580, 240])  # the training panel, the model's summary under it
         self.setCentralWidget(self.splitter)
 
         self.training_panel.startRequested.connect(self.start_training)
@@ -197,42 +223,25 @@ class MainWindow(QMainWindow):
         self.training_panel.stopRequested.connect(self.stop_training)
         self.decoded_view.gridToggled.connect(self._on_grid_toggled)
 
+    # ============================================================ geometry
+    def fit_into_screen(self, screen: QScreen | None = None, *, fresh: bool = False) -> None:
+        """Keep the window inside its screen (screen_fit.ScreenFit.fit)."""
+        self.screen_fit.fit(screen, fresh=fresh)
+
     @Slot(bool)
     def fit_screen(self, shown: bool = True) -> None:
-        """A dock was shown: for the next second (while its layout settles, and a strip of
-        frames takes its height from its width), hide the training panel if the window
-        cannot fit its screen with it. On a 768-line laptop the interpolation dock asked
-        for 886 pixels. T shows the panel again; that is not undone."""
-        if shown:
-            self._fit_until = time.monotonic() + FIT_SCREEN_S
-            self._check_fit()
+        """A dock was shown or hidden (its visibilityChanged): ScreenFit.dock_shown."""
+        dock = self.sender()
+        self.screen_fit.dock_shown(shown, dock if isinstance(dock, QDockWidget) else None)
+
+    def docks_shown(self) -> bool:
+        """A dock (the interpolation strip) is open in the window."""
+        return any(dock.isVisible() and not dock.isFloating() for dock in self.findChildren(QDockWidget))
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        if time.monotonic() < self._fit_until:
-            self._check_fit()
-
-    def _check_fit(self) -> None:
-        screen = self.screen()
-        if screen is None or not self.bottom_action.isChecked():
-            return
-        available = screen.availableGeometry().height()
-        if max(self.minimumSizeHint().height(), self.height()) > available:
-            self._fit_until = 0.0
-            self.bottom_action.setChecked(False)
-            self.statusBar().showMessage("The training panel is hidden to fit the screen: T shows it", 8000)
-            QTimer.singleShot(0, self._shrink_to_screen)  # once the layout has let go of the panel
-
-    @Slot()
-    def _shrink_to_screen(self) -> None:
-        screen = self.screen()
-        if screen is None or self.isMaximized() or self.isFullScreen():
-            return
-        frame = self.frameGeometry().height() - self.height()
-        available = screen.availableGeometry().height() - frame
-        if self.height() > available:
-            self.layout().activate()  # the window's minimum height, without the hidden panel
-            self.resize(self.width(), max(self.minimumSizeHint().height(), available))
+        QTimer.singleShot(0, self, self._describe_projection)  # its note fits the map's new width
+        self._fit_status_line()
 
     @Slot()
     def _size_by_current_page(self) -> None:
@@ -258,6 +267,7 @@ class MainWindow(QMainWindow):
         controller.ready.connect(picker.set_ready)
         controller.ready.connect(self.explorer.on_umap_ready)
         picker.kindChanged.connect(self.explorer.set_projection_kind)
+        self.explorer.projectionChanged.connect(self._describe_projection)
         self.explorer.markerDistance.connect(picker.set_distance)
 
     @Slot(str)
@@ -315,7 +325,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.revert_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        train_menu = menu_bar.addMenu("&Training")
+        self.train_menu = train_menu = menu_bar.addMenu("&Training")
         for action in (self.train_action, self.stop_action, self.default_vae_action):
             train_menu.addAction(action)
         view_menu = menu_bar.addMenu("&View")
@@ -334,10 +344,17 @@ class MainWindow(QMainWindow):
         self.status_model.setToolTip("The open model: family, backbone, latent size")
         self.status_dataset = QLabel()
         self.status_dataset.setToolTip("The dataset: name, training / test images")
+        self._dataset_lines = ("", "")  # with and without its sizes (_show_dataset)
         self.status_epoch = QLabel()
         self.status_epoch.setToolTip("Epochs trained")
         for label in (self.status_model, self.status_dataset, self.status_epoch, self.status_device):
             bar.addPermanentWidget(label)
+        from .task_progress import TaskProgress
+
+        self.judge_progress = TaskProgress("Training the judge classifier that colours the class territory "
+                                           "and grades samples: once per dataset, then cached")
+        self.judge_progress.cancelRequested.connect(self._cancel_judge)
+        bar.addPermanentWidget(self.judge_progress)
 
     # ============================================================= opening
     @Slot()
@@ -384,7 +401,7 @@ class MainWindow(QMainWindow):
         if session.data_note:
             self.statusBar().showMessage(f"Opened {Path(path).name} without data: {session.data_note}", 10_000)
         else:
-            self.statusBar().showMessage(f"Opened {path}", 5000)
+            self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)  # (the whole path: File ▸ Recent)
         return True
 
     def _ask_to_read_data(self, refusal) -> bool:
@@ -403,22 +420,52 @@ class MainWindow(QMainWindow):
             return
         self.explorer.set_session(preview, self._projection_kind_for(preview))
         self.stack.setCurrentWidget(self.latent_map)
-        self.status_model.setText(preview.describe())
+        # The panels show what the full session will (the same record): no "open a model".
+        # The loss curves follow in show_preview_losses, once the map is painted.
+        self._show_model_facts(None, None, preview.beta, preview.config)
+        self.show_kl(preview.kl_per_dim(), preview)
+        self.status_model.setText(f"model: {preview.describe()}")
+        self._show_dataset(*preview.dataset_counts())
+        self.status_epoch.setText(f"epoch {preview.epochs_done}")
+        self.training_panel.summary.setText(summarize(preview.family, preview.epochs_done, preview.metrics))
         self._update_ui_state()
+
+    def show_preview_losses(self, preview: PreviewSession) -> None:
+        """The first screen's loss curves (the checkpoint's history). Called once the map is
+        painted: building the plots takes ~0.16 s of the GUI thread, which the map's first
+        territory would otherwise wait for; the real session then only refills them."""
+        if self.session is None and self.explorer.session is preview:
+            self.loss_plot.set_parts(preview.loss_parts)
+            self.loss_plot.set_history(preview.history)
+
+    def _show_model_facts(self, loss_parts, history, beta: float | None, config: dict) -> None:
+        """The panels about a newly shown model: loss curves (None: later), β, the training
+        fields, an idle progress bar (not the previous model's "trained 5 epochs")."""
+        if loss_parts is not None:
+            self.loss_plot.set_parts(loss_parts)
+            self.loss_plot.set_history(history)
+        if beta is not None:
+            self.beta_panel.set_beta(beta)
+        self.training_panel.set_from_config(config)
+        if not self.is_training:
+            self.training_panel.set_message("idle", 0.0)
 
     def set_session(self, session: Session | None, *, keep_view: bool = False) -> None:
         """Open ``session`` (None: the welcome page). ``keep_view``: it replaces the first
         screen's preview of the same checkpoint, so the view and marker stay where they are."""
         self.session = session
-        self.explorer.set_session(session, self._projection_kind_for(session), keep_view=keep_view)
+        layout = self._available_umap(session)
+        self.explorer.set_session(session, self._projection_kind_for(session, umap_ready=layout is not None),
+                                  keep_view=keep_view)
+        if layout is not None:  # shown now, not after a poll of the worker (with PCA until then)
+            self.projection_controller.cancel()
+            self.explorer.on_umap_ready(layout)
+        self._describe_projection()
         if session is not None:
             model = session.model
-            self.loss_plot.set_parts(model.loss_parts)
-            self.loss_plot.set_history(session.history)
-            if model.has_beta:
-                self.beta_panel.set_beta(model.config.beta)
+            self._show_model_facts(model.loss_parts, session.history,
+                                   model.config.beta if model.has_beta else None, model.config.to_dict())
             self.show_kl(session.kl_per_dim())
-            self.training_panel.set_from_config(model.config.to_dict())
             self.stack.setCurrentWidget(self.latent_map)
             if session.judge is None and session.has_data:  # no data: nothing to train a judge on
                 self._start_judge_training(session.dataset)
@@ -427,14 +474,20 @@ class MainWindow(QMainWindow):
         self._update_ui_state()
         self.sessionChanged.emit()
 
-    def _projection_kind_for(self, session: Session | None) -> str:
+    def _projection_kind_for(self, session: Session | PreviewSession | None, umap_ready: bool = False) -> str:
         """Set the picker up for ``session``'s latent and return the kind to show: the slice
-        for a 1-D or 2-D latent (exact); for more dimensions PCA or UMAP, whichever was
-        chosen last (PCA at first: it is immediate)."""
+        for a 1-D or 2-D latent (exact); for more dimensions UMAP when its layout is
+        available (``umap_ready``: it shows the classes' structure, where PCA's plane mixes
+        them), else PCA or UMAP, whichever was chosen last (PCA at first: it is immediate)."""
         picker = self.projection_picker
         kind = picker.kind()
         if session is not None:
-            kind = "slice" if session.latent_dim <= 2 else kind if kind in ("pca", "umap") else "pca"
+            if session.latent_dim <= 2:
+                kind = "slice"
+            elif umap_ready:
+                kind = "umap"
+            elif kind not in ("pca", "umap"):
+                kind = "pca"
         picker.blockSignals(True)  # the explorer gets the kind with the session, not before it
         try:
             if session is not None:
@@ -444,11 +497,37 @@ class MainWindow(QMainWindow):
             picker.blockSignals(False)
         return kind
 
-    def show_kl(self, values) -> None:
-        session = self.session
+    def _available_umap(self, session: Session | None):
+        """The UMAP layout of a >2-D ``session``'s map points when one is already laid out
+        (the layout cache, with the shipped models' layouts), else None."""
+        if session is None or session.latent_dim <= 2:
+            return None
+        return self.projection_controller.cached_layout(session.map_points().latents)
+
+    @Slot()
+    def _describe_projection(self) -> None:
+        """Say plainly what a PCA map of a >2-D latent shows (and does not)."""
+        projection, session = self.explorer.projection, self.explorer.session
+        if projection is None or session is None or session.latent_dim <= 2 \
+                or projection.kind != "pca" or self.projection_picker.kind() != "pca":
+            return
+        picker = self.projection_picker
+        others = [w for w in (picker.label, picker.combo, picker.bar, picker.distance) if not w.isHidden()]
+        spacing = picker.layout().spacing() * len(others)
+        # The picker leads the map's control row; for PCA nothing else is in it (the slice's dims are hidden).
+        room = self.latent_map.width() - CONTROL_ROW_MARGINS_PX - spacing \
+            - sum(max(w.width(), w.minimumSizeHint().width()) for w in others)
+        metrics = picker.status.fontMetrics()
+        notes = [note.format(d=session.latent_dim) for note in PCA_NOTES]
+        picker.set_note(next((n for n in notes if metrics.horizontalAdvance(n) <= room), notes[-1]))
+        picker.status.setToolTip(PCA_EXPLAINED.format(d=session.latent_dim))
+
+    def show_kl(self, values, session: Session | PreviewSession | None = None) -> None:
+        """The KL bars of ``session`` (default: the open one)."""
+        session = session or self.session
         if session is None:
             self.beta_panel.kl.set_kl(None, reason="open or train a VAE")
-        elif not session.model.has_beta:
+        elif not session.has_beta:
             self.beta_panel.kl.set_kl(None, reason=f"a {session.family} has no KL term")
         else:
             self.beta_panel.kl.set_kl(values, reason="" if values else "after the first epoch")
@@ -655,14 +734,21 @@ class MainWindow(QMainWindow):
 
         worker = JudgeWorker(dataset)
         worker.progress.connect(self._on_judge_progress)
+        worker.stepped.connect(self.judge_progress.set_progress)
         worker.finished.connect(self._on_judge_finished)
         self._judge_dataset = dataset
         self._judge_task = BackgroundTask(worker, "judge", heavy=True, parent=self)
         self._judge_task.ended.connect(self._on_judge_ended)
         self._judge_task.start()
+        self.judge_progress.start("Judge")
         self.statusBar().showMessage(
-            f"No judge classifier for {dataset.name} yet: training one in the background (once, about a "
-            "minute); the class territory appears when it is ready")
+            f"No judge classifier for {dataset.name} yet: training one in the background (once); "
+            "the class territory appears when it is ready")
+
+    @Slot()
+    def _cancel_judge(self) -> None:
+        if self._judge_task is not None:
+            self._judge_task.worker.cancel()
 
     @Slot(str)
     def _on_judge_progress(self, message: str) -> None:
@@ -671,6 +757,10 @@ class MainWindow(QMainWindow):
     @Slot(object, str)
     def _on_judge_finished(self, judge, error: str) -> None:
         dataset = self._judge_dataset
+        if judge is None and error == CANCELLED:
+            self.statusBar().showMessage(f"Judge training for {dataset.name} cancelled: the map shows no class "
+                                         "territory; it is trained again when a model of this dataset opens", 10000)
+            return
         if judge is None:
             self.show_error("Could not get a judge classifier",
                             f"{error}\nThe map works without it, but shows no class territory.")
@@ -685,6 +775,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_judge_ended(self) -> None:
+        self.judge_progress.finish()
         self._judge_task = None
         self._judge_dataset = None
 
@@ -736,9 +827,20 @@ class MainWindow(QMainWindow):
         shown, session = self.explorer.session, self.session
         has_beta = shown is not None and shown.has_beta
         note = ""
-        if has_beta and session is not None and on_ladder(session.path):
+        if has_beta and on_ladder(shown.path):  # the first screen's too: the panels keep their place
             note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
         self.beta_panel.set_available(has_beta, enabled=session is not None and self.engine_ready, note=note)
+
+    def _show_dataset(self, name: str, n_train: int | None, n_test: int | None) -> None:
+        """The status bar's data line: with its sizes where the window is wide enough, else
+        the name alone (the sizes in the tooltip), so the bar's messages keep their room."""
+        self._dataset_lines = (describe_data(name, n_train, n_test), describe_data(name, None, None))
+        self.status_dataset.setToolTip(f"The dataset: {self._dataset_lines[0].removeprefix('data: ')}")
+        self._fit_status_line()
+
+    def _fit_status_line(self) -> None:
+        full, short = self._dataset_lines
+        self.status_dataset.setText(full if self.width() >= STATUS_FULL_FROM_PX else short)
 
     def _update_status(self) -> None:
         session, run = self.session, self.run
@@ -757,15 +859,18 @@ class MainWindow(QMainWindow):
         if session is None:
             self.status_model.setText("no model")
             self.training_panel.summary.setText("")
-            self.status_dataset.setText(f"data: {DEFAULT_DATASET}")
+            self._show_dataset(DEFAULT_DATASET, None, None)
             self.status_epoch.setText("")
             self.setWindowTitle("latentlab")
             return
         self.status_model.setText(f"model: {session.describe()}")
         self.training_panel.summary.setText(summarize(session.family, session.epochs_done, session.metrics))
         d = session.dataset
-        self.status_dataset.setText(f"data: {d.name} ({len(d.train):,} train / {len(d.test):,} test)"
-                                    if session.has_data else "data: not loaded (the map says why)")
+        if session.has_data:
+            self._show_dataset(d.name, len(d.train), len(d.test))
+        else:
+            self._dataset_lines = ("data: not loaded (the map says why)",) * 2
+            self._fit_status_line()
         self.status_epoch.setText(f"epoch {session.epochs_done}" + (" (training)" if run is not None else ""))
         name = session.path.name if session.path else "unsaved"
         self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
@@ -803,40 +908,78 @@ class MainWindow(QMainWindow):
             time.sleep(0.005)
         return False
 
+    #: Saving while closing during training waits at most this long for the run to stop
+    #: and send its final weights (a stop, the test-split evaluation and the snapshot take
+    #: ~0.1 s); after that the newest snapshot (at most 1/SNAPSHOTS_PER_S old) is saved.
+    CLOSE_WAIT_S = 0.15
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self._shut_down and not self._confirm_close():
+        if self._shut_down:
+            event.accept()
+            return
+        if not self._confirm_close():
             event.ignore()
             return
-        if not self._shut_down:
-            session_state.save(self.settings, session_state.capture(self))
-        self.shutdown()
+        state = session_state.capture(self)
+        self.hide()  # at once: stopping the workers happens out of sight
+        session_state.save(self.settings, state)
+        self.shutdown(wait=not self.options.exit_without_waiting)
         event.accept()
 
     def _confirm_close(self) -> bool:
         running = self.is_training
         if not running and (self.session is None or not self.session.dirty):
             return True
+        if self._close_reason:  # a signal, not a person: nobody can answer, keep a copy
+            self._stop_training_for_close(self.CLOSE_WAIT_S)
+            self.autosave.save_now(self._close_reason)
+            return True
         question = ("Training is running. Save the model before closing?" if running
                     else "The model has unsaved training. Save it before closing?")
         answer = dialogs.ask_save_changes(self, question)
         if answer == dialogs.CANCEL:
             return False
-        self.training.stop_and_wait()
         if answer == dialogs.SAVE:
+            # Final weights are worth a moment only from a trainer that has sent some: one
+            # that has not is still building its optimiser and will not stop soon.
+            self._stop_training_for_close(self.CLOSE_WAIT_S if self.session.dirty else 0.0)
             return self.save_checkpoint() is not None
+        self._stop_training_for_close(0.0)
         return True
 
-    def shutdown(self) -> None:
-        """Stop training and every worker thread, and wait for them (idempotent)."""
-        if self._shut_down:
+    def _stop_training_for_close(self, wait_s: float) -> None:
+        """Stop a run. When the process ends right after the window, wait at most ``wait_s``
+        for its final weights: the save is of the GUI's copy of the weights, so it need not
+        wait for the training thread, which can be stuck for seconds in an import (Adam's
+        first step imports torch._dynamo). Otherwise wait until the thread has ended."""
+        self.training.stop_and_wait(wait_s if self.options.exit_without_waiting else None)
+
+    def close_unattended(self, reason: str) -> None:
+        """Close for a signal (SIGTERM, SIGHUP): no question; unsaved training is saved to
+        the autosave folder in the user's data folder, and the terminal is told where."""
+        self._close_reason = reason
+        self.close()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop training and every worker (idempotent). With ``wait``, block until their
+        threads have ended, as an owner that goes on living must (tests, an in-process
+        caller); without, only ask them to stop and end the UMAP worker process: the process
+        is about to end (``app.run_app``) and needs nothing from them. A later call with
+        ``wait`` still waits."""
+        if not self._shut_down:
+            self._shut_down = True
+            self.autosave.stop()
+            self.training.stop()
+            self.training.redraw_timer.stop()
+            self._cancel_judge()  # stops at its next step
+            self.projection_controller.shutdown()  # a child process: it would outlive us
+        if not wait or self._threads_joined:
             return
-        self._shut_down = True
+        self._threads_joined = True
         self.training.stop_and_wait()
-        self.training.redraw_timer.stop()
         for task in (self._judge_task, self._warm_task):
             if task is not None:
                 task.wait()
         self.analysis.shutdown()
         self.explorer.shutdown()
-        self.projection_controller.shutdown()  # stops the UMAP worker process
         unfreeze_startup_objects()

@@ -297,7 +297,6 @@ class PathPanel(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addStretch(1)
-        self.setMaximumWidth(300)
 
     # ------------------------------------------------------------------ state
     def set_classes(self, names: Sequence[str]) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QMetaMethod, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QApplication, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QWidget
 
 from .shortcuts_help import show_shortcuts
 from .theme import PROJECTOR, Look, apply_look, current, projector_look, restyle_plots, system_look
@@ -36,6 +36,9 @@ HELP_KEYS = ("F1", "Ctrl+/")
 def restyle_fonts(root: QWidget, look: Look) -> None:
     """Widgets with a font of their own (a bold readout, say) at ``look``'s scale of it."""
     for widget in [root, *root.findChildren(QWidget)]:
+        if isinstance(widget, QDockWidget):
+            _dock_title_font(widget)
+            continue
         if not widget.testAttribute(Qt.WidgetAttribute.WA_SetFont):
             continue
         base = widget.property("latentlab_base_pt")
@@ -47,6 +50,15 @@ def restyle_fonts(root: QWidget, look: Look) -> None:
         font = QFont(widget.font())
         font.setPointSizeF(float(base) * look.font_scale)
         widget.setFont(font)
+
+
+def _dock_title_font(dock: QDockWidget) -> None:
+    """The application's font for a dock's title. A dock whose font is the application's
+    draws its title in the platform's small title-bar font, which no look scales (9 pt in
+    presentation mode); a font that differs only in its style strategy is drawn as set."""
+    font = QFont(QApplication.font())
+    font.setStyleStrategy(QFont.StyleStrategy.PreferAntialias)
+    dock.setFont(font)
 
 
 class PresentationMode(QObject):
@@ -109,25 +121,33 @@ class PresentationMode(QObject):
             self._was_maximized = window.isMaximized()
             height = self._screen_height()
             self._bottom_was_shown = window.bottom_action.isChecked()
-            if height < COMPACT_BELOW_HEIGHT:
-                window.bottom_action.setChecked(False)
+            if height < COMPACT_BELOW_HEIGHT or window.docks_shown():
+                window.bottom_action.setChecked(False)  # the map, the digit (and the dock) get the room
             self.apply(projector_look(height))
+            for label in (window.status_dataset, window.status_device):  # the room reads the model and
+                label.hide()  # the hints; the data and the device left the hints no room at 1024 pixels
             window.showFullScreen()
+            window.screen_fit.cover_screen()
             self._top_sizes = window.top_splitter.sizes()
             width = window.screen().geometry().width() if window.screen() is not None else window.width()
             window.top_splitter.setSizes([round(width * (1 - DECODED_SHARE)), round(width * DECODED_SHARE)])
-            hint = ", T for the training panel" if height < COMPACT_BELOW_HEIGHT else ""
+            hint = ", T for the training panel" if not window.bottom_action.isChecked() else ""
             window.statusBar().showMessage(f"Presentation mode: F11 to leave, F1 for the keys{hint}", 6000)
         else:
             self.apply(system_look())
+            for label in (window.status_dataset, window.status_device):
+                label.show()
             window.bottom_action.setChecked(self._bottom_was_shown)
             window.showMaximized() if self._was_maximized else window.showNormal()
             if self._normal_geometry is not None:
                 window.restoreGeometry(self._normal_geometry)
+                window.screen_fit.keep_on_screen()  # the platform may place the frame a title bar lower
             self._normal_geometry = None
             if self._top_sizes is not None:  # in the restored width
                 window.top_splitter.setSizes(self._top_sizes)
                 self._top_sizes = None
+            if window.docks_shown():  # the panel is back: does the window still fit its screen?
+                window.fit_screen(True)
         self.toggled.emit(on)
 
     def _screen_height(self) -> int:

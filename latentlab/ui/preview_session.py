@@ -30,8 +30,20 @@ from .jobs_base import (
 from .map_points import MapPoints
 
 
+#: The loss parts of the families the preview runs (models/*.py ``loss_parts``, which need
+#: PyTorch; a test ties the two), so the loss curves are there on the first screen.
+LOSS_PARTS = {"ae": ("loss", "recon"), "vae": ("loss", "recon", "kl"), "msvae": ("loss", "recon", "kl", "ce")}
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 class PreviewSession:
-    """A torch-free stand-in for ``Session`` on the map, until the real one arrives."""
+    """A torch-free stand-in for ``Session`` on the map, until the real one arrives. It
+    also carries what the window's panels say about the model (settings, loss history,
+    metrics, KL per dimension), read from the checkpoint's record as ``Session`` reads it,
+    so the first screen shows the values the full session will."""
 
     is_preview = True
 
@@ -44,9 +56,41 @@ class PreviewSession:
         self.class_names = list(preview.class_names)
         self.test_images = preview.test_images
         self.judge = preview.judge  # None: no territory, and the verdict reads "not available"
+        record = preview.record
+        self.config: dict = _dict(record.get("model"))  # the model's settings, as ModelConfig.to_dict()
+        self.metrics: dict = _dict(record.get("metrics"))
+        history = record.get("history")
+        self.history: list = [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+        self.training: dict = _dict(record.get("training"))
+        self.dataset_info: dict = _dict(record.get("dataset"))
+        self.loss_parts: tuple[str, ...] = LOSS_PARTS.get(self.family, ("loss",))
 
     def describe(self) -> str:
         return self.preview.describe()
+
+    @property
+    def beta(self) -> float | None:
+        beta = self.config.get("beta")
+        return float(beta) if isinstance(beta, (int, float)) and self.has_beta else None
+
+    @property
+    def epochs_done(self) -> int:
+        """As ``Session.epochs_done``: the history's length, else the training settings' epochs."""
+        if self.history:
+            return len(self.history)
+        epochs = self.training.get("epochs")
+        return epochs if isinstance(epochs, int) and epochs > 0 else 0
+
+    def kl_per_dim(self) -> list[float] | None:
+        values = self.metrics.get("kl_per_dim")
+        return [float(v) for v in values] if isinstance(values, list) else None
+
+    def dataset_counts(self) -> tuple[str, int | None, int | None]:
+        """The dataset's name and its training and test images, as the record has them."""
+        info = self.dataset_info
+        train, test = info.get("n_train"), info.get("n_test")
+        return (str(info.get("name") or "mnist-5k"), train if isinstance(train, int) else None,
+                test if isinstance(test, int) else None)
 
     def map_points(self) -> MapPoints:
         return MapPoints(self.preview.encode_test_set(), self.preview.test_labels.copy(), True)

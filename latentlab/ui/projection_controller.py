@@ -10,7 +10,8 @@ Signals, all on the GUI thread:
 
 - ``progress(fraction, message)``: 0..1 and what the worker is doing;
 - ``ready(projection)``: an :class:`~latentlab.latent.embedding.EmbeddingProjection` of
-  the requested latents (straight from the cache when they were laid out before);
+  the requested latents (straight from the cache when they were laid out before); for a
+  large set first a preview layout, then the final one;
 - ``failed(message)``: a sentence for the user (umap missing, the worker died, ...).
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from latentlab.latent.umap_service import UmapFailed, UmapProgress, UmapResult, UmapService
+from latentlab.latent.umap_service import UmapFailed, UmapPartial, UmapProgress, UmapResult, UmapService
 
 POLL_MS = 50
 
@@ -78,6 +79,8 @@ class ProjectionController(QObject):
                 continue
             if isinstance(event, UmapProgress):
                 self.progress.emit(event.fraction, event.message)
+            elif isinstance(event, UmapPartial):  # a large set's preview: shown until the full layout
+                self.ready.emit(EmbeddingProjection(event.embedding, self._latents))
             elif isinstance(event, UmapResult):
                 latents, self._job_id, self._latents = self._latents, None, None
                 self.progress.emit(1.0, "UMAP ready" + (" (from the cache)" if event.from_cache else ""))
@@ -87,6 +90,26 @@ class ProjectionController(QObject):
                 self.failed.emit(event.message)
         if not self.service.busy:
             self._timer.stop()
+
+    def cached_layout(self, latents: np.ndarray):
+        """The EmbeddingProjection of ``latents`` from a layout already laid out (the service's
+        cache, or one shipped in resources/umap: no worker, no fit), or None. The window opens
+        a >2-D model in UMAP when there is one."""
+        from latentlab.errors import LatentLabError
+        from latentlab.latent.embedding import EmbeddingProjection
+        from latentlab.latent.umap_service import find_layout
+
+        latents = np.ascontiguousarray(latents, np.float32)
+        if latents.ndim != 2 or len(latents) == 0:
+            return None
+        try:
+            root = getattr(self.service, "cache_root", None)
+        except LatentLabError:  # no usable cache folder: the shipped layouts still count
+            root = None
+        embedding = find_layout(latents, cache_root=root)
+        if embedding is None or len(embedding) != len(latents):
+            return None
+        return EmbeddingProjection(embedding, latents)
 
     def shutdown(self) -> None:
         """Stop polling and the worker process (the window calls this when it closes)."""

@@ -210,13 +210,14 @@ class Session:
         return f"{self.family} · {c.backbone} · latent {c.latent_dim}"
 
     @property
-    def epochs_done(self) -> int:
-        """Epochs trained: the history's length, or the training settings' epochs for a
-        checkpoint saved without per-epoch history (the shipped GANs)."""
-        if self.history:
-            return len(self.history)
-        epochs = (self.training or {}).get("epochs")
-        return epochs if isinstance(epochs, int) and epochs > 0 else 0
+    def epochs_done(self) -> float:
+        """Epochs trained: the history's (a stopped run's last epoch counts its fraction), or
+        the training record's for a checkpoint saved without per-epoch history (the shipped
+        GANs; a run that failed in its first epoch: 0)."""
+        from latentlab.training.progress import epochs_trained
+
+        epochs = epochs_trained(self.history, self.training)
+        return int(epochs) if epochs == int(epochs) else round(epochs, 2)
 
     def kl_per_dim(self) -> list[float] | None:
         """The per-dimension KL of the metrics, when it holds a finite number per dimension."""
@@ -277,13 +278,14 @@ class Session:
         return MapPoints(z, np.full(PRIOR_POINTS, -1, np.int64), False)
 
     # ----------------------------------------------------------------- saving
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, copy: bool = False) -> Path:
         """Write the display copy's weights (the newest snapshot) atomically with the history.
 
         No optimiser state: the window's optimisers live in the trainer of a run, which is
         gone (or busy) when the user saves; a fine-tune starts a fresh Adam, as the CLI's
         ``--resume`` without optimiser state would. Refuses a path inside the installed
-        package: the shipped models are templates.
+        package: the shipped models are templates. A ``copy`` (an autosave) leaves the
+        session's path and its unsaved state as they were.
         """
         from latentlab.locations import inside_package
         from latentlab.models.checkpoint import save_checkpoint
@@ -291,8 +293,9 @@ class Session:
         if inside_package(path):
             raise ConfigError(f"{path} is inside the installed latentlab, whose files are never overwritten; "
                               "save the model elsewhere")
-        written = save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,
-                                  history=self.history, training=self.training)
-        self.path = Path(written)
-        self.dirty = False
-        return self.path
+        written = Path(save_checkpoint(path, self.display, dataset=self.dataset.info(), metrics=self.metrics,
+                                       history=self.history, training=self.training))
+        if not copy:
+            self.path = written
+            self.dirty = False
+        return written

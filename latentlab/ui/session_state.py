@@ -155,9 +155,11 @@ def capture(window: MainWindow) -> SessionState:
 
 
 def restore_layout(window: MainWindow, state: SessionState) -> None:
-    """Geometry, docks and splitters (before the window is shown)."""
+    """Geometry, docks and splitters (before the window is shown). A geometry saved on a
+    larger screen (or one no longer attached) is fitted into the screen it opens on."""
     if state.geometry is not None:
         window.restoreGeometry(state.geometry)
+        window.fit_into_screen()
     if state.window_state is not None:
         window.restoreState(state.window_state)
     for splitter, saved in zip(splitters_of(window), state.splitters):

@@ -154,6 +154,7 @@ class Startup(QObject):
         #: is deleted with its thread).
         self.first_screen_shown = threading.Event()
         self.view_restored = False  # restore_view applied to the first screen's preview
+        self.preview = None  # the first screen's PreviewSession, once shown
 
     def start(self) -> None:
         loader = EngineLoader(self.path)
@@ -174,6 +175,7 @@ class Startup(QObject):
         window = self.window
         if window._shut_down or window.session is not None:
             return
+        self.preview = preview
         window.show_preview(preview)
         if self.origin == "restored":
             self.view_restored = restore_view(window, self.state)
@@ -184,7 +186,9 @@ class Startup(QObject):
 
     @Slot()
     def _first_screen_shown(self) -> None:
-        """The preview's territory is painted: PyTorch may load now."""
+        """The preview's territory is painted: its loss curves, then PyTorch may load."""
+        if self.preview is not None and not self.window._shut_down:
+            self.window.show_preview_losses(self.preview)
         self.first_screen_shown.set()
         try:
             self.window.explorer.territoryShown.disconnect(self._first_screen_shown)
@@ -211,7 +215,7 @@ class Startup(QObject):
             window.recent_menu.add(loaded.path)
             if self.origin == "restored" and not (same and self.view_restored):
                 restore_view(window, self.state)
-            window.statusBar().showMessage(self.notice or f"Opened {loaded.path}", 8000)
+            window.statusBar().showMessage(self.notice or f"Opened {Path(loaded.path).name}", 8000)
         QTimer.singleShot(0, window.open_dropped)  # a file dropped on the window meanwhile
         self.done.emit()
 

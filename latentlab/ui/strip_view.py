@@ -48,6 +48,7 @@ from latentlab.latent.path_metrics import (
 
 from .palette import class_colors, unknown_color
 from .pixmaps import frame_pixmap
+from .theme import media_icon
 
 #: Frames are drawn at most this many pixels wide (a 28-pixel digit at 4x).
 MAX_CELL = 112
@@ -316,7 +317,7 @@ class StripView(QWidget):
         self.large = QLabel()
         self.large.setFixedSize(LARGE_FRAME, LARGE_FRAME)
         self.large.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.large.setStyleSheet("QLabel { background: white; border: 1px solid #bbb; }")
+        self.large.setStyleSheet("QLabel { background: palette(base); border: 1px solid palette(mid); }")
         self.large.setToolTip("The current frame of the strip")
         self.large_caption = QLabel("")
         self.large_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -324,7 +325,8 @@ class StripView(QWidget):
         font.setBold(True)
         self.large_caption.setFont(font)
 
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton("Play")
+        self.play_button.setIcon(media_icon("play"))  # drawn: not a font glyph
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Play the strip frame by frame (P)")
         self.play_button.toggled.connect(self._on_play_toggled)
@@ -348,6 +350,7 @@ class StripView(QWidget):
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addWidget(self.play_button)
         controls.addWidget(self.loop_box)
+        controls.addSpacing(8)  # squeezed, "Loop" and "Speed:" ran together
         controls.addWidget(QLabel("Speed:"))
         controls.addWidget(self.speed)
         controls.addWidget(self.position)
@@ -498,7 +501,9 @@ class StripView(QWidget):
             self.timer.stop()
             if self.play_button.isChecked():
                 self.play_button.setChecked(False)
-        self.play_button.setText("⏸ Pause" if self.timer.isActive() else "▶ Play")
+        playing = self.timer.isActive()  # drawn icons: "⏸" is missing from common fonts (an empty box)
+        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setIcon(media_icon("pause" if playing else "play"))
         self.playingChanged.emit(self.timer.isActive())
 
     @Slot(int)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QIconEngine, QPainter, QPalette, QPixmap, QPolygonF
 from PySide6.QtWidgets import QApplication, QWidget
 
 from . import palette as class_palette
@@ -79,7 +79,7 @@ QLabel#welcomeText {{ font-size: {big}pt; color: {muted}; }}
 QLabel#welcomeNotice {{ font-size: {big}pt; color: {warning}; padding: 6px; }}
 QPushButton#bigButton {{ font-size: {button}pt; padding: 10px 22px; }}
 QStatusBar QLabel {{ padding: 0px 8px; color: {muted}; }}
-QLabel#summary {{ color: {muted}; padding-top: 4px; }}
+QLabel#summary {{ color: {muted}; padding: 2px 6px; }}
 QLabel#coordinates {{ color: {muted}; font-family: monospace; }}
 QProgressBar {{ min-height: 20px; }}
 """
@@ -165,13 +165,20 @@ def apply_theme(app: QApplication) -> None:
 
 
 # ---------------------------------------------------------------- plots
-def _scaled_font(owner, font: QFont, scale: float) -> QFont:
-    """``font`` at ``scale`` times the size ``owner`` had when first restyled."""
+def _scaled_font(owner, font: QFont | None, scale: float) -> QFont:
+    """``font`` at ``scale`` times the size ``owner`` had when first restyled. An owner
+    without a font of its own (``None``) has the normal look's application font: not the
+    application's font of the moment, which a first restyle into presentation mode had
+    already enlarged (the KL bars' ticks then stayed large after leaving it)."""
     base = getattr(owner, "_latentlab_base_pt", None)
+    app = QApplication.instance()
     if base is None:
-        base = font.pointSizeF() if font.pointSizeF() > 0 else MIN_POINT_SIZE
+        if font is not None and font.pointSizeF() > 0:
+            base = font.pointSizeF()
+        else:
+            base = float((app.property("latentlab_base_pt") if app is not None else None) or MIN_POINT_SIZE)
         owner._latentlab_base_pt = base
-    font = QFont(font)
+    font = QFont(font) if font is not None else QFont(QApplication.font())
     font.setPointSizeF(base * scale)
     return font
 
@@ -187,12 +194,29 @@ def _scaled_css_size(owner, attr: str, size: str | None, scale: float, default_p
     return f"{base * scale:.1f}pt"
 
 
+def set_plot_title(plot: pg.PlotItem, text: str, base_pt: float = 10.0, look: Look | None = None) -> None:
+    """``plot``'s title in ``look`` (default: the current one): ``base_pt`` scaled, the muted
+    colour, and a title row tall enough for it (pyqtgraph fixes the row at 30 pixels, which
+    cut a 1.6x title). Plots that set their titles through here keep the look when they
+    change them later (a model switch in presentation mode)."""
+    look = look or current()
+    size = base_pt * look.font_scale
+    plot.titleLabel._latentlab_title_pt = base_pt
+    plot.titleLabel._latentlab_plot_title = True
+    plot.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
+    font = QFont(QApplication.font())
+    font.setPointSizeF(size)
+    height = max(30, QFontMetrics(font).lineSpacing() + 10)
+    plot.titleLabel.setMaximumHeight(height)
+    plot.layout.setRowFixedHeight(0, height)
+
+
 def restyle_plot_item(plot: pg.PlotItem, look: Look) -> None:
     for name in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(name)
         axis.setPen(look.plot_foreground)
         axis.setTextPen(look.plot_foreground)
-        axis.setTickFont(_scaled_font(axis, axis.style.get("tickFont") or QFont(), look.font_scale))
+        axis.setTickFont(_scaled_font(axis, axis.style.get("tickFont"), look.font_scale))
         if axis.labelText:
             style = dict(axis.labelStyle)
             style["color"] = look.text
@@ -200,7 +224,9 @@ def restyle_plot_item(plot: pg.PlotItem, look: Look) -> None:
                                                   look.font_scale, 10.0)
             axis.setLabel(axis.labelText, axis.labelUnits, **style)
     title = plot.titleLabel
-    if title.text:
+    if getattr(title, "_latentlab_plot_title", False):
+        set_plot_title(plot, title.text, title._latentlab_title_pt, look)
+    elif title.text:  # a title its plot lays out itself (the map's caption)
         size = _scaled_css_size(title, "_latentlab_title_pt", title.opts.get("size"), look.font_scale, 10.0)
         title.setText(title.text, size=size, color=look.muted)
     legend = plot.legend
@@ -232,3 +258,50 @@ def restyle_plots(root: QWidget, look: Look) -> None:
         for item in view.scene().items():
             if isinstance(item, pg.PlotItem):
                 restyle_plot_item(item, look)
+
+
+# ---------------------------------------------------------------- icons
+class _MediaIconEngine(QIconEngine):
+    """A play triangle or pause bars drawn in the palette's button-text colour at paint time,
+    so the icon follows the look (a font glyph such as "⏸" is missing from common fonts and
+    showed as an empty box; the style's standard icons are dark on a dark button)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        group = QPalette.ColorGroup.Disabled if mode == QIcon.Mode.Disabled else QPalette.ColorGroup.Active
+        color = QApplication.palette().color(group, QPalette.ColorRole.ButtonText)
+        side = min(rect.width(), rect.height()) * 0.7
+        box = QRectF(0, 0, side, side)
+        box.moveCenter(QRectF(rect).center())
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        if self.kind == "pause":
+            bar = side * 0.34
+            painter.drawRect(QRectF(box.left(), box.top(), bar, side))
+            painter.drawRect(QRectF(box.right() - bar, box.top(), bar, side))
+        else:
+            painter.drawPolygon(QPolygonF([box.topLeft(), QPointF(box.right(), box.center().y()), box.bottomLeft()]))
+        painter.restore()
+
+    def pixmap(self, size, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        pixmap = QPixmap(size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        self.paint(painter, QRect(0, 0, size.width(), size.height()), mode, state)
+        painter.end()
+        return pixmap
+
+    def clone(self) -> _MediaIconEngine:
+        return _MediaIconEngine(self.kind)
+
+
+def media_icon(kind: str) -> QIcon:
+    """A drawn "play" or "pause" icon in the current look's button-text colour."""
+    if kind not in ("play", "pause"):
+        raise ValueError(f"no media icon {kind!r}; choose play or pause")
+    return QIcon(_MediaIconEngine(kind))

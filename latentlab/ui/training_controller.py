@@ -191,10 +191,10 @@ class TrainingController(QObject):
             self.run.stop()
             self.window.training_panel.set_message("stopping…")
 
-    def stop_and_wait(self) -> None:
+    def stop_and_wait(self, timeout_s: float | None = None) -> bool:
+        """Stop the run and wait for it (at most ``timeout_s``); True when it has ended."""
         self._pending_beta = None  # whoever waits wants it stopped, not restarted
-        if self.run is not None:
-            self.run.stop_and_wait()
+        return self.run.stop_and_wait(timeout_s) if self.run is not None else True
 
     # -------------------------------------------------------------- drawing
     @Slot()
@@ -246,6 +246,8 @@ class TrainingController(QObject):
     @Slot(object)
     def _on_snapshot(self, snapshot) -> None:
         self._latest_snapshot = snapshot  # drawn by the redraw timer; older ones are dropped
+        if self.window.session is not None:  # new weights: unsaved, even before an epoch has ended
+            self.window.session.dirty = True
 
     @Slot(object)
     def _on_epoch(self, summary) -> None:
@@ -279,6 +281,8 @@ class TrainingController(QObject):
             session.history = list(outcome.history)
             if outcome.metrics:
                 session.metrics = dict(outcome.metrics)
+            if outcome.training:  # how far it got: "info" reports it after a NaN or a stop
+                session.training = dict(outcome.training)
 
     @Slot()
     def _on_run_ended(self) -> None:

@@ -11,7 +11,6 @@ import dataclasses
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -25,30 +24,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-class LeftoverLabel(QLabel):
-    """A word-wrapped label that takes the height left over and wraps within it. A plain
-    wrapped QLabel asks its layout for the height of all its lines, which a splitter does
-    not give: in a 768-line window the spin boxes above were squeezed to 13 pixels and
-    their numbers cut, instead of the summary's last line."""
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__(text)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
-        return False
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        """The wrapped text, cut after the last line that fits whole (not through a line)."""
-        rect = self.contentsRect()
-        line = self.fontMetrics().lineSpacing()
-        painter = QPainter(self)
-        painter.setClipRect(rect.x(), rect.y(), rect.width(), rect.height() // line * line)
-        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
-                                   | Qt.TextFlag.TextWordWrap), self.text())
-
 
 FAMILY_TITLES = {
     "vae": "VAE (β-VAE)",
@@ -108,11 +83,43 @@ def summarize(family: str, epochs: int, metrics: dict) -> str:
     return " · ".join(parts)
 
 
-def _default_setting(family: str, name: str, fallback: float) -> float:
+def describe_data(name: str, n_train: int | None, n_test: int | None) -> str:
+    """The status bar's line about the dataset."""
+    if n_train is None or n_test is None:
+        return f"data: {name}"
+    return f"data: {name} ({n_train:,} train / {n_test:,} test)"
+
+
+@dataclass(frozen=True)
+class FamilyDefaults:
+    """What picking a family puts in the fields."""
+
+    lr: float
+    backbone: str
+    gamma: float | None = None  # the multi-stage VAE's classifier weight
+
+
+#: The families' defaults before PyTorch has loaded, so the first screen shows the values
+#: the full session will (they changed under the user: γ 0 -> 100). Once PyTorch is there
+#: the registry's (``family_defaults``) are used; a test checks that the two agree.
+PRESET_DEFAULTS = {
+    "vae": FamilyDefaults(1e-3, "mlp"),
+    "msvae": FamilyDefaults(1e-3, "mlp", gamma=100.0),
+    "ae": FamilyDefaults(1e-3, "mlp"),
+    "gan": FamilyDefaults(2e-4, "conv"),
+    "wgan-gp": FamilyDefaults(5e-4, "conv"),
+}
+
+
+def family_defaults(family: str) -> FamilyDefaults:
+    """The registry's defaults of ``family`` (imports PyTorch)."""
     from latentlab.models.registry import family_class
 
-    defaults = {f.name: f.default for f in dataclasses.fields(family_class(family).config_class)}
-    return float(defaults.get(name, fallback))
+    cls = family_class(family)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls.config_class)}
+    gamma = defaults.get("gamma")
+    return FamilyDefaults(float(cls.default_lr), str(defaults.get("backbone", "mlp")),
+                          float(gamma) if isinstance(gamma, (int, float)) else None)
 
 
 def format_eta(seconds: float) -> str:
@@ -225,26 +232,34 @@ class TrainingPanel(QWidget):
         layout.addLayout(grid)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
-        self.summary = LeftoverLabel("")
-        self.summary.setWordWrap(True)
+        layout.addStretch(1)
+        #: One line about the open model; the window shows it under the panel and the loss
+        #: curves, where it has their whole width (in the panel's column it wrapped to three
+        #: lines, which a 768-line screen cut).
+        self.summary = QLabel("")
         self.summary.setObjectName("summary")
         self.summary.setToolTip("The open model's training so far and its test-set figures")
-        layout.addWidget(self.summary, 1)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self.family.currentIndexChanged.connect(self._on_family_changed)
         self._defaults_loaded = False
+        self.gamma.setValue(PRESET_DEFAULTS["msvae"].gamma)  # shown (disabled) for the other families
+        self._apply_family_defaults()  # the preset ones: the same values, without PyTorch
         if load_defaults:
             self.load_model_defaults()
         self.set_running(False)
 
     def load_model_defaults(self) -> None:
-        """The chosen family's defaults, the multi-stage VAE's γ and the GPUs (imports PyTorch)."""
+        """The registry's family defaults and the GPUs (imports PyTorch). The fields keep
+        what they show where the registry agrees with PRESET_DEFAULTS (a test checks it), so
+        nothing changes under the user when PyTorch arrives."""
         self._defaults_loaded = True
-        self.gamma.setValue(_default_setting("msvae", "gamma", 10.0))
         for name in available_devices():
             if self.device.findText(name) < 0:
                 self.device.addItem(name)
-        self._on_family_changed()
+        family = self.family.currentData()
+        if PRESET_DEFAULTS.get(family) != family_defaults(family):
+            self._apply_family_defaults()
 
     # ---------------------------------------------------------------- settings
     def request(self) -> TrainingRequest:
@@ -275,19 +290,20 @@ class TrainingPanel(QWidget):
 
     @Slot()
     def _on_family_changed(self) -> None:
-        if not self._defaults_loaded:
-            return
-        from latentlab.models.registry import family_class
+        self._apply_family_defaults()
 
+    def _apply_family_defaults(self) -> None:
+        """The chosen family's learning rate and backbone (conv for the DCGAN), and γ."""
         family = self.family.currentData()
-        cls = family_class(family)
+        defaults = family_defaults(family) if self._defaults_loaded else PRESET_DEFAULTS.get(family)
         self.gamma.setEnabled(family == "msvae")
-        self.beta.setEnabled(cls.has_beta)
-        self.lr.setValue(cls.default_lr)
-        defaults = {f.name: f.default for f in dataclasses.fields(cls.config_class)}
-        self.backbone.setCurrentText(defaults.get("backbone", "mlp"))  # e.g. conv for the DCGAN
-        if "gamma" in defaults:
-            self.gamma.setValue(defaults["gamma"])
+        self.beta.setEnabled(self._applies(self.beta))
+        if defaults is None:
+            return
+        self.lr.setValue(defaults.lr)
+        self.backbone.setCurrentText(defaults.backbone)
+        if defaults.gamma is not None:
+            self.gamma.setValue(defaults.gamma)
 
     # ------------------------------------------------------------------ state
     def set_running(self, running: bool, paused: bool = False) -> None:
@@ -305,7 +321,9 @@ class TrainingPanel(QWidget):
         """β only for families with a KL term, γ only for the multi-stage VAE."""
         if widget is self.gamma:
             return self.family.currentData() == "msvae"
-        if widget is self.beta and self._defaults_loaded:
+        if widget is self.beta:
+            if not self._defaults_loaded:  # the same answer without PyTorch
+                return self.family.currentData() in ("vae", "msvae")
             from latentlab.models.registry import family_class
 
             return family_class(self.family.currentData()).has_beta

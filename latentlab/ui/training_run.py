@@ -63,12 +63,30 @@ class TrainingRun(BackgroundTask):
             self.stop_requested_at = time.perf_counter()
         self.control.request_stop()
 
-    def stop_and_wait(self) -> None:
+    def stop_and_wait(self, timeout_s: float | None = None) -> bool:
         """Stop, wait for the thread (the trainer checks the stop flag every step) and
-        deliver its last signals. No time limit: dropping a running QThread aborts."""
+        deliver its last signals (the final weights, the outcome). True when it has ended.
+
+        Without ``timeout_s`` there is no limit: dropping a running QThread aborts, so an
+        owner that goes on living must wait. With one (closing the window, after which the
+        process ends without destroying the thread), wait at most that long for the run's
+        outcome, delivering only this run's own signals (the final weights), not the rest of
+        the event queue (redraws, map updates: work for a window that is going away); a
+        trainer can be stuck for seconds in an import (torch._dynamo, the first time Adam
+        steps). True when the outcome has arrived.
+        """
         if self._thread is None:
-            return
+            return True
         self.stop()
+        if timeout_s is not None:
+            deadline = time.monotonic() + timeout_s
+            while self.outcome is None:
+                QCoreApplication.sendPostedEvents(self)
+                remaining_ms = int((deadline - time.monotonic()) * 1000)
+                if self.outcome is not None or remaining_ms <= 0 or self._thread is None:
+                    break
+                self._thread.wait(min(remaining_ms, 10))
+            return self.outcome is not None
         self._thread.wait()
         # Deliver the queued signals (the outcome, thread.finished) now.
         for _ in range(20):
@@ -78,6 +96,7 @@ class TrainingRun(BackgroundTask):
             QCoreApplication.processEvents()
         if self._thread is not None:  # never delivered (no event loop running): clean up directly
             self._on_thread_finished()
+        return True
 
     # ------------------------------------------------------------ worker side
     @Slot(object)

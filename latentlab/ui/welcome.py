@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+#: The welcome page's texts wrap at this width or wider (they used to set the window's minimum).
+WRAP_MIN_WIDTH = 360
 
 
 class WelcomePage(QWidget):
@@ -22,6 +24,7 @@ class WelcomePage(QWidget):
         self.text = QLabel("Loading PyTorch…")
         self.text.setObjectName("welcomeText")
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setWordWrap(True)  # long lines would set the window's minimum width (1,041 px)
         self.notice = QLabel()
         self.notice.setObjectName("welcomeNotice")
         self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -38,11 +41,15 @@ class WelcomePage(QWidget):
         self.open_button.clicked.connect(self.openRequested)
         hint = QLabel("…or drop a checkpoint folder or .safetensors file onto this window.")
         hint.setObjectName("welcomeText")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.addStretch(2)
         for widget in (title, self.text, self.notice, self.train_button, self.open_button, hint):
             layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        for label in (self.text, self.notice, hint):  # wrapped, not squeezed to a narrow column
+            label.setMinimumWidth(WRAP_MIN_WIDTH)
         layout.addStretch(3)
         self.train_button.setEnabled(False)
 

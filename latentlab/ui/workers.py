@@ -38,6 +38,7 @@ from .runtime import (  # noqa: F401 - re-exported: they live where no PyTorch i
     freeze_startup_objects,
     unfreeze_startup_objects,
 )
+from .task_progress import CANCELLED
 from .threads import ComputeWorker  # noqa: F401 - re-exported
 
 
@@ -93,6 +94,8 @@ class TrainOutcome:
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     error: str | None = None  # set when the run ended with an exception
+    #: The checkpoint's "training" record: settings, status, epochs_trained (Trainer.training_record).
+    training: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -198,7 +201,8 @@ class TrainingWorker(QObject):
                                    n_components=job.dataset.num_classes)
             # The final weights (restored ones after a NaN) for the GUI's copies.
             self.snapshotReady.emit(relay.snapshot(trainer, float(len(trainer.history)), -1))
-            outcome = TrainOutcome(result.status, result.message, list(trainer.history), dict(trainer.metrics))
+            outcome = TrainOutcome(result.status, result.message, list(trainer.history), dict(trainer.metrics),
+                                   training=trainer.training_record())
         except Exception as exc:  # noqa: BLE001 - reported to the GUI, which stays usable
             if not isinstance(exc, LatentLabError):
                 traceback.print_exc(file=sys.stderr)
@@ -210,15 +214,28 @@ class TrainingWorker(QObject):
 # ------------------------------------------------------------------- compute
 # --------------------------------------------------------------------- judge
 class JudgeWorker(QObject):
-    """Finds or trains (once, ~1 min) the judge classifier of a dataset."""
+    """Finds or trains (once; a bounded number of minutes) the judge classifier of a dataset.
 
+    ``stepped(fraction, seconds_left)`` reports training at most a few times a second;
+    :meth:`cancel` (from any thread) stops it at the next step, and ``finished`` then
+    carries ``(None, CANCELLED)``.
+    """
+
+    CANCELLED = CANCELLED
     progress = Signal(str)
+    stepped = Signal(float, float)
     finished = Signal(object, str)  # judge or None, error message ("" when fine)
 
     def __init__(self, dataset: object, device: str = "cpu") -> None:
         super().__init__()
         self.dataset = dataset
         self.device = device
+        from latentlab.training.control import TrainControl
+
+        self.control = TrainControl()
+
+    def cancel(self) -> None:
+        self.control.request_stop()
 
     @Slot()
     def run(self) -> None:
@@ -226,12 +243,31 @@ class JudgeWorker(QObject):
 
         demote_current_thread()
         try:
-            judge = get_judge(self.dataset, self.device, log=self.progress.emit)
+            judge = get_judge(self.dataset, self.device, log=self.progress.emit, callbacks=[_JudgeRelay(self)],
+                              control=self.control)
             self.finished.emit(judge.cpu().eval(), "")
         except Exception as exc:  # noqa: BLE001 - reported to the GUI
+            if self.control.stop_requested:
+                self.finished.emit(None, self.CANCELLED)
+                return
             if not isinstance(exc, LatentLabError):
                 traceback.print_exc(file=sys.stderr)
             self.finished.emit(None, describe_exception(exc))
+
+
+class _JudgeRelay(TrainingCallback):
+    """The judge's training steps -> ``JudgeWorker.stepped``, at most five times a second."""
+
+    def __init__(self, worker: JudgeWorker) -> None:
+        self.worker = worker
+        self.last = 0.0
+
+    def on_step(self, trainer: Trainer, report: StepReport) -> None:
+        now = time.perf_counter()
+        if now - self.last >= 0.2 or report.step == report.total_steps:
+            self.last = now
+            self.worker.stepped.emit(report.progress, report.eta_s)
+        time.sleep(0)  # let the GUI thread take the GIL between steps
 
 
 # ------------------------------------------------------------------ warm-up

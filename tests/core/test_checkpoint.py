@@ -637,12 +637,13 @@ def test_unexpected_error_mid_save_cleans_up_and_propagates(tmp_path, monkeypatc
     assert load_checkpoint(path).metrics == {"v": 1}
 
 
-def test_interrupted_swap_is_explained(tmp_path):
+def test_interrupted_swap_of_a_running_save_is_explained(tmp_path):
     path = tmp_path / "ckpt"
     save_tiny(path)
-    os.rename(path, tmp_path / ".ckpt.old-1234abcd")  # as if the process died mid-swap
+    leftover = f".ckpt.old-{os.getppid()}-1234abcd"  # mid-swap in a process that still runs: not touched
+    os.rename(path, tmp_path / leftover)
     message = error_of(path)
-    assert "does not exist" in message and ".ckpt.old-1234abcd" in message
+    assert "does not exist" in message and leftover in message
 
 
 # ---------------------------------------------------------------- refusing to overwrite

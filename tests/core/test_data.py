@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import re
 import struct
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from latentlab import data
+from latentlab import data, idx_files
 from latentlab.data import DEFAULT_DATASET, ImageDataset, Split, cache_dir, dataset_names, load_dataset
 from latentlab.errors import DatasetError
 
@@ -279,3 +283,218 @@ def test_cache_dir_follows_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_resources_dir_defaults_to_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LATENTLAB_RESOURCES", raising=False)
     assert (data.resources_dir() / "datasets" / "mnist-5k.npz").is_file()
+
+
+# --- MNIST-style files found on disk: .gz as distributed, system and $LATENTLAB_DATA folders -----
+
+FASHION_SYSTEM = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _write_idx_gz(path: Path, array: np.ndarray) -> None:
+    import gzip
+
+    _write_idx(path.with_suffix(""), array)
+    path.write_bytes(gzip.compress(path.with_suffix("").read_bytes()))
+    path.with_suffix("").unlink()
+
+
+def _write_fake_set(folder: Path, files: list[str], n_train: int = 6, n_test: int = 4) -> None:
+    """The four IDX files, gzipped (``NAME.gz``), of a tiny MNIST-like set: train images all 255, test all 0."""
+    for name in files:
+        name = name.removesuffix(".gz")
+        n = n_train if name.startswith("train") else n_test
+        value = 255 if name.startswith("train") else 0
+        array = np.full((n, 28, 28), value) if "images" in name else np.arange(n) % 10
+        _write_idx_gz(folder / f"{name}.gz", array)
+
+
+@pytest.fixture
+def no_shared_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fresh cache and no system or $LATENTLAB_DATA folders: only what the test puts there."""
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("LATENTLAB_DATA", raising=False)
+    monkeypatch.setattr(idx_files, "SYSTEM_DATA_DIRS", ())
+    return tmp_path / "cache"
+
+
+def test_the_offline_instructions_work_as_written(no_shared_data: Path, offline: list[str]) -> None:
+    """Do literally what the message says: copy the named .gz files into the named folder, load again."""
+    with pytest.raises(DatasetError) as caught:
+        load_dataset("fashion-mnist")
+    message = str(caught.value)
+    assert offline and len(message.splitlines()) == 1
+    files, folder = re.search(r"copy (.+?) into (\S+) ", message).groups()
+    assert Path(folder) == no_shared_data / "datasets" / "FashionMNIST" / "raw"
+    names = files.split(", ")
+    assert len(names) == 4 and all(name.endswith("-ubyte.gz") for name in names)
+    _write_fake_set(Path(folder), names)
+    offline.clear()
+    ds = load_dataset("fashion-mnist")
+    assert offline == [], "nothing is fetched once the files are there"
+    assert (len(ds.train), len(ds.test)) == (6, 4) and ds.class_names[0] == "T-shirt/top"
+    assert ds.train.images.min() == 1.0 and ds.test.images.max() == 0.0
+
+
+def test_latentlab_data_folder_is_searched_before_the_cache(
+    no_shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: list[str]
+) -> None:
+    shared = tmp_path / "class-data"
+    _write_fake_set(shared / "kmnist", list(data.IdxSet("KMNIST").files), n_train=3, n_test=2)
+    monkeypatch.setenv("LATENTLAB_DATA", f"{tmp_path / 'nothing-here'}{os.pathsep}{shared}")
+    ds = load_dataset("kmnist")
+    assert (len(ds.train), len(ds.test)) == (3, 2) and ds.class_names[:2] == ["o", "ki"]
+    assert offline == [] and not (no_shared_data / "datasets").exists()
+
+
+@pytest.mark.skipif(not FASHION_SYSTEM.is_dir(),
+                    reason="Debian's dataset-fashion-mnist package is not installed (/usr/share/datasets/fashion-mnist)")
+def test_debian_fashion_mnist_package_is_found_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: list[str]
+) -> None:
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))
+    monkeypatch.delenv("LATENTLAB_DATA", raising=False)
+    ds = load_dataset("fashion-mnist")
+    assert offline == [] and (len(ds.train), len(ds.test)) == (60_000, 10_000)
+    assert torch.bincount(ds.test.labels).tolist() == [1000] * 10 and ds.num_classes == 10
+    assert ds.train.images.max() == 1.0
+
+
+def test_emnist_is_read_from_its_zip_archive(no_shared_data: Path, tmp_path: Path, offline: list[str]) -> None:
+    import gzip
+    import zipfile
+
+    raw = tmp_path / "EMNIST" / "raw"
+    raw.mkdir(parents=True)
+    with zipfile.ZipFile(raw / "gzip.zip", "w") as archive:
+        for part in ("train", "test"):
+            for kind, array in (("images", np.zeros((2, 28, 28))), ("labels", np.array([1, 26]))):
+                name = f"emnist-letters-{part}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
+                _write_idx(tmp_path / name, array)
+                archive.writestr(f"gzip/{name}.gz", gzip.compress((tmp_path / name).read_bytes()))
+    ds = load_dataset("emnist-letters", root=tmp_path, download=False)
+    assert ds.train.labels.tolist() == [0, 25] and offline == []
+
+
+def _one_line_dataset_error(*args: object, **kwargs: object) -> str:
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(*args, **kwargs)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1, message
+    return message
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda b: b[: len(b) // 2], "ends early"),
+    (lambda b: b"\x00\x00\x0d\x03" + b[4:], "not an IDX file of unsigned bytes"),
+    (lambda b: b[:4] + struct.pack(">III", 60000, 99999, 99999) + b[16:], "GB of data"),
+    (lambda b: b + b"extra", "longer than its header"),
+    (lambda b: pickle.dumps({"not": "an idx file"}), "not an IDX file"),
+])
+def test_damaged_files_are_one_line_errors(
+    no_shared_data: Path, tmp_path: Path, offline: list[str], damage: Callable[[bytes], bytes], words: str
+) -> None:
+    raw = tmp_path / "MNIST" / "raw"
+    _write_fake_set(raw, list(data.IdxSet("MNIST").files))
+    target = raw / "train-images-idx3-ubyte"
+    _write_idx(target, np.full((6, 28, 28), 255))
+    (raw / "train-images-idx3-ubyte.gz").unlink()
+    target.write_bytes(damage(target.read_bytes()))
+    message = _one_line_dataset_error("mnist", root=tmp_path)
+    assert words in message and str(target) in message and "fresh copy" in message
+
+
+def test_a_pickled_torchvision_cache_is_never_unpickled(tmp_path: Path, offline: list[str]) -> None:
+    """torchvision's legacy processed/training.pt is a pickle: it is not even opened."""
+    marker = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    processed = tmp_path / "MNIST" / "processed"
+    processed.mkdir(parents=True)
+    for name in ("training.pt", "test.pt"):
+        (processed / name).write_bytes(pickle.dumps(Payload()))
+    message = _one_line_dataset_error("mnist", root=tmp_path, download=False)
+    assert "is not in" in message and not marker.exists()
+
+
+# --- bad sizes, unknown users, folders that say little ---------------------------------------------
+
+
+def test_huge_image_size_is_refused_before_anything_is_allocated() -> None:
+    message = _one_line_dataset_error("mnist-5k", image_size=100_000)
+    assert "100000" in message and "at most 256" in message
+
+
+def test_image_size_that_does_not_fit_in_memory_is_refused_before_resizing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "memory_budget", lambda: 100_000_000)
+    monkeypatch.setattr(data, "_conform", lambda *a: pytest.fail("resized before the memory check"))
+    message = _one_line_dataset_error("mnist-5k", image_size=128)
+    assert "GB of memory" in message and "smaller image size" in message
+
+
+def test_unknown_user_in_a_folder_path_is_a_dataset_error() -> None:
+    message = _one_line_dataset_error("folder:~no-such-user-latentlab/x")
+    assert "~no-such-user-latentlab" in message and "full path" in message
+
+
+def test_one_image_per_class_is_an_error_not_an_empty_test_split(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.new("L", (8, 8), 255).save(tmp_path / name / "only.png")
+    message = _one_line_dataset_error(f"folder:{tmp_path}")
+    assert "at least two images in one class folder" in message
+
+
+def test_images_over_the_pixel_limit_are_skipped_undecoded(
+    image_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import ImageFile
+
+    Image.new("L", (60, 60), 255).save(image_folder / "cat" / "huge.png")
+    monkeypatch.setattr(data, "MAX_SOURCE_PIXELS", 50 * 50)
+    loads: list[int] = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: (loads.append(self.size[0]), real_load(self))[1])
+    ds = load_dataset(f"folder:{image_folder}")
+    assert 60 not in loads, "the oversized image was decoded"
+    assert ds.skipped == 3
+    assert any("skipped 1 images" in note and "huge.png" in note for note in ds.warnings)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="chmod 0 does not lock a folder on Windows")
+def test_unreadable_class_folder_is_a_warning(image_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = image_folder / "dog"
+    if os.geteuid() == 0:  # root reads any folder: refuse it as the kernel would refuse a student
+        real_scandir = os.scandir
+
+        def scandir(path: object = ".") -> object:
+            if Path(path) == locked:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+    locked.chmod(0)
+    try:
+        ds = load_dataset(f"folder:{image_folder}")
+    finally:
+        locked.chmod(0o755)
+    assert ds.class_names == ["bird", "cat"]
+    assert any("cannot read 1 folder" in note and "dog" in note for note in ds.warnings), ds.warnings
+
+
+def test_the_command_line_prints_skipped_files_and_exits_2_on_dataset_errors(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from latentlab.cli import main
+
+    out = tmp_path / "pets.safetensors"
+    assert main(["train", "--dataset", f"folder:{image_folder}", "--epochs", "1", "--hidden", "16",
+                 "--no-judge", "--quiet", "--device", "cpu", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "latentlab: warning: skipped 2 of 13 files" in err and out.exists()
+    for argv in (["--image-size", "100000"], ["--dataset", "folder:~no-such-user-latentlab/x"]):
+        assert main(["train", *argv, "--quiet", "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("latentlab: error:"), err

@@ -52,8 +52,11 @@ def test_callbacks_report_steps_epochs_and_test_latents(tiny_dataset):
 def test_history_continues_when_fine_tuning(tiny_dataset):
     settings = TrainSettings(epochs=2, batch_size=32, device="cpu")
     first = Trainer(vae(), tiny_dataset, settings).fit()
-    second = Trainer(vae(), tiny_dataset, settings, history=first.history).fit()
+    trainer = Trainer(vae(), tiny_dataset, settings, history=first.history)
+    second = trainer.fit()
     assert [h["epoch"] for h in second.history] == [1, 2, 3, 4]
+    record = trainer.training_record()
+    assert (record["epochs_at_start"], record["epochs_trained"], record["status"]) == (2, 4, "finished")
 
 
 def test_training_is_reproducible_with_a_seed(tiny_dataset):
@@ -139,7 +142,75 @@ def test_autosave_writes_a_loadable_checkpoint(tiny_dataset, tmp_path):
     assert len(ckpt.history) == 2 and ckpt.dataset["name"] == "bars"
 
 
-@pytest.mark.parametrize("bad", [dict(epochs=0), dict(batch_size=0), dict(lr=-1.0)])
+def test_autosave_mid_epoch_records_the_partial_epoch(tiny_dataset, tmp_path):
+    """With a time interval the autosave comes between steps: the file says how far it got."""
+    path = tmp_path / "auto"
+    seen = []
+
+    class Look(TrainingCallback):
+        def on_autosave(self, trainer, written, error):
+            seen.append((trainer.position, load_checkpoint(written).history[-1]))
+
+    settings = TrainSettings(epochs=1, batch_size=16, report_every_steps=2, device="cpu",
+                             autosave_path=str(path), autosave_every_s=0.0)
+    Trainer(vae(), tiny_dataset, settings, callbacks=[Look()]).fit()
+    position, record = seen[0]
+    assert position == (1, 2, 8) and record["epoch"] == 1 and record["epoch_fraction"] == 0.25
+    assert "train_loss" in record
+    final = load_checkpoint(path)  # the last autosave, after the epoch: whole
+    assert len(final.history) == 1 and "epoch_fraction" not in final.history[0]
+
+
+def test_a_failing_autosave_is_reported_and_training_goes_on(tiny_dataset, tmp_path, monkeypatch):
+    from latentlab.errors import CheckpointError
+
+    errors = []
+
+    class Look(TrainingCallback):
+        def on_autosave(self, trainer, written, error):
+            errors.append(error)
+
+    def full_disk(self, path):
+        raise CheckpointError(f"could not save checkpoint {path}: No space left on device")
+
+    monkeypatch.setattr(Trainer, "save", full_disk)
+    settings = TrainSettings(epochs=3, batch_size=32, device="cpu", autosave_path=str(tmp_path / "a"),
+                             autosave_every_s=None, autosave_every_epochs=1)
+    result = Trainer(vae(), tiny_dataset, settings, callbacks=[Look()]).fit()
+    assert result.status == "finished" and result.epochs_done == 3
+    assert len(errors) == 3 and all("No space left" in e for e in errors)
+
+
+def test_stop_mid_epoch_keeps_whole_steps_and_records_a_partial_epoch(tiny_dataset):
+    control = TrainControl()
+
+    class StopAtStep(TrainingCallback):
+        def on_step(self, trainer, report):
+            if report.step == 12:
+                control.request_stop()
+
+    trainer = Trainer(vae(), tiny_dataset, TrainSettings(epochs=5, batch_size=16, report_every_steps=4,
+                                                         device="cpu"),
+                      control=control, callbacks=[StopAtStep()])
+    result = trainer.fit()
+    assert result.status == "stopped" and result.position == (2, 4, 8)
+    assert "stopped in epoch 2 after step 4 of 8" in result.message
+    assert [r.get("epoch_fraction") for r in trainer.history] == [None, 0.5]
+    assert trainer.training_record()["epochs_trained"] == 1.5
+    assert {int(s["step"]) for s in trainer.optimizers[0].state.values()} == {12}
+
+
+def test_a_stop_before_the_first_step_trains_nothing(tiny_dataset):
+    control = TrainControl()
+    control.request_stop()
+    trainer = Trainer(vae(), tiny_dataset, TrainSettings(epochs=5, device="cpu"), control=control)
+    result = trainer.fit()
+    assert result.status == "stopped" and trainer.history == [] and result.position[:2] == (0, 0)
+    assert trainer.training_record()["epochs_trained"] == 0
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(batch_size=0), dict(lr=-1.0), dict(autosave_every_s=-1.0),
+                                 dict(autosave_every_epochs=0)])
 def test_bad_settings_are_errors(bad):
     with pytest.raises(ConfigError):
         TrainSettings(**bad)

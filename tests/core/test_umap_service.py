@@ -17,7 +17,15 @@ import numpy as np
 import pytest
 
 from latentlab.latent.embedding import EmbeddingProjection
-from latentlab.latent.umap_service import UmapFailed, UmapProgress, UmapResult, UmapService, key_hash
+from latentlab.latent.umap_service import (
+    UmapFailed,
+    UmapPartial,
+    UmapProgress,
+    UmapResult,
+    UmapService,
+    key_hash,
+    layout_available,
+)
 from latentlab.latent.umap_worker import ProgressStream
 
 #: The stand-in's embedding is twice the first two columns; a first value of 999 hangs it
@@ -27,12 +35,15 @@ import time
 import numpy as np
 
 class UMAP:
-    def __init__(self, n_components=2, n_neighbors=15, random_state=None, verbose=False, tqdm_kwds=None):
+    def __init__(self, n_components=2, n_neighbors=15, random_state=None, verbose=False, tqdm_kwds=None,
+                 init="spectral", precomputed_knn=None):
         self.file = (tqdm_kwds or {}).get("file")
+        self.init, self.knn = init, precomputed_knn
 
     def fit_transform(self, x):
-        with open(__file__ + ".fits", "a") as log:  # one line per fit, for the tests to count
-            log.write("fit\\n")
+        assert self.knn is not None and self.knn[0].shape == (len(x), self.knn[0].shape[1])
+        with open(__file__ + ".fits", "a") as log:  # one line per fit (and its start), for the tests
+            log.write(f"fit {len(x)} {'array' if isinstance(self.init, np.ndarray) else self.init}\\n")
         if x[0, 0] == 999:
             time.sleep(600)
         if x[0, 0] == 555:
@@ -75,7 +86,7 @@ def collect(service: UmapService, job_id: int, timeout: float = 60.0) -> list:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         events += [e for e in service.poll() if e.job_id == job_id]
-        if events and not isinstance(events[-1], UmapProgress):
+        if events and isinstance(events[-1], (UmapResult, UmapFailed)):
             return events
         time.sleep(0.02)
     raise AssertionError(f"no result within {timeout} s; events: {events}")
@@ -300,3 +311,79 @@ def test_the_cache_keeps_only_the_most_recently_used_layouts(tmp_path, monkeypat
     assert svc.cached("b") is not None
     svc._store("e", layout)
     assert sorted(p.stem for p in (tmp_path / "cache").glob("*.npy")) == ["b", "d", "e"]
+
+
+# --- large sets, shipped layouts, numba's disk cache -----------------------------------------------
+
+
+def test_a_large_set_streams_a_preview_that_the_full_fit_starts_from(service, fake_umap):
+    latents, _ = clusters(n=12_000, dim=4)
+    job = service.submit("big|data", latents)
+    events = collect(service, job)
+    kinds = [type(e) for e in events]
+    assert kinds.count(UmapPartial) == 1 and kinds.index(UmapPartial) < kinds.index(UmapResult)
+    preview = next(e for e in events if isinstance(e, UmapPartial)).embedding
+    assert preview.shape == (12_000, 2) and np.all(np.isfinite(preview))
+    # the preview lays out 5,000 of the points (the stand-in: twice their first two values) and
+    # places the others among them; the full fit then starts from it
+    placed = np.all(preview == latents[:, :2] * 2.0, axis=1)
+    assert placed.sum() >= 5_000
+    assert fake_umap.read_text().splitlines() == ["fit 5000 spectral", "fit 12000 array"]
+    fractions = [e.fraction for e in events if isinstance(e, UmapProgress)]
+    assert fractions == sorted(fractions)
+
+
+def test_shipped_layouts_are_found_without_a_fit_even_for_slightly_other_floats(tmp_path, monkeypatch, fake_umap):
+    resources = tmp_path / "resources"
+    (resources / "umap").mkdir(parents=True)
+    monkeypatch.setenv("LATENTLAB_RESOURCES", str(resources))
+    latents, _ = clusters(n=50)
+    layout = np.random.default_rng(1).normal(size=(50, 2)).astype(np.float32)
+    np.savez_compressed(resources / "umap" / "made-with-another-umap.npz", embedding=layout, latents=latents,
+                        n_neighbors=np.int64(15), seed=np.int64(0))
+    cache = tmp_path / "cache"
+    assert layout_available(latents, cache_root=cache)
+    assert layout_available(latents * (1 + 1e-6), cache_root=cache)  # another CPU's rounding
+    assert not layout_available(latents + 0.1, cache_root=cache)
+    assert not layout_available(latents, n_neighbors=30, cache_root=cache)
+    svc = UmapService(cache)
+    try:
+        events = collect(svc, svc.submit("shipped|data", latents))
+        assert [type(e) for e in events] == [UmapResult] and events[0].from_cache and not svc.worker_alive
+        np.testing.assert_array_equal(events[0].embedding, layout)
+    finally:
+        svc.shutdown()
+    assert not fake_umap.exists()
+
+
+def test_the_shipped_16d_vae_has_its_umap_layout(tmp_path, monkeypatch):
+    """resources/umap holds the layout of exactly what the window maps (scripts/build_umap_layouts.py)."""
+    from latentlab.locations import resources_dir
+    from latentlab.ui.session import Session
+
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))
+    latents = Session.open(resources_dir() / "pretrained" / "vae-16d.safetensors").map_points().latents
+    assert latents.shape == (1000, 16)
+    assert layout_available(latents), "rebuild it: python scripts/build_umap_layouts.py"
+
+
+def test_numbas_compiled_code_is_kept_in_the_user_cache(tmp_path):
+    """In a fresh process, as the worker does: numba's cache goes to cache_dir()/numba and
+    functions without cache=True (all of umap-learn's) are cached too."""
+    code = textwrap.dedent("""
+        from latentlab.latent.umap_worker import cache_numba_on_disk
+        cache_numba_on_disk()
+        import numba
+
+        @numba.njit
+        def plus_one(x):
+            return x + 1
+
+        assert plus_one(1) == 2
+    """)
+    script = tmp_path / "compile_once.py"  # numba caches functions of files, not of `python -c`
+    script.write_text(code)
+    env = {**os.environ, "LATENTLAB_CACHE": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("NUMBA_CACHE_DIR", None)
+    subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=120)
+    assert list((tmp_path / "numba").rglob("*.nbi")), "nothing was cached"

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+from screens import offscreen_platform
+
+# Before anything imports Qt: offscreen, with the screens of tests/ui/screens.py (the
+# default 800 x 800 one first, then the sizes the layout tests open windows on).
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = offscreen_platform()
 
 import gc  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402

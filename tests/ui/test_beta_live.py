@@ -63,15 +63,24 @@ def test_the_slider_steps_in_quarter_octaves_with_the_rungs_exact():
     assert slider_to_beta(0) == pytest.approx(1 / 32, rel=0.01) and beta_to_slider(1e6) == beta_to_slider(64)
 
 
-def test_a_short_drag_moves_beta_by_a_small_factor(qtbot, window):
-    panel = window.beta_panel
-    panel.resize(320, panel.height())
+def test_a_short_drag_moves_beta_by_a_small_factor(qtbot):
+    """At the width the panel has in a 1366-wide window (about 320 px)."""
+    from latentlab.ui.beta_panel import BetaPanel
+
+    panel = BetaPanel()
+    qtbot.addWidget(panel)
+    panel.resize(320, 200)
+    panel.show()
+    qtbot.waitExposed(panel)
     panel.set_available(True, enabled=True, note="")
     seen = []
     panel.betaChanged.connect(seen.append)
     drag_handle(panel.slider, 30)
     assert seen, "the drag did not move the slider"
-    assert 1.0 < panel.beta() <= 2.5  # not 1 -> 30
+    # 44 quarter-octave steps over the 200-220 px the slider gets (the spin box beside it
+    # takes the rest; its width follows the font): 30 px is 6 or 7 steps, β x 2.8-3.4 (the
+    # old linear slider jumped 1 -> 30)
+    assert 1.0 < panel.beta() <= 4.0
     panel.set_beta(1.0)
     press(qtbot, panel.slider, Qt.Key.Key_Right, times=4)
     assert panel.beta() == 2.0  # four arrow presses double β

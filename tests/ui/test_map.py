@@ -15,6 +15,12 @@ def viewport_point(window, x: float, y: float) -> QPoint:
     return window.latent_map.viewport_position(x, y)
 
 
+def settle(window) -> None:
+    """Let the window finish laying itself out after a model opened (in the 800-pixel test
+    screen the caption wraps, and the plot's height changes, a moment after opening)."""
+    assert window.wait_until_idle(30)
+
+
 def expected_decode(model, projection, xy) -> np.ndarray:
     z = torch.from_numpy(projection.to_latent(np.asarray([xy], np.float32)))
     with torch.no_grad():
@@ -43,6 +49,7 @@ def test_click_decodes_the_mapped_latent_point(qtbot, window, checkpoints):
 
 def test_dragging_the_marker_decodes_continuously(qtbot, window, checkpoints):
     assert window.open_checkpoint(checkpoints["vae"])
+    settle(window)
     lmap = window.latent_map
     viewport = lmap.plot.viewport()
     start = viewport_point(window, 0.0, 0.0)  # the marker starts at the origin
@@ -167,6 +174,7 @@ def test_marks_drawn_on_the_map_never_take_a_click(qtbot, window, checkpoints):
     from latentlab.ui.path_tool import PathOverlay
 
     assert window.open_checkpoint(checkpoints["vae"])
+    settle(window)
     lmap = window.latent_map
     (x0, x1), (y0, y1) = lmap.visible_region()
     frames = np.stack([np.linspace(x0 + 0.2 * (x1 - x0), x0 + 0.8 * (x1 - x0), 5), np.full(5, y0 + 0.9 * (y1 - y0))], 1)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from latentlab.ui import presentation, theme
-from latentlab.ui.shortcuts_help import ShortcutsDialog, shortcut_rows
+from latentlab.ui.shortcuts_help import ShortcutsDialog, shortcut_rows, show_shortcuts
 
 
 def looks_of(window):
@@ -16,7 +16,9 @@ def looks_of(window):
     lmap = window.latent_map
     tick = lmap.plot_item.getAxis("bottom").style["tickFont"]
     curves = [i for i in window.loss_plot.scene().items() if isinstance(i, pg.PlotDataItem)]
+    kl_tick = window.beta_panel.kl.getPlotItem().getAxis("bottom").style.get("tickFont") or QApplication.font()
     return {
+        "kl_tick_font": kl_tick.pointSizeF(),  # an axis without a font of its own came back large
         "app_font": QApplication.font().pointSizeF(),
         "tick_font": tick.pointSizeF(),
         "readout_font": window.decoded_view.readout.font().pointSizeF(),
@@ -48,7 +50,7 @@ def test_f11_toggles_presentation_mode_and_back(qtbot, presenting):
     look = theme.projector_look(window.screen().geometry().height())  # the offscreen screen: 800 lines
     assert window.presentation.active and theme.current() == look and look.name == "projector"
     qtbot.waitUntil(window.isFullScreen, timeout=5000)
-    for key in ("app_font", "tick_font", "readout_font", "dot", "marker", "line"):
+    for key in ("app_font", "tick_font", "kl_tick_font", "readout_font", "dot", "marker", "line"):
         assert during[key] > before[key] * 1.15, key
     assert during["background"] == "#000000" and during["window_colour"] == "#000000"
     assert during["class0"] != before["class0"]
@@ -157,3 +159,81 @@ def test_on_a_short_screen_presentation_mode_hides_the_training_panel_and_t_brin
     share = sizes[1] / sum(sizes)
     qtbot.waitUntil(lambda: abs(window.top_splitter.sizes()[1] / sum(window.top_splitter.sizes()) - share) < 0.02,
                     timeout=5000)
+
+
+def panels_in_the_look(window) -> list[str]:
+    """Every plot panel's title, legend and note against the current look (empty: all in it)."""
+    look = theme.current()
+    wrong = []
+    plots = [*window.loss_plot._plots.values(), window.beta_panel.kl.getPlotItem()]
+    for plot, base in zip(plots, [10.0] * (len(plots) - 1) + [11.0]):
+        title = plot.titleLabel
+        if title.opts.get("size") != f"{base * look.font_scale:.1f}pt" or title.opts.get("color") != look.muted:
+            wrong.append(f"title {title.text!r}: {title.opts.get('size')} {title.opts.get('color')}")
+        legend = plot.legend
+        if legend is not None:
+            if legend.opts["brush"].color().name() != look.plot_background:
+                wrong.append(f"legend background {legend.opts['brush'].color().name()}")
+            for _sample, label in legend.items:
+                if label.opts.get("size") != f"{8 * look.font_scale:.1f}pt":
+                    wrong.append(f"legend label {label.text!r}: {label.opts.get('size')}")
+    return wrong
+
+
+def test_switching_models_in_presentation_mode_with_the_dock_open_keeps_every_panel_current(
+        qtbot, presenting, checkpoints, dialog_log):
+    window = presenting
+    panel = window.training_panel
+    window.presentation.set_active(True)
+    window.analysis.interpolate_action.trigger()
+    qtbot.waitUntil(lambda: window.analysis.path is not None, timeout=20_000)
+    panel.hidden.setValue(32)
+    panel.epochs.setValue(1)
+    with qtbot.waitSignal(window.trainingEnded, timeout=60_000):
+        window.start_training()  # leaves "trained 1 epoch"-style news in the progress bar
+    assert panel.progress.format() != "idle"
+    assert not panels_in_the_look(window)
+
+    assert window.open_checkpoint(checkpoints["gan"])  # Page Down to a GAN, say
+    assert window.presentation.active and window.analysis.dock.isVisible()
+    assert window.loss_plot.parts[:2] == ("loss", "d_loss")
+    assert not panels_in_the_look(window)  # titles kept their size, the legend its black
+    assert "no KL term" in window.beta_panel.kl.getPlotItem().titleLabel.text
+    assert panel.progress.format() == "idle" and panel.progress.value() == 0  # not the VAE's run
+    assert panel.summary.text().startswith("GAN")
+    assert window.status_model.text().startswith("model: gan")
+
+    assert window.open_checkpoint(checkpoints["vae"])  # and back
+    assert not panels_in_the_look(window)
+    assert "1 of 2 active" in window.beta_panel.kl.getPlotItem().titleLabel.text
+    assert panel.summary.text().startswith("VAE") and panel.progress.format() == "idle"
+    window.presentation.set_active(False)
+    assert not panels_in_the_look(window)  # and the normal look again, sizes and colours
+
+
+def test_the_shortcut_list_shows_every_row_at_a_readable_height(qtbot, window):
+    for on in (False, True):
+        window.presentation.set_active(on)
+        dialog = show_shortcuts(window)
+        qtbot.addWidget(dialog)
+        qtbot.waitExposed(dialog)
+        table = dialog.table
+        line = table.fontMetrics().lineSpacing()
+        heights = [table.rowHeight(r) for r in range(table.rowCount())]
+        assert max(heights) <= 3 * line + 12, heights  # two lines of description at most, not 150-330 px
+        assert sum(heights) <= table.viewport().height()  # every row at once, no scrolling
+        assert dialog.frameGeometry().height() <= window.screen().availableGeometry().height()
+        dialog.close()
+    window.presentation.set_active(False)
+
+
+def test_the_play_button_draws_its_icon_in_the_looks_text_colour(qtbot, window):
+    button = window.analysis.strip_view.play_button
+    assert button.text() == "Play" and not button.icon().isNull()  # no glyph: "⏸" was an empty box
+    for on in (False, True):
+        window.presentation.set_active(on)
+        image = button.icon().pixmap(32, 32).toImage()
+        colours = {image.pixelColor(x, y).name() for x in range(32) for y in range(32)
+                   if image.pixelColor(x, y).alpha() == 255}
+        assert QApplication.palette().buttonText().color().name() in colours
+    window.presentation.set_active(False)

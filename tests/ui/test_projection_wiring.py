@@ -40,6 +40,9 @@ class StandInService:
         self.open.discard(job_id)
         self.events.append(UmapResult(job_id, key, "hash", np.asarray(embedding, np.float32), from_cache=False))
 
+    def cached(self, key_hash: str):
+        return None  # nothing laid out before: a layout comes only through finish
+
     def cancel(self, job_id: int) -> None:
         self.cancelled.append(job_id)
         self.open.discard(job_id)

@@ -16,10 +16,20 @@ from pretrained_helpers import pretrained  # noqa: F401 - a fixture
 
 
 def test_the_startup_trace_records_window_then_explorable_and_quits(qtbot, tmp_path, monkeypatch,
-                                                                    pretrained):  # noqa: F811
+                                                                    pretrained, gated_session_open):  # noqa: F811
     from latentlab.ui import app
-    from latentlab.ui.startup import TRACE_ENV
+    from latentlab.ui.startup import TRACE_ENV, StartupTrace
 
+    # The session opens once the first screen is explorable: on a loaded machine the
+    # preview's territory can take longer than the loader waits for it (FIRST_SCREEN_WAIT_S).
+    mark = StartupTrace.mark
+
+    def mark_and_open(self, event: str) -> None:
+        mark(self, event)
+        if event == "explorable":
+            gated_session_open.set()
+
+    monkeypatch.setattr(StartupTrace, "mark", mark_and_open)
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     trace = tmp_path / "trace.json"
     monkeypatch.setenv(TRACE_ENV, str(trace))
@@ -223,3 +233,53 @@ def test_the_last_sessions_view_is_restored_on_the_first_screen_and_kept(
     assert window.latent_map.marker_position() == pytest.approx((0.25, 0.75))
     for got, want in zip(window.latent_map.visible_region(), restored):
         assert got == pytest.approx(want, abs=1e-6)
+
+
+def what_the_panels_say(window) -> dict:
+    """What a person reads about the model around the map (not the map itself)."""
+    panel, kl = window.training_panel, window.beta_panel.kl
+    return {
+        "fields": (panel.family.currentData(), panel.backbone.currentText(), panel.latent_dim.value(),
+                   panel.hidden.value(), panel.gamma.value(), panel.epochs.value(), panel.lr.value()),
+        "progress": panel.progress.format(),
+        "beta": window.beta_panel.beta(),
+        "kl": (kl.getPlotItem().titleLabel.text, kl.values().round(6).tolist()),
+        "losses": (window.loss_plot.parts, *[window.loss_plot.series(part, kind)[1].round(6).tolist()
+                                             for part in window.loss_plot.parts for kind in ("epochs", "test")]),
+        "summary": panel.summary.text(),
+        "status": (window.status_model.text(), window.status_dataset.text(), window.status_epoch.text()),
+    }
+
+
+def test_the_first_screen_says_what_the_full_session_will(qtbot, deferred_window, gated_session_open):
+    from latentlab.pretrained import default_checkpoint
+    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.startup import Startup
+
+    window = deferred_window
+    startup = Startup(window, str(default_checkpoint()), SessionState())  # the shipped VAE: Width 256
+    startup.start()
+    try:
+        qtbot.waitUntil(lambda: _first_screen_ready(window) and bool(window.loss_plot.parts), timeout=20_000)
+        first = what_the_panels_say(window)
+        assert window.session is None  # still the NumPy preview
+        gated_session_open.set()
+        qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
+    finally:
+        gated_session_open.set()
+        startup.wait()
+    assert what_the_panels_say(window) == first
+    assert first["fields"][3] == 256 and first["fields"][4] == 100.0  # not 512 and 0 until PyTorch came
+    assert "open or train" not in first["kl"][0] and len(first["kl"][1]) == 2
+    assert first["losses"][0] == ("loss", "recon", "kl") and len(first["losses"][1]) == 60
+
+
+def test_what_the_first_screen_knows_without_pytorch_matches_the_models():
+    from latentlab.models.registry import family_class
+    from latentlab.ui.preview_session import LOSS_PARTS
+    from latentlab.ui.training_panel import PRESET_DEFAULTS, family_defaults
+
+    for family, parts in LOSS_PARTS.items():
+        assert parts == family_class(family).loss_parts
+    for family, preset in PRESET_DEFAULTS.items():
+        assert preset == family_defaults(family), family

@@ -163,7 +163,7 @@ def test_a_missing_judge_is_trained_in_the_background(qtbot, window, checkpoints
     real_judge = session_module.find_judge_cached(session_module.get_dataset("mnist-5k"))
     calls = []
 
-    def slow_get_judge(dataset, device="cpu", *, log=lambda msg: None):
+    def slow_get_judge(dataset, device="cpu", *, log=lambda msg: None, **progress):
         calls.append(dataset.name)
         log("training a judge classifier (test stand-in)")
         return real_judge
@@ -276,3 +276,33 @@ def test_opening_the_interpolation_dock_on_a_short_screen_hides_the_training_pan
     assert window.analysis.dock.isVisible()
     window.bottom_action.trigger()  # T: the user may have it back
     assert window.bottom.isVisible()
+
+
+def test_a_many_dimensional_model_opens_in_umap_when_its_layout_is_there_else_pca_says_what_it_shows(
+        qtbot, make_window, checkpoints, tmp_path, monkeypatch):
+    from latentlab.latent.umap_service import key_hash
+    from latentlab.ui.main_window import PCA_NOTES
+
+    pca_notes = {note.format(d=4) for note in PCA_NOTES}
+
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))  # an empty layout cache
+    window = make_window()
+    assert window.open_checkpoint(checkpoints["vae4"])
+    picker = window.projection_picker
+    assert window.explorer.projection.kind == "pca" and picker.kind() == "pca"
+    assert picker.status.text() in pca_notes and "4-D" in picker.status.toolTip()  # what PCA shows
+    latents = window.explorer.points.latents
+
+    # A layout of exactly these latents in the cache (as a fit, or the shipped resources, leave one).
+    rng = np.random.default_rng(0)
+    embedding = rng.normal(size=(len(latents), 2)).astype(np.float32)
+    (tmp_path / "cache" / "umap").mkdir(parents=True)
+    np.save(tmp_path / "cache" / "umap" / f"{key_hash(latents)}.npy", embedding)
+    assert window.open_checkpoint(checkpoints["gan"])
+    assert window.open_checkpoint(checkpoints["vae4"])
+    projection = window.explorer.projection  # at once: no worker, no PCA first
+    assert projection.kind == "umap" and picker.kind() == "umap" and picker.status.text() not in pca_notes
+    np.testing.assert_allclose(projection.to_plane(latents), embedding, atol=1e-5)
+    assert not window.projection_controller.pending
+    picker.set_kind("pca")  # the user may still look at PCA, and is told what it shows
+    assert window.explorer.projection.kind == "pca" and picker.status.text() in pca_notes
