@@ -88,9 +88,21 @@ def rank_outliers(model, images: torch.Tensor, labels=None, k: int = 16, *, samp
             torch.manual_seed(seed)
             scores = torch.cat([_scores(model, images[i : i + BATCH].to(device).float(), samples).cpu()
                                 for i in range(0, len(images), BATCH)])
-        order = torch.argsort(scores, descending=True, stable=True)[: min(k, len(images))]
+    finally:
+        model.train(was_training)
+    return ranking_of(model, images, labels, k, scores.double().numpy(), score_name(model))
+
+
+def ranking_of(model, images: torch.Tensor, labels, k: int, scores: np.ndarray, name: str) -> OutlierRanking:
+    """The ``k`` images with the highest ``scores`` (one per image, any score), worst first,
+    with ``model``'s reconstructions of them (from the posterior mean)."""
+    scores_t = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+    order = torch.argsort(scores_t, descending=True, stable=True)[: min(k, len(images))]
+    was_training = model.training
+    model.eval()
+    try:
         with torch.no_grad():
-            recon = model.decode(model.encode(images[order].to(device).float())).float().cpu()
+            recon = model.decode(model.encode(images[order].to(model.device).float())).float().cpu()
     finally:
         model.train(was_training)
     label_arr = None
@@ -98,11 +110,11 @@ def rank_outliers(model, images: torch.Tensor, labels=None, k: int = 16, *, samp
         label_arr = (labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels))[order.numpy()]
     return OutlierRanking(
         indices=order.numpy().astype(np.int64),
-        scores=scores[order].double().numpy(),
+        scores=scores_t[order].numpy(),
         reconstructions=recon,
         labels=label_arr,
-        all_scores=scores.double().numpy(),
-        score_name=score_name(model),
+        all_scores=scores_t.numpy(),
+        score_name=name,
     )
 
 

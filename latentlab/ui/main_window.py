@@ -40,6 +40,7 @@ from .beta_panel import BetaPanel
 from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
 from .decoded_view import DecodedView
+from .density_actions import DensityActions
 from .explorer import Explorer, ExplorerOptions
 from .latent_map import LatentMap
 from .loss_plot import LossPlot
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self._connect_projections()
         self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
         self.explorer.projectionChanged.connect(self.analysis.reproject)
+        self.density = DensityActions(self)  # the Density menu: PixelCNN, flow prior, debiasing
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
@@ -380,6 +382,8 @@ class MainWindow(QMainWindow):
         if not discard and not self.confirm_discard(
                 "The open model has unsaved training. Save it before opening another?"):
             return False
+        if self.density.opens_elsewhere(path):
+            return True
         from .session import Session
 
         title = f"Could not open {Path(path).name}"
@@ -899,7 +903,7 @@ class MainWindow(QMainWindow):
         calm = 0
         while time.monotonic() < deadline:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.explorer.idle and self.analysis.idle and self._judge_task is None and self._warm_task is None:
+            if self.explorer.idle and self.analysis.idle and self.density.idle and self._judge_task is None and self._warm_task is None:
                 calm += 1
                 if calm >= 3:
                     return True
@@ -981,5 +985,6 @@ class MainWindow(QMainWindow):
             if task is not None:
                 task.wait()
         self.analysis.shutdown()
+        self.density.shutdown()
         self.explorer.shutdown()
         unfreeze_startup_objects()

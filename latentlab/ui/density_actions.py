@@ -1,0 +1,137 @@
+"""The window's Density menu: models with a likelihood, and what a density buys.
+
+* **Autoregressive view (PixelCNN)…**: the shipped PixelCNN samples and completes images
+  pixel by pixel (``autoregressive_view``). Opening a PixelCNN checkpoint from File ▸ Open
+  comes here too: it has no latent space to map.
+* **Autoencoder with a flow prior**: opens the shipped AE whose sampling prior is a
+  normalizing flow on its codes; its outliers can then be ranked by the flow's density.
+* **Debiasing demo…**: a training set made biased on purpose, reweighed by latent density
+  (``debias_dialog``).
+
+Each tool window owns its background work and is shut down with the main window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
+
+from .analysis_actions import bring_up
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+PIXELCNN = "pixelcnn"
+FLOW_MODEL = "ae-flow"
+
+
+def shipped(key: str) -> Path | None:
+    """The shipped density model ``key`` (``pixelcnn``, ``ae-flow``), None when not installed."""
+    from latentlab.pretrained import pretrained_dir
+
+    path = pretrained_dir() / f"{key}.safetensors"
+    return path if path.is_file() else None
+
+
+class DensityActions(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.views: dict[str, object] = {}  # checkpoint path -> its AutoregressiveView
+        self.debias_dialog = None
+        self.autoregressive_action = self._action(
+            "&Autoregressive view (PixelCNN)…", self.show_pixelcnn,
+            "Watch a PixelCNN draw digits pixel by pixel, complete half-hidden ones, and see what each pixel sees")
+        self.flow_action = self._action(
+            "Autoencoder with a &flow prior", self.open_flow_model,
+            "Open the 2-D autoencoder whose samples come from a normalizing flow fitted to its codes")
+        self.debias_action = self._action(
+            "&Debiasing demo…", self.show_debias,
+            "Bias a training set on purpose, reweigh it by latent density, and compare two VAEs")
+        bar = window.menuBar()
+        self.menu = QMenu("&Density", bar)
+        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        bar.insertMenu(help_menu, self.menu) if help_menu is not None else bar.addMenu(self.menu)
+        for action in (self.autoregressive_action, self.flow_action, self.debias_action):
+            self.menu.addAction(action)
+        self.autoregressive_action.setEnabled(shipped(PIXELCNN) is not None)
+        self.flow_action.setEnabled(shipped(FLOW_MODEL) is not None)
+
+    def _action(self, text: str, slot, tip: str) -> QAction:
+        action = QAction(text, self.window)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.window.addAction(action)
+        return action
+
+    @Slot()
+    def show_pixelcnn(self) -> None:
+        path = shipped(PIXELCNN)
+        if path is None:
+            self.window.show_error("No PixelCNN", "The shipped PixelCNN is not installed; train one with "
+                                   "`latentlab train --model pixelcnn` and open it with File ▸ Open.")
+            return
+        self.open_autoregressive(path)
+
+    def open_autoregressive(self, path: str | Path):
+        """Show the autoregressive view of the PixelCNN at ``path`` (one window per file)."""
+        from .autoregressive_view import AutoregressiveView
+
+        key = str(Path(path).resolve())
+        view = self.views.get(key)
+        if view is None:
+            view = AutoregressiveView(str(path), self.window)
+            view.setWindowTitle(f"Autoregressive view: {Path(path).name} — latentlab")
+            self.views[key] = view
+        bring_up(view)
+        return view
+
+    def opens_elsewhere(self, path: str | Path) -> bool:
+        """Open a model without a latent space (a PixelCNN) in its own view; True when it did.
+        Anything else (or a file that cannot be read: Session.open words that) is the map's."""
+        try:
+            from latentlab.models.checkpoint import read_checkpoint_meta
+            from latentlab.models.registry import family_class
+
+            family = family_class(read_checkpoint_meta(path)["model"]["family"])
+        except Exception:  # noqa: BLE001 - the map's open reports the problem
+            return False
+        if family.has_latent_space:
+            return False
+        self.open_autoregressive(path)
+        self.window.statusBar().showMessage(f"{Path(path).name} has no latent space: it opens in the "
+                                            "autoregressive view", 8000)
+        return True
+
+    @Slot()
+    def open_flow_model(self) -> None:
+        path = shipped(FLOW_MODEL)
+        if path is not None:
+            self.window.open_checkpoint(path)
+
+    @Slot()
+    def show_debias(self) -> None:
+        from .debias_dialog import DebiasDialog
+
+        if self.debias_dialog is None:
+            self.debias_dialog = DebiasDialog(self.window)
+        bring_up(self.debias_dialog)
+
+    @property
+    def idle(self) -> bool:
+        return all(not view.running for view in self.views.values()) and (
+            self.debias_dialog is None or not self.debias_dialog.running)
+
+    def shutdown(self) -> None:
+        """Close the tool windows and wait for their background work."""
+        for view in self.views.values():
+            view.close()
+            view.shutdown()
+        if self.debias_dialog is not None:
+            self.debias_dialog.close()
+            self.debias_dialog.shutdown()
