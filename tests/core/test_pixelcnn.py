@@ -18,6 +18,16 @@ from latentlab.models.pixelcnn_sampler import (
 )
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Small models run many tiny operations: one intra-op thread is faster, and on a busy
+    machine a second thread that waits for a core makes every step slow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def pixelcnn(side=8, **settings):
     torch.manual_seed(0)
     settings = {"hidden": 8, "layers": 3, **settings}
