@@ -1,7 +1,7 @@
 """``latentlab debias``: the latent-density debiasing demo (``latentlab.latent.debias``).
 
-    latentlab debias                                  keep 10% of the 8s, α = 1, flow density
-    latentlab debias --rule slant --target 1 --keep 0.1 --share 0.3 --alpha 0.5 --density hist
+    latentlab debias                                  keep 10% of the 8s, α = 1, histogram density
+    latentlab debias --rule slant --target 1 --keep 0.1 --share 0.3 --alpha 0.5 --density flow
     latentlab debias --out runs/debias                also save both VAEs, the weights and the report
 
 Makes a training set biased by the stated rule, trains a VAE on it, weighs every training
@@ -40,8 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument("--share", type=float, default=0.3,
                    help="slant: the share of the class's most slanted images that forms the group (default 0.3)")
     p.add_argument("--alpha", type=float, default=1.0, help="weights = density^-alpha, 0 to 10 (default 1)")
-    p.add_argument("--density", choices=DENSITIES, default="flow",
-                   help="flow: a RealNVP on the codes; hist: a histogram per latent dimension (default flow)")
+    p.add_argument("--density", choices=DENSITIES, default="hist",
+                   help="flow: a RealNVP on the codes; hist: a histogram per latent dimension (default hist, as Amini et al.)")
     p.add_argument("--latent-dim", type=int, default=2, help="latent size of both VAEs (default 2)")
     p.add_argument("--hidden", type=int, default=256, help="hidden width of both VAEs (default 256)")
     p.add_argument("--epochs", type=int, default=30, help="epochs of each VAE (default 30)")

@@ -118,7 +118,9 @@ def log_density(codes: np.ndarray, method: str = "flow", seed: int = 0) -> np.nd
         if codes.shape[1] < 2:
             method = "hist"
         else:
-            flow = LatentFlow.fit(codes.astype(np.float32), seed=seed, steps=2000)
+            # validation=0: the weights are for these very codes, so fit them closely (no held-out
+            # early stop; with one the rare group was weighed less, see docs/debiasing.md)
+            flow = LatentFlow.fit(codes.astype(np.float32), seed=seed, steps=2000, validation=0.0)
             with torch.no_grad():
                 return flow.log_prob(torch.from_numpy(codes).float()).double().numpy()
     if method != "hist":
@@ -226,7 +228,7 @@ def run_debias(
     rule: BiasRule,
     *,
     alpha: float = 1.0,
-    density: str = "flow",
+    density: str = "hist",
     latent_dim: int = 2,
     hidden: int = 256,
     epochs: int = 30,

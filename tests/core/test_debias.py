@@ -159,6 +159,10 @@ def test_debias_from_the_command_line(tmp_path, capsys, tiny_dataset, monkeypatc
     assert {p.name for p in out.iterdir()} == {"biased.safetensors", "debiased.safetensors", "weights.csv",
                                                 "report.json"}
     assert len((out / "weights.csv").read_text().splitlines()) == 1 + 98
+    from latentlab.models.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(out / "debiased.safetensors")  # its record passes the checkpoint schema
+    assert saved.training["debias"]["alpha"] == 1.0
     assert main(args) == 2  # --out is not empty now
     assert "not an empty folder" in capsys.readouterr().err
     assert main(["debias", "--alpha", "11", "--dataset", "bars3", "--target", "2", "--quiet"]) == 2
