@@ -148,6 +148,10 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
     s.add_argument("--source", choices=["prior", "mixture", "flow"], default=None, help="where latents come from")
     s.add_argument("--scale", type=int, default=3, help="enlarge pixels this many times (1 to 32, default 3)")
+    s.add_argument("--complete", type=int, default=None, metavar="INDEX",
+                   help="pixelcnn: complete test image INDEX instead (the image, then N completions)")
+    s.add_argument("--hide", default="bottom half", metavar="REGION",
+                   help="with --complete: what to hide: 'bottom half', 'right half', 'centre square' or 'top half'")
     s.set_defaults(run=cmd_sample)
 
     e = sub.add_parser("encode", help="write latents and labels as CSV")
@@ -326,7 +330,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if not model.can_sample:
         raise ConfigError(f"a {model.family} checkpoint cannot generate images")
     gen = torch.Generator().manual_seed(args.seed)
-    if not model.has_latent_space:  # pixel by pixel: seconds, so show progress
+    if args.complete is not None:
+        from latentlab.cli_pixelcnn import complete_test_image
+
+        images = complete_test_image(args, gen)
+    elif not model.has_latent_space:  # pixel by pixel: seconds, so show progress
         from latentlab.cli_pixelcnn import sample_pixelwise
 
         images = sample_pixelwise(model, args.n, gen, args.source)

@@ -194,6 +194,28 @@ def complete(
     return sampler.run(on_step, should_stop)
 
 
+#: Regions a completion may hide (the rest of the image is given).
+HIDDEN_REGIONS = ("bottom half", "right half", "centre square", "top half")
+
+
+def known_mask(region: str, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) boolean mask of the pixels a completion keeps when ``region`` (one of
+    ``HIDDEN_REGIONS``) is hidden."""
+    h, w = shape
+    known = np.ones((h, w), dtype=bool)
+    if region == "bottom half":
+        known[h // 2:] = False
+    elif region == "top half":
+        known[: h // 2] = False
+    elif region == "right half":
+        known[:, w // 2:] = False
+    elif region == "centre square":
+        known[h // 4: h - h // 4, w // 4: w - w // 4] = False
+    else:
+        raise ConfigError(f"unknown region {region!r}; choose one of {', '.join(HIDDEN_REGIONS)}")
+    return known
+
+
 def hide_bottom_half(image_shape: tuple[int, int, int]) -> np.ndarray:
     """The classic completion mask: the top half known, the bottom half to draw."""
     _, h, w = image_shape

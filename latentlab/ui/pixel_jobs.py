@@ -17,13 +17,12 @@ import numpy as np
 import torch
 
 from latentlab.errors import ConfigError
+from latentlab.models.pixelcnn_sampler import HIDDEN_REGIONS, known_mask  # noqa: F401 - the view's choices
 
 from .jobs_base import Emit, Job
 
 #: Seconds between two frames handed to the GUI while sampling.
 FRAME_INTERVAL_S = 0.04
-#: Regions a completion may hide (the rest of the image is given).
-HIDDEN_REGIONS = ("bottom half", "right half", "centre square", "top half")
 
 #: path -> (PixelCNN, its dataset's name); touched only by the lane's thread.
 _models: dict[str, tuple[object, str]] = {}
@@ -58,23 +57,6 @@ def test_image(path: str | Path, index: int) -> np.ndarray:
     if not 0 <= index < len(images):
         raise ConfigError(f"there is no test image #{index}: the test set has {len(images)} (0 to {len(images) - 1})")
     return images[index].float().numpy()
-
-
-def known_mask(region: str, shape: tuple[int, int]) -> np.ndarray:
-    """(H, W) boolean mask of the pixels a completion keeps when ``region`` is hidden."""
-    h, w = shape
-    known = np.ones((h, w), dtype=bool)
-    if region == "bottom half":
-        known[h // 2:] = False
-    elif region == "top half":
-        known[: h // 2] = False
-    elif region == "right half":
-        known[:, w // 2:] = False
-    elif region == "centre square":
-        known[h // 4: h - h // 4, w // 4: w - w // 4] = False
-    else:
-        raise ConfigError(f"unknown region {region!r}; choose one of {', '.join(HIDDEN_REGIONS)}")
-    return known
 
 
 @dataclass

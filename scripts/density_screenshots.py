@@ -1,0 +1,88 @@
+"""Screenshots of the autoregressive view and the debiasing demo for the README.
+
+    QT_QPA_PLATFORM=offscreen python scripts/density_screenshots.py [--out docs/screenshots] [--debias]
+
+Opens the view on the shipped PixelCNN and grabs it while it samples (part-way, the
+current pixel's distribution showing), then while it completes a test image with the
+bottom half hidden, with the receptive field of one pixel. ``--debias`` also runs the
+debiasing demo (two VAE trainings: a minute or two) and grabs its result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from latentlab.pretrained import pretrained_dir  # noqa: E402
+
+
+def wait(app: QApplication, condition, timeout_s: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--debias", action="store_true")
+    args = parser.parse_args()
+    from latentlab.ui.autoregressive_view import AutoregressiveView
+    from latentlab.ui.theme import configure_pyqtgraph
+
+    app = QApplication.instance() or QApplication([])
+    configure_pyqtgraph()
+    args.out.mkdir(parents=True, exist_ok=True)
+    view = AutoregressiveView(str(pretrained_dir() / "pixelcnn.safetensors"))
+    view.resize(1100, 760)
+    view.show()
+
+    view.sample()
+    wait(app, lambda: view.frame is not None and view.frame.index >= 430)
+    view.grab().save(str(args.out / "autoregressive-sampling.png"))
+    wait(app, lambda: not view.running)
+
+    view.index.setValue(7)
+    view.region.setCurrentText("bottom half")
+    view.complete()
+    wait(app, lambda: view.frame is not None and view.frame.known is not None and view.frame.index >= 250)
+    view.show_field(0, 18, 12)
+    wait(app, lambda: view.field is not None)
+    wait(app, lambda: not view.running)
+    app.processEvents()
+    view.grab().save(str(args.out / "autoregressive-completion.png"))
+    view.shutdown()
+    print(f"saved autoregressive-sampling.png and autoregressive-completion.png in {args.out}")
+
+    if args.debias:
+        from latentlab.ui.debias_dialog import DebiasDialog
+        from latentlab.ui.session import get_recorded_dataset, remember_judge
+
+        from latentlab.models.checkpoint import load_checkpoint
+
+        dataset = get_recorded_dataset("mnist-5k", (1, 28, 28))
+        remember_judge(dataset, load_checkpoint(pretrained_dir() / "judge-mnist-5k.safetensors").model)
+        dialog = DebiasDialog()
+        dialog.resize(1000, 680)
+        dialog.show()
+        dialog.run()
+        wait(app, lambda: dialog.report is not None or "Failed" in dialog.status.text(), 1800)
+        wait(app, lambda: not dialog.running)
+        dialog.grab().save(str(args.out / "debiasing-demo.png"))
+        dialog.shutdown()
+        print(f"saved debiasing-demo.png in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
