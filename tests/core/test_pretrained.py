@@ -38,7 +38,7 @@ def judge():
 
 def test_every_model_of_the_menu_ships_with_its_metrics():
     assert [m.key for m in catalogue()] == [m.key for m in MODELS]
-    assert set(MANIFEST) == {"judge", *(m.key for m in MODELS)}
+    assert set(MANIFEST) == {"judge", *(m.key for m in MODELS), *build.EXTRAS}  # + the density models
     assert default_checkpoint() == pretrained_dir() / "vae.safetensors"
 
 
@@ -68,3 +68,7 @@ def test_the_shipped_models_meet_the_teaching_goals():
         assert m[gan]["sample_min_class_share"] >= 0.04, gan
     kls = [m[k]["test_kl"] for k in ("vae-beta0.5", "vae", "vae-beta2", "vae-beta4", "vae-beta8")]
     assert kls == sorted(kls, reverse=True)  # a larger β buys a smaller KL
+    # Issue 15: the PixelCNN's exact test NLL is clearly below the 16-D VAE's -ELBO (same units),
+    # and the flow prior's samples are closer to the test digits than the mixture's (judge FID).
+    assert m["pixelcnn"]["test_nll"] < m["vae-16d"]["test_neg_elbo"] - 20
+    assert m["ae-flow"]["flow_judge_fid"] < m["ae-flow"]["mixture_judge_fid"]
