@@ -64,6 +64,10 @@ class PixelCNNConfig(ModelConfig):
     first_kernel: int = 7
     #: Condition on the class label: p(x | y).
     conditional: bool = False
+    #: Train on contexts drawn in black and white (each pixel on with probability its grey
+    #: level, afresh every batch) while the targets stay grey: sampling draws black-and-white
+    #: pixels, so the model then sees while sampling the kind of context it was trained on.
+    binarize_context: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -73,6 +77,9 @@ class PixelCNNConfig(ModelConfig):
             )
         if isinstance(self.layers, bool) or not isinstance(self.layers, int) or not 1 <= self.layers <= _MAX_LAYERS:
             raise ConfigError(f"layers must be an integer from 1 to {_MAX_LAYERS}, got {_shown(self.layers)}")
+        for name in ("conditional", "binarize_context"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {_shown(getattr(self, name))}")
         for name in ("kernel", "first_kernel"):
             if getattr(self, name) not in _KERNELS:
                 raise ConfigError(f"{name} must be one of {', '.join(map(str, _KERNELS))}, got {_shown(getattr(self, name))}")
@@ -186,12 +193,16 @@ class PixelCNN(LatentModel):
         return y
 
     # ----------------------------------------------------------------- likelihood
-    def nll(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """−log p(x) in nats, one value per image (Bernoulli on the grey levels, summed over pixels)."""
-        return reconstruction_nats(self(x, y), x)
+    def nll(self, x: torch.Tensor, y: torch.Tensor | None = None, context: torch.Tensor | None = None) -> torch.Tensor:
+        """−log p(x) in nats, one value per image (Bernoulli on the grey levels, summed over pixels).
+        ``context``: the pixels the predictions read (default ``x`` itself)."""
+        return reconstruction_nats(self(x if context is None else context, y), x)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        nll = self.nll(x, y).mean()
+        context = None
+        if self.training and self.config.binarize_context:
+            context = torch.bernoulli(x.clamp(0, 1))
+        nll = self.nll(x, y, context).mean()
         return {"loss": nll, "nll": nll.detach()}
 
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,

@@ -209,3 +209,15 @@ def test_the_command_line_completes_a_test_image(tmp_path, capsys):
                           dataset=info)
     assert main(["sample", str(vae), "--complete", "3", "--out", str(out)]) == 2
     assert "pixel by pixel" in capsys.readouterr().err
+
+
+def test_binarize_context_trains_on_black_and_white_contexts_and_scores_grey_images():
+    model = pixelcnn(8, binarize_context=True)
+    x = torch.full((4, 1, 8, 8), 0.5)
+    model.train()
+    first, second = (float(model.loss(x)["loss"]) for _ in range(2))
+    assert first != second  # a fresh black-and-white context every batch
+    model.eval()
+    assert float(model.loss(x)["loss"]) == float(model.loss(x)["loss"]) == float(model.nll(x).mean())
+    with pytest.raises(ConfigError, match="true or false"):
+        make_config("pixelcnn", binarize_context="yes")
