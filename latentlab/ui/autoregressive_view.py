@@ -54,10 +54,14 @@ EXPLANATION = (
 )
 
 
+#: Images per row of the grid (16 samples: 4 × 4; 8 completions: 2 × 4).
+GRID_COLUMNS = 4
+
+
 def grid_layout(n: int) -> tuple[int, int]:
-    """(rows, columns) of the grid of ``n`` images: 4 per row for 16, one row up to 8."""
-    cols = n if n <= COMPLETIONS else int(np.ceil(np.sqrt(n)))
-    return int(np.ceil(n / cols)), cols
+    """(rows, columns) of the grid of ``n`` images."""
+    cols = min(n, GRID_COLUMNS)
+    return -(-n // cols), cols
 
 
 class ImageGrid(QLabel):
