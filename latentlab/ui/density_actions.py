@@ -49,6 +49,9 @@ class DensityActions(QObject):
         self.flow_action = self._action(
             "Autoencoder with a &flow prior", self.open_flow_model,
             "Open the 2-D autoencoder whose samples come from a normalizing flow fitted to its codes")
+        self.transformer_action = self._action(
+            "Distribution &transformer…", self.show_transformer,
+            "Watch the open model's flow prior carry N(0, I) onto its latent codes, layer by layer")
         self.debias_action = self._action(
             "&Debiasing demo…", self.show_debias,
             "Bias a training set on purpose, reweigh it by latent density, and compare two VAEs")
@@ -56,10 +59,44 @@ class DensityActions(QObject):
         self.menu = QMenu("&Density", bar)
         help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
         bar.insertMenu(help_menu, self.menu) if help_menu is not None else bar.addMenu(self.menu)
-        for action in (self.autoregressive_action, self.flow_action, self.debias_action):
+        for action in (self.autoregressive_action, self.flow_action, self.transformer_action, self.debias_action):
             self.menu.addAction(action)
         self.autoregressive_action.setEnabled(shipped(PIXELCNN) is not None)
         self.flow_action.setEnabled(shipped(FLOW_MODEL) is not None)
+        self.transformer_view = None
+        window.sessionChanged.connect(self._on_session_changed)
+        self._on_session_changed()
+
+    def _flow_of_session(self):
+        """The open model's flow prior when it can be drawn on a plane (2-D), else None."""
+        session = self.window.session
+        flow = None if session is None else getattr(session.model, "flow_prior", None)
+        return flow if flow is not None and flow.dim == 2 else None
+
+    @Slot()
+    def _on_session_changed(self) -> None:
+        has_flow = self._flow_of_session() is not None
+        self.transformer_action.setEnabled(has_flow)
+        tip = ("Watch the open model's flow prior carry N(0, I) onto its latent codes, layer by layer" if has_flow
+               else "Needs a 2-D model with a flow prior: Density ▸ Autoencoder with a flow prior, or "
+                    "`latentlab fit-prior CKPT --kind flow`")
+        self.transformer_action.setStatusTip(tip)
+        self.transformer_action.setToolTip(tip)
+        if self.transformer_view is not None:  # it showed the previous model's flow
+            self.transformer_view.close()
+            self.transformer_view = None
+
+    @Slot()
+    def show_transformer(self) -> None:
+        from .flow_view import DistributionTransformerView
+
+        flow = self._flow_of_session()
+        if flow is None:
+            return
+        if self.transformer_view is None:
+            name = self.window.session.path.name if self.window.session.path else ""
+            self.transformer_view = DistributionTransformerView(flow, self.window, title=name)
+        bring_up(self.transformer_view)
 
     def _action(self, text: str, slot, tip: str) -> QAction:
         action = QAction(text, self.window)
@@ -135,3 +172,5 @@ class DensityActions(QObject):
         if self.debias_dialog is not None:
             self.debias_dialog.close()
             self.debias_dialog.shutdown()
+        if self.transformer_view is not None:
+            self.transformer_view.close()

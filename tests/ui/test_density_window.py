@@ -94,3 +94,28 @@ def test_the_debiasing_demo_can_be_cancelled(qtbot, window, checkpoints):
         click(qtbot, dialog.progress.cancel_button)
     assert done.args == ["cancelled"]
     assert dialog.report is None and "Cancelled" in dialog.status.text()
+
+
+def test_the_distribution_transformer_plays_noise_into_codes_and_back(qtbot, window, checkpoints, mnist, tmp_path):
+    assert window.open_checkpoint(checkpoints["vae"])
+    assert not window.density.transformer_action.isEnabled()  # no flow prior
+    model = tiny_model("vae")
+    fit_latent_flow(model, mnist.train.images[:400], layers=2, hidden=8, steps=30)
+    assert window.open_checkpoint(save_checkpoint(tmp_path / "vae-flow", model, dataset=mnist.info()))
+    assert window.density.transformer_action.isEnabled()
+    window.density.transformer_action.trigger()
+    view = window.density.transformer_view
+    assert view.isVisible() and view.stage_label.text() == "N(0, I)"
+    x, y = view.samples.getData()
+    np.testing.assert_allclose(np.c_[x, y], view.transport.samples[0][:, :2], atol=1e-6)
+    with qtbot.waitSignal(view.stageShown, timeout=30_000, check_params_cb=lambda p: p == view.stages - 1):
+        click(qtbot, view.play_button)
+    x, y = view.samples.getData()
+    np.testing.assert_allclose(np.c_[x, y], view.transport.samples[-1][:, :2], atol=1e-5)  # the codes' side
+    assert view.stage_label.text() == "codes" and view.play_button.text() == "Play"
+    click(qtbot, view.reverse)
+    with qtbot.waitSignal(view.stageShown, timeout=30_000, check_params_cb=lambda p: p == 0.0):
+        click(qtbot, view.play_button)
+    assert view.stage_label.text() == "N(0, I)"
+    window.open_checkpoint(checkpoints["vae"])  # another model: the view of the old flow goes
+    assert window.density.transformer_view is None and not view.isVisible()
