@@ -4,7 +4,8 @@
 
 Opens the view on the shipped PixelCNN and grabs it while it samples (part-way, the
 current pixel's distribution showing), then while it completes a test image with the
-bottom half hidden, with the receptive field of one pixel. ``--debias`` also runs the
+bottom half hidden, with the receptive field of one pixel; then the distribution
+transformer of the shipped ae-flow part-way from N(0, I) to the codes. ``--debias`` also runs the
 debiasing demo (two VAE trainings: a minute or two) and grabs its result.
 """
 
@@ -64,11 +65,22 @@ def main() -> int:
     view.shutdown()
     print(f"saved autoregressive-sampling.png and autoregressive-completion.png in {args.out}")
 
+    from latentlab.models.checkpoint import load_checkpoint
+    from latentlab.ui.flow_view import DistributionTransformerView
+
+    flow = load_checkpoint(pretrained_dir() / "ae-flow.safetensors").model.flow_prior
+    transformer = DistributionTransformerView(flow, title="ae-flow.safetensors")
+    transformer.resize(800, 640)
+    transformer.show()
+    transformer.slider.setValue(int(transformer.slider.maximum() * 0.7))
+    app.processEvents()
+    transformer.grab().save(str(args.out / "distribution-transformer.png"))
+    transformer.close()
+    print(f"saved distribution-transformer.png in {args.out}")
+
     if args.debias:
         from latentlab.ui.debias_dialog import DebiasDialog
         from latentlab.ui.session import get_recorded_dataset, remember_judge
-
-        from latentlab.models.checkpoint import load_checkpoint
 
         dataset = get_recorded_dataset("mnist-5k", (1, 28, 28))
         remember_judge(dataset, load_checkpoint(pretrained_dir() / "judge-mnist-5k.safetensors").model)

@@ -45,8 +45,8 @@ class DistributionTransformerView(QDialog):
         self.setWindowTitle(f"Distribution transformer{': ' + title if title else ''} — latentlab")
         self.transport = flow_transport(flow)
         final = self.transport.samples[-1]
-        low, high = np.percentile(final[:, :2], [0.5, 99.5], axis=0)
-        pad = 0.25 * (high - low)
+        low, high = np.percentile(final[:, :2], [2, 98], axis=0)  # a few far codes would shrink the rest
+        pad = 0.2 * (high - low)
         self.x_range = (float(low[0] - pad[0]), float(high[0] + pad[0]))
         self.y_range = (float(low[1] - pad[1]), float(high[1] + pad[1]))
         xs, ys, log_p = flow_density_grid(flow, self.x_range, self.y_range, DENSITY_RESOLUTION)
