@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +21,7 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from latentlab.pretrained import pretrained_dir  # noqa: E402
-
-
-def wait(app: QApplication, condition, timeout_s: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.01)
+from scripts.analysis_screenshots import wait_for as wait  # noqa: E402
 
 
 def main() -> int:

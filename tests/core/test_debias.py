@@ -23,14 +23,7 @@ from latentlab.models.base import LatentModel
 from latentlab.training.trainer import Trainer, TrainSettings
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small models run many tiny operations: one intra-op thread is faster, and on a busy
-    machine a second thread that waits for a core makes every step slow."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def strokes(kind: str) -> torch.Tensor:

@@ -16,14 +16,7 @@ from latentlab.models.checkpoint import FLOW_PREFIX, load_checkpoint, read_check
 from latentlab.models.flow import LatentFlow, fit_latent_flow
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small models run many tiny operations: one intra-op thread is faster, and on a busy
-    machine a second thread that waits for a core makes every step slow."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def random_flow(dim=2, layers=6, seed=0) -> LatentFlow:

@@ -11,14 +11,7 @@ from latentlab.models import create_model, make_config
 from latentlab.models.flow import fit_latent_flow
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small models run many tiny operations: one intra-op thread is faster, and on a busy
-    machine a second thread that waits for a core makes every step slow."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def test_roc_auc_counts_how_often_an_outlier_outscores_an_inlier():

@@ -18,14 +18,7 @@ from latentlab.models.pixelcnn_sampler import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small models run many tiny operations: one intra-op thread is faster, and on a busy
-    machine a second thread that waits for a core makes every step slow."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def pixelcnn(side=8, **settings):
