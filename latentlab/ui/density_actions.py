@@ -16,11 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
 from .analysis_actions import bring_up
+from .task_progress import CANCELLED, TaskProgress
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -38,6 +39,8 @@ def shipped(key: str) -> Path | None:
 
 
 class DensityActions(QObject):
+    fitEnded = Signal()  # a flow fit ended (fitted, cancelled or failed)
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
@@ -49,6 +52,10 @@ class DensityActions(QObject):
         self.flow_action = self._action(
             "Autoencoder with a &flow prior", self.open_flow_model,
             "Open the 2-D autoencoder whose samples come from a normalizing flow fitted to its codes")
+        self.fit_flow_action = self._action(
+            "Fit a flow &prior to the codes", self.fit_flow,
+            "Fit a normalizing flow (RealNVP) to the open model's encoded training images: a third sampling "
+            "source beside N(0, I) and the Gaussian mixture, a density for outlier scores")
         self.transformer_action = self._action(
             "Distribution &transformer…", self.show_transformer,
             "Watch the open model's flow prior carry N(0, I) onto its latent codes, layer by layer")
@@ -59,11 +66,16 @@ class DensityActions(QObject):
         self.menu = QMenu("&Density", bar)
         help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
         bar.insertMenu(help_menu, self.menu) if help_menu is not None else bar.addMenu(self.menu)
-        for action in (self.autoregressive_action, self.flow_action, self.transformer_action, self.debias_action):
+        for action in (self.autoregressive_action, self.flow_action, self.fit_flow_action, self.transformer_action,
+                       self.debias_action):
             self.menu.addAction(action)
         self.autoregressive_action.setEnabled(shipped(PIXELCNN) is not None)
         self.flow_action.setEnabled(shipped(FLOW_MODEL) is not None)
         self.transformer_view = None
+        self.fit_task = None
+        self.fit_progress = TaskProgress("Fitting a flow prior to the codes")
+        self.fit_progress.cancelRequested.connect(self._cancel_fit)
+        window.statusBar().addPermanentWidget(self.fit_progress)
         window.sessionChanged.connect(self._on_session_changed)
         self._on_session_changed()
 
@@ -75,6 +87,9 @@ class DensityActions(QObject):
 
     @Slot()
     def _on_session_changed(self) -> None:
+        session = self.window.session
+        self.fit_flow_action.setEnabled(session is not None and session.model.has_encoder and session.has_data
+                                        and session.model.latent_dim >= 2 and self.fit_task is None)
         has_flow = self._flow_of_session() is not None
         self.transformer_action.setEnabled(has_flow)
         tip = ("Watch the open model's flow prior carry N(0, I) onto its latent codes, layer by layer" if has_flow
@@ -85,6 +100,59 @@ class DensityActions(QObject):
         if self.transformer_view is not None:  # it showed the previous model's flow
             self.transformer_view.close()
             self.transformer_view = None
+
+    @Slot()
+    def fit_flow(self) -> None:
+        """Fit a flow prior to the open model's training codes in the background."""
+        from .flow_fit import FlowFitWorker
+        from .threads import BackgroundTask
+
+        session = self.window.session
+        if session is None or self.fit_task is not None:
+            return
+        if self.window.is_training:
+            self.window.show_error("Training is running", "Stop the training first: the codes would move under the flow.")
+            return
+        worker = FlowFitWorker(session.snapshot, session.dataset.train.images)
+        worker.stepped.connect(self.fit_progress.set_progress)
+        worker.message.connect(self.window.statusBar().showMessage)
+        worker.finished.connect(self._on_fit_finished)
+        self._fit_session = session
+        self.fit_task = BackgroundTask(worker, "flow-fit", heavy=True, parent=self)
+        self.fit_task.ended.connect(self._on_fit_ended)
+        self.fit_flow_action.setEnabled(False)
+        self.fit_progress.start("Flow prior")
+        self.fit_task.start()
+
+    @Slot()
+    def _cancel_fit(self) -> None:
+        if self.fit_task is not None and self.fit_task.worker is not None:
+            self.fit_task.worker.cancel()
+
+    @Slot(object, str)
+    def _on_fit_finished(self, flow, error: str) -> None:
+        session = self.window.session
+        if flow is None:
+            if error != CANCELLED:
+                self.window.show_error("Could not fit a flow prior", error)
+            else:
+                self.window.statusBar().showMessage("Flow prior cancelled: nothing was kept", 5000)
+            return
+        if session is not self._fit_session:  # another model was opened meanwhile
+            return
+        session.model.flow_prior = session.display.flow_prior = flow  # the display copy is what is saved
+        session.dirty = True
+        self.window.statusBar().showMessage(
+            "Flow prior fitted: Analyse ▸ Outliers can rank by it, Density ▸ Distribution transformer shows it; "
+            "save the model to keep it", 10_000)
+
+    @Slot()
+    def _on_fit_ended(self) -> None:
+        self.fit_task = None
+        self._fit_session = None
+        self.fit_progress.finish()
+        self._on_session_changed()
+        self.fitEnded.emit()
 
     @Slot()
     def show_transformer(self) -> None:
@@ -161,11 +229,14 @@ class DensityActions(QObject):
 
     @property
     def idle(self) -> bool:
-        return all(not view.running for view in self.views.values()) and (
+        return all(not view.running for view in self.views.values()) and self.fit_task is None and (
             self.debias_dialog is None or not self.debias_dialog.running)
 
     def shutdown(self) -> None:
         """Close the tool windows and wait for their background work."""
+        if self.fit_task is not None:
+            self._cancel_fit()
+            self.fit_task.wait()
         for view in self.views.values():
             view.close()
             view.shutdown()

@@ -119,3 +119,20 @@ def test_the_distribution_transformer_plays_noise_into_codes_and_back(qtbot, win
     assert view.stage_label.text() == "N(0, I)"
     window.open_checkpoint(checkpoints["vae"])  # another model: the view of the old flow goes
     assert window.density.transformer_view is None and not view.isVisible()
+
+
+def test_a_flow_prior_fitted_in_the_window_serves_the_outliers_and_is_saved(qtbot, window, checkpoints, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr("latentlab.ui.flow_fit.STEPS", 200)
+    assert window.open_checkpoint(checkpoints["vae"])
+    assert window.session.model.flow_prior is None
+    actions = window.density
+    assert actions.fit_flow_action.isEnabled() and not actions.transformer_action.isEnabled()
+    with qtbot.waitSignal(actions.fitEnded, timeout=120_000):
+        actions.fit_flow_action.trigger()
+        assert actions.fit_progress.isVisible() and not actions.fit_flow_action.isEnabled()
+    flow = window.session.model.flow_prior
+    assert flow is not None and flow.dim == 2 and window.session.dirty
+    assert actions.transformer_action.isEnabled() and actions.fit_flow_action.isEnabled()
+    saved = window.save_checkpoint(tmp_path / "with-flow")
+    assert load_checkpoint(saved).model.flow_prior is not None  # the prior is kept in the file
