@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDoubleSpinBox,
     QFormLayout,
+    QHeaderView,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -188,7 +189,8 @@ class DebiasDialog(QDialog):
         self.table.setVerticalHeaderLabels(["rare group", "others", "all"])
         self.table.setToolTip("Test split: reconstruction error (nats per image, lower is better) and the share of "
                               "reconstructions the judge classifier labels with the right class")
-        self.table.setMinimumHeight(130)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self._fit_table_height()
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
 
@@ -208,6 +210,12 @@ class DebiasDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(body, 1)
         self.resize(900, 640)
+
+    def _fit_table_height(self) -> None:
+        """Exactly as tall as its three rows, so the summary below is never squeezed."""
+        table = self.table
+        rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth())
 
     @property
     def running(self) -> bool:
