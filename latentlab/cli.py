@@ -119,6 +119,8 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     t.add_argument("--denoise", type=float, default=None, help="input noise std for a denoising ae")
     t.add_argument("--layers", type=int, default=None, help="gated layers of a pixelcnn (default 8)")
     t.add_argument("--conditional", action="store_true", default=None, help="pixelcnn: condition on the class, p(x | y)")
+    t.add_argument("--binarize-context", action="store_true", default=None,
+                   help="pixelcnn: train on black-and-white contexts, as sampling draws them (targets stay grey)")
     t.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name or folder:PATH (default {DEFAULT_DATASET})")
     t.add_argument("--image-size", type=int, default=None, help="resize images to this side")
     t.add_argument("--epochs", type=int, default=30)
@@ -227,7 +229,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = {k: v for k, v in {
             "backbone": args.backbone, "latent_dim": args.latent_dim, "hidden": args.hidden,
             "beta": args.beta, "gamma": args.gamma, "denoise": args.denoise,
-            "layers": args.layers, "conditional": args.conditional,
+            "layers": args.layers, "conditional": args.conditional, "binarize_context": args.binarize_context,
         }.items() if v is not None}
         try:
             config = make_config(args.model, image_shape=list(dataset.image_shape),

@@ -76,7 +76,7 @@ RECIPES: dict[str, dict] = {
     "wgan-gp": {"family": "wgan-gp", "config": {}, "epochs": 200},
     # Density models (docs/density-models.md), not in the window's model menu (yet): a gated
     # PixelCNN, and the shipped AE with a RealNVP prior fitted to its codes (no retraining).
-    "pixelcnn": {"family": "pixelcnn", "config": {}, "epochs": 5},
+    "pixelcnn": {"family": "pixelcnn", "config": {"binarize_context": True}, "epochs": 4},
     "ae-flow": {"family": "ae", "prior_of": "ae", "prior": {"layers": 8, "hidden": 64, "steps": 3000}},
 }
 #: Shipped files that are not in ``latentlab.pretrained.MODELS`` (the window's menu).
