@@ -1,4 +1,4 @@
-"""The window's Density menu: models with a likelihood, and what a density buys.
+"""The window's Analyse ▸ Density models menu: models with a likelihood, and what a density buys.
 
 * **Autoregressive view (PixelCNN)…**: the shipped PixelCNN samples and completes images
   pixel by pixel (``autoregressive_view``). Opening a PixelCNN checkpoint from File ▸ Open
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu
 
 from .analysis_actions import bring_up
 from .task_progress import CANCELLED, TaskProgress
@@ -62,10 +61,10 @@ class DensityActions(QObject):
         self.debias_action = self._action(
             "&Debiasing demo…", self.show_debias,
             "Bias a training set on purpose, reweigh it by latent density, and compare two VAEs")
-        bar = window.menuBar()
-        self.menu = QMenu("&Density", bar)
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        bar.insertMenu(help_menu, self.menu) if help_menu is not None else bar.addMenu(self.menu)
+        # A submenu of Analyse, not a menu of its own: one more title in the menu bar makes it
+        # wrap at 1024 pixels, and the window then no longer fits a 768-line screen.
+        window.analysis.menu.addSeparator()
+        self.menu = window.analysis.menu.addMenu("&Density models")
         for action in (self.autoregressive_action, self.flow_action, self.fit_flow_action, self.transformer_action,
                        self.debias_action):
             self.menu.addAction(action)
@@ -93,7 +92,7 @@ class DensityActions(QObject):
         has_flow = self._flow_of_session() is not None
         self.transformer_action.setEnabled(has_flow)
         tip = ("Watch the open model's flow prior carry N(0, I) onto its latent codes, layer by layer" if has_flow
-               else "Needs a 2-D model with a flow prior: Density ▸ Autoencoder with a flow prior, or "
+               else "Needs a 2-D model with a flow prior: Analyse ▸ Density models ▸ Autoencoder with a flow prior, or "
                     "`latentlab fit-prior CKPT --kind flow`")
         self.transformer_action.setStatusTip(tip)
         self.transformer_action.setToolTip(tip)
@@ -143,7 +142,7 @@ class DensityActions(QObject):
         session.model.flow_prior = session.display.flow_prior = flow  # the display copy is what is saved
         session.dirty = True
         self.window.statusBar().showMessage(
-            "Flow prior fitted: Analyse ▸ Outliers can rank by it, Density ▸ Distribution transformer shows it; "
+            "Flow prior fitted: Analyse ▸ Outliers can rank by it, Analyse ▸ Density models ▸ Distribution transformer shows it; "
             "save the model to keep it", 10_000)
 
     @Slot()

@@ -1,4 +1,4 @@
-"""Fitting a flow prior to the open model's codes from the window (Density ▸ Fit a flow prior).
+"""Fitting a flow prior to the open model's codes from the window (Analyse ▸ Density models ▸ Fit a flow prior).
 
 The fit runs in a background thread on a copy of the model's weights (its snapshot), so
 the map stays live; progress reports the held-out codes' −log p as the fit goes, and

@@ -1,4 +1,4 @@
-"""The Density menu from the main window: a PixelCNN opens in the autoregressive view, the
+"""The Analyse ▸ Density models menu from the main window: a PixelCNN opens in the autoregressive view, the
 outlier list ranks by a flow prior's density, and the debiasing demo runs with progress."""
 
 import numpy as np
