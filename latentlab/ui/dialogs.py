@@ -60,3 +60,9 @@ def choose_save_path(parent: QWidget | None, suggestion: str) -> str | None:
         "Checkpoint folder (*);;Single-file checkpoint (*.safetensors)",
         options=QFileDialog.Option.DontConfirmOverwrite)
     return path or None
+
+
+def choose_dataset_folder(parent: QWidget | None, start: str = "") -> str | None:
+    """A folder of images to train on (one sub-folder per class)."""
+    path = QFileDialog.getExistingDirectory(parent, "Open a folder of images (one sub-folder per class)", start)
+    return path or None

@@ -42,9 +42,11 @@ from .compat import protect_singletons
 from .decoded_view import DecodedView
 from .density_actions import DensityActions
 from .explorer import Explorer, ExplorerOptions
+from .inside_dock import InsideDock
 from .latent_map import LatentMap
 from .loss_plot import LossPlot
 from .model_menu import ModelMenu
+from .posterior_view import PosteriorView
 from .presentation import PresentationMode
 from .projection_controller import ProjectionController
 from .projection_picker import ProjectionPicker
@@ -141,7 +143,9 @@ class MainWindow(QMainWindow):
         self._connect_projections()
         self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
         self.explorer.projectionChanged.connect(self.analysis.reproject)
-        self.density = DensityActions(self)  # the Density menu: PixelCNN, flow prior, debiasing
+        self.posterior_view = PosteriorView(self)  # Analyse ▸ Show posterior: a VAE's ellipse on the map
+        self.inside_dock = InsideDock(self)  # Analyse ▸ Inside the encoder
+        self.density = DensityActions(self)  # Analyse ▸ Density models: PixelCNN, flow prior, debiasing
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
@@ -470,6 +474,8 @@ class MainWindow(QMainWindow):
             self._show_model_facts(model.loss_parts, session.history,
                                    model.config.beta if model.has_beta else None, model.config.to_dict())
             self.show_kl(session.kl_per_dim())
+            if session.has_data:  # Train new trains on the open model's data unless another is picked
+                self.training_panel.dataset.select(session.dataset.name, session.dataset.image_shape)
             self.stack.setCurrentWidget(self.latent_map)
             if session.judge is None and session.has_data:  # no data: nothing to train a judge on
                 self._start_judge_training(session.dataset)

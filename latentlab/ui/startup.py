@@ -83,6 +83,9 @@ class EngineLoader(QObject):
             from latentlab.latent import projection  # noqa: F401 - imported off the GUI thread
             from latentlab.pretrained import default_checkpoint
 
+            from latentlab.torch_libraries import preload_torch_libraries
+
+            preload_torch_libraries()  # without the GIL: the GUI thread keeps running meanwhile
             from . import jobs, workers  # noqa: F401 - imported here so the GUI thread finds them loaded
             from .session import Session
 

@@ -59,10 +59,10 @@ class TrainingController(QObject):
         """Train a new model; ``config`` and ``settings`` default to the training panel's fields."""
         import torch
 
-        from latentlab.data import DEFAULT_DATASET
         from latentlab.models.registry import create_model, family_class, make_config
         from latentlab.training.trainer import TrainSettings
 
+        from .dataset_loading import load_chosen_dataset
         from .session import Session, find_judge_cached, get_dataset
 
         window = self.window
@@ -72,10 +72,13 @@ class TrainingController(QObject):
             return False
         request = window.training_panel.request()
         try:
-            if dataset_name is not None or window.session is None or not window.session.has_data:
-                dataset = get_dataset(dataset_name or DEFAULT_DATASET)
-            else:
+            choice = request.dataset
+            if dataset_name is not None:
+                dataset = get_dataset(dataset_name)
+            elif window.session is not None and window.session.has_data and choice.matches(window.session.dataset):
                 dataset = window.session.dataset
+            else:
+                dataset = load_chosen_dataset(window, choice)
             if config is None:
                 fields = {f.name for f in dataclasses.fields(family_class(request.family).config_class)}
                 extra = {"beta": request.beta, "gamma": request.gamma}
