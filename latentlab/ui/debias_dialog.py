@@ -193,6 +193,8 @@ class DebiasDialog(QDialog):
         self._fit_table_height()
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
+        # A wrapped label's height is not negotiated in this layout: reserve three lines.
+        self.summary.setMinimumHeight(3 * self.summary.fontMetrics().lineSpacing() + 6)
 
         left = QVBoxLayout()
         left.addLayout(form)
