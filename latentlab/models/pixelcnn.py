@@ -40,9 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentlab.errors import ConfigError
-from latentlab.models.ae import reconstruction_nats
-from latentlab.models.base import LatentModel
-from latentlab.models.config import ModelConfig, _shown
+from latentlab.models.base import LatentModel, reconstruction_nats
+from latentlab.models.config import ModelConfig, _shown, setting
 from latentlab.models.registry import register
 
 _MAX_LAYERS = 32
@@ -55,19 +54,18 @@ class PixelCNNConfig(ModelConfig):
     (a PixelCNN has no latent space)."""
 
     backbone: str = "conv"
-    hidden: int = 32
-    #: Gated layers (the first one is mask A).
-    layers: int = 8
-    #: Width of the later layers' kernels; each layer reaches ``kernel // 2`` pixels further.
-    kernel: int = 5
-    #: Width of the first (mask A) layer's kernel.
-    first_kernel: int = 7
-    #: Condition on the class label: p(x | y).
-    conditional: bool = False
-    #: Train on contexts drawn in black and white (each pixel on with probability its grey
-    #: level, afresh every batch) while the targets stay grey: sampling draws black-and-white
-    #: pixels, so the model then sees while sampling the kind of context it was trained on.
-    binarize_context: bool = False
+    hidden: int = setting(32, "Channels", "Feature channels of both stacks of every gated layer",
+                          minimum=1, maximum=1024)
+    layers: int = setting(8, "Gated layers", "Masked gated layers (the first one is mask A, the rest mask B); "
+                          "each reaches kernel // 2 pixels further", minimum=1, maximum=_MAX_LAYERS)
+    kernel: int = setting(5, "Kernel", "Width of the later layers' kernels: 3, 5, 7 or 9", minimum=3, maximum=9)
+    first_kernel: int = setting(7, "First kernel", "Width of the first (mask A) layer's kernel: 3, 5, 7 or 9",
+                                minimum=3, maximum=9)
+    conditional: bool = setting(False, "Class-conditional", "Condition every pixel on the class label: p(x | y)")
+    binarize_context: bool = setting(
+        False, "Black-and-white context", "Train on contexts drawn in black and white (each pixel on with "
+        "probability its grey level, afresh every batch) while the targets stay grey: sampling draws "
+        "black-and-white pixels, so the model then reads the kind of context it was trained on")
 
     def validate(self) -> None:
         super().validate()
@@ -132,7 +130,9 @@ class GatedLayer(nn.Module):
 
 @register("pixelcnn")
 class PixelCNN(LatentModel):
+    title = "PixelCNN (autoregressive, exact likelihood)"
     config_class = PixelCNNConfig
+    score_name = "-log p(x)"
     has_encoder = False
     has_decoder = False
     has_latent_space = False
@@ -198,6 +198,14 @@ class PixelCNN(LatentModel):
         ``context``: the pixels the predictions read (default ``x`` itself)."""
         return reconstruction_nats(self(x if context is None else context, y), x)
 
+    def score_images(self, x: torch.Tensor, y=None, *, samples: int = 1) -> torch.Tensor:
+        """−log p(x) per image (exact: ``samples`` does not apply), for outlier ranking."""
+        return self.nll(x, y if self.config.conditional else None)
+
+    def evaluation_terms(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        nll = self.score_images(x, y)
+        return {"test_loss": nll, "test_nll": nll}
+
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         context = None
         if self.training and self.config.binarize_context:
@@ -206,8 +214,10 @@ class PixelCNN(LatentModel):
         return {"loss": nll, "nll": nll.detach()}
 
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
-               labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n images drawn pixel by pixel (see ``pixelcnn_sampler`` for progress and cancelling)."""
+               y=None) -> torch.Tensor:
+        """n images drawn pixel by pixel (see ``pixelcnn_sampler`` for progress and cancelling);
+        a conditional one draws class ``y`` (an int or (n,) labels; default: the classes in turn)."""
+        labels = None if y is None else (torch.full((n,), int(y)) if isinstance(y, int) else torch.as_tensor(y))
         if source not in (None, "model"):
             raise ConfigError(f"a pixelcnn has no latent space to draw from ({source!r}); sample without a source")
         from latentlab.models.pixelcnn_sampler import PixelSampler

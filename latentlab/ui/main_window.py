@@ -39,6 +39,7 @@ from .autosave import Autosave
 from .beta_panel import BetaPanel
 from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
+from .analogy_row import AnalogyRow
 from .decoded_view import DecodedView
 from .density_actions import DensityActions
 from .explorer import Explorer, ExplorerOptions
@@ -56,7 +57,7 @@ from .task_progress import CANCELLED
 from .theme import apply_theme, configure_pyqtgraph
 from .threads import BackgroundTask
 from .training_controller import TrainingController
-from .training_panel import TrainingPanel, describe_data, summarize
+from .training_panel import FAMILY_TITLES, TrainingPanel, describe_data, summarize
 from .runtime import (
     SNAPSHOTS_PER_S,
     SWITCH_INTERVAL_S,
@@ -73,7 +74,9 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
 
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
-TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
+#: The training panel's families on the first screen (before PyTorch): the preset list;
+#: the registry's full list replaces it when PyTorch has loaded (training_panel.py).
+TRAINABLE_FAMILIES = tuple(FAMILY_TITLES)
 #: Beside the picker while a >2-D latent is shown as PCA (its tooltip: PCA_EXPLAINED); the
 #: shorter ones where the map's header has less room.
 PCA_NOTES = ("a flat shadow: classes may overlap here, not in the model",
@@ -138,8 +141,11 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
-        self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self)
+        self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self,
+                                 analogy_row=self.analogy_row)
         self.explorer.errorRaised.connect(self._on_background_error)
+        self.latent_map.classPicked.connect(self.explorer.set_condition)
+        self.analogy_row.classPicked.connect(self.explorer.set_condition)
         self._connect_projections()
         self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
         self.explorer.projectionChanged.connect(self.analysis.reproject)
@@ -176,6 +182,8 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.latent_map = LatentMap()
         self.decoded_view = DecodedView()
+        self.analogy_row = AnalogyRow()  # shown for conditional models
+        self.analogy_row.setVisible(False)
         self.beta_panel = BetaPanel()
         self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES), load_defaults=False)
         self.loss_plot = LossPlot()
@@ -196,6 +204,7 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 0, 0, 0)
         right_layout.addWidget(self.decoded_view, 3)
+        right_layout.addWidget(self.analogy_row)
         right_layout.addWidget(self.beta_panel, 2)
         right.setMinimumWidth(RIGHT_MIN_WIDTH)
 
