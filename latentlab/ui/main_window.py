@@ -41,6 +41,7 @@ from .beta_steering import BetaSteering, on_ladder
 from .compat import protect_singletons
 from .analogy_row import AnalogyRow
 from .decoded_view import DecodedView
+from .density_actions import DensityActions
 from .explorer import Explorer, ExplorerOptions
 from .inside_dock import InsideDock
 from .latent_map import LatentMap
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
         self.explorer.projectionChanged.connect(self.analysis.reproject)
         self.posterior_view = PosteriorView(self)  # Analyse ▸ Show posterior: a VAE's ellipse on the map
         self.inside_dock = InsideDock(self)  # Analyse ▸ Inside the encoder
+        self.density = DensityActions(self)  # Analyse ▸ Density models: PixelCNN, flow prior, debiasing
         self.training = TrainingController(self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
@@ -393,6 +395,8 @@ class MainWindow(QMainWindow):
         if not discard and not self.confirm_discard(
                 "The open model has unsaved training. Save it before opening another?"):
             return False
+        if self.density.opens_elsewhere(path):
+            return True
         from .session import Session
 
         title = f"Could not open {Path(path).name}"
@@ -914,7 +918,7 @@ class MainWindow(QMainWindow):
         calm = 0
         while time.monotonic() < deadline:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.explorer.idle and self.analysis.idle and self._judge_task is None and self._warm_task is None:
+            if self.explorer.idle and self.analysis.idle and self.density.idle and self._judge_task is None and self._warm_task is None:
                 calm += 1
                 if calm >= 3:
                     return True
@@ -996,5 +1000,6 @@ class MainWindow(QMainWindow):
             if task is not None:
                 task.wait()
         self.analysis.shutdown()
+        self.density.shutdown()
         self.explorer.shutdown()
         unfreeze_startup_objects()
