@@ -31,13 +31,13 @@ from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gap_probe import GapProbe  # noqa: E402  (benchmarks/gap_probe.py)
+from latentlab.app.session import Session, find_judge_cached  # noqa: E402
 from latentlab.data import load_dataset  # noqa: E402
 from latentlab.models.registry import create_model, make_config  # noqa: E402
 from latentlab.training.trainer import Trainer, TrainingCallback, TrainSettings  # noqa: E402
-from latentlab.ui.app import ensure_application  # noqa: E402
-from latentlab.ui.latent_map import LatentMap  # noqa: E402
-from latentlab.ui.main_window import MainWindow, WindowOptions  # noqa: E402
-from latentlab.ui.session import Session, find_judge_cached  # noqa: E402
+from latentlab.ui.main.app import ensure_application  # noqa: E402
+from latentlab.ui.main.main_window import MainWindow, WindowOptions  # noqa: E402
+from latentlab.ui.map.latent_map import LatentMap  # noqa: E402
 
 
 def pct(values, q) -> float:

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
+from latentlab.app.analysis_jobs import Cancelled, CompareRequest, run_comparison
 from latentlab.latent.compare import MAX_MODELS
-from latentlab.ui.analysis_jobs import Cancelled, CompareRequest, run_comparison
-from latentlab.ui.compare_window import CLEARED_MODELS, TABLE_COLUMNS, CompareWindow
+from latentlab.ui.analysis.compare_window import CLEARED_MODELS, TABLE_COLUMNS, CompareWindow
 
 NAMES = [str(d) for d in range(10)]
 

@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 
 def test_judge_training_shows_time_left_and_cancel_stops_it(qtbot, window, checkpoints, monkeypatch, tmp_path):
     from latentlab.training import judges
-    from latentlab.ui import session as session_module
+    from latentlab.app import session as session_module
 
     monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset: None)

@@ -13,8 +13,8 @@ import pytest
 
 from latentlab.latent.embedding import EmbeddingProjection
 from latentlab.latent.umap_service import UmapService, key_hash
-from latentlab.ui.projection_controller import ProjectionController
-from latentlab.ui.projection_picker import ProjectionPicker
+from latentlab.ui.map.projection_controller import ProjectionController
+from latentlab.ui.map.projection_picker import ProjectionPicker
 
 FAKE_UMAP = '''
 import time

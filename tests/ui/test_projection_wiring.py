@@ -221,7 +221,7 @@ def test_a_stale_umap_layout_is_ignored(qtbot, vae4_window):
 
 
 def test_training_snapshots_refit_pca_and_umap_follows_when_training_ends(qtbot, vae4_window):
-    from latentlab.ui.workers import TrainingSnapshot
+    from latentlab.ui.work.workers import TrainingSnapshot
 
     window = vae4_window
     lmap, explorer, picker = window.latent_map, window.explorer, window.projection_picker
@@ -270,8 +270,8 @@ def test_a_two_dimensional_latent_has_only_the_slice_and_still_measures_distance
 
 
 def test_session_state_keeps_the_projection_and_a_umap_view_waits_for_its_layout(qtbot, vae4_window):
-    from latentlab.ui import session_state
-    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.main import session_state
+    from latentlab.ui.main.session_state import SessionState
 
     window = vae4_window
     explorer, picker, service = window.explorer, window.projection_picker, window.projection_controller.service

@@ -10,9 +10,9 @@ from PySide6.QtCore import QByteArray, QSettings
 from conftest import OFFSCREEN_NOISE
 from pretrained_helpers import pretrained  # noqa: F401 - a fixture
 
-from latentlab.ui import session_state
-from latentlab.ui.session_state import SessionState
-from latentlab.ui.startup import Startup
+from latentlab.ui.main import session_state
+from latentlab.ui.main.session_state import SessionState
+from latentlab.ui.main.startup import Startup
 
 
 def ini(tmp_path, name="state.ini") -> QSettings:

@@ -1,0 +1,213 @@
+"""Analysis work for the window's compute lane: decode and judge a path, rank outliers.
+
+Like ``jobs.py`` this imports no Qt: a job carries a ``ModelSnapshot`` (never the model
+a training run is changing) and runs in a worker thread with that thread's model copy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab.app.jobs import Emit, Job, ModelCache, ModelSnapshot
+from latentlab.data import DEFAULT_DATASET
+from latentlab.errors import ConfigError
+from latentlab.latent.compare import MAX_MODELS, StripSet, encode_for_path, path_strip
+from latentlab.latent.inversion import InversionStopped
+from latentlab.latent.outliers import OutlierRanking, rank_outliers
+from latentlab.latent.path_metrics import PathMetrics, judge_frames, path_metrics
+from latentlab.latent.paths import interpolate, typical_indices
+from latentlab.latent.territory import decode_latents
+from latentlab.models.base import LatentModel
+
+
+@dataclass
+class PathResult:
+    """A decoded path: its latents, frames and (with a judge) classes and metrics."""
+
+    latents: np.ndarray  # (N, D) float32
+    frames: np.ndarray  # (N, C, H, W) float32 in [0, 1]
+    classes: np.ndarray | None  # (N,) int64, None without a judge
+    confidences: np.ndarray | None  # (N,) float32
+    metrics: PathMetrics | None
+    description: str  # e.g. "class 3 → class 8, straight, 12 frames"
+
+
+@dataclass
+class PathJob(Job):
+    """Decode the frames of a path in one batch and let the judge classify each.
+
+    The path is either given (``latents``: (N, D), from two map points, two centroids or a
+    freehand stroke) or joins two test images (``images``: (2, C, H, W)), which are
+    encoded first, or inverted for a model without encoder (slow: seconds).
+    """
+
+    kind = "path"
+    snapshot: ModelSnapshot
+    judge: LatentModel | None
+    description: str
+    latents: np.ndarray | None = None
+    images: torch.Tensor | None = None
+    steps: int = 12
+    mode: str = "lerp"
+    start_class: int | None = None
+    end_class: int | None = None
+
+    def run(self, models: ModelCache, emit: Emit) -> None:
+        model = models.get(self.snapshot)
+        try:
+            with torch.inference_mode(False):  # inversion takes gradients with respect to z
+                latents = self._latents(model)
+        except InversionStopped:
+            return  # cancelled: a newer path replaces this one
+        if self.cancel.is_set():
+            return
+        with torch.inference_mode():
+            frames = decode_latents(model, latents)
+            classes = confidences = metrics = None
+            if self.judge is not None:
+                classes, confidences = judge_frames(self.judge, frames)
+                metrics = path_metrics(frames, classes, confidences, self.start_class, self.end_class)
+        emit(PathResult(latents.astype(np.float32), frames.numpy().astype(np.float32), classes, confidences,
+                        metrics, self.description))
+
+    def _latents(self, model: LatentModel) -> np.ndarray:
+        if self.latents is not None:
+            return np.asarray(self.latents, np.float32)
+        za, zb = encode_for_path(model, self.images, should_stop=self.cancel.is_set)
+        return interpolate(za.detach().cpu().numpy(), zb.detach().cpu().numpy(), self.steps, self.mode)
+
+
+@dataclass
+class OutliersJob(Job):
+    """The k test images the model reconstructs worst (-ELBO for VAEs)."""
+
+    kind = "outliers"
+    snapshot: ModelSnapshot
+    images: torch.Tensor  # (N, C, H, W) float in [0, 1]
+    labels: torch.Tensor
+    k: int = 16
+
+    def run(self, models: ModelCache, emit: Emit) -> None:
+        model = models.get(self.snapshot)
+        with torch.inference_mode():
+            ranking: OutlierRanking = rank_outliers(model, self.images, self.labels, self.k)
+        emit(ranking)
+
+
+# ------------------------------------------------------------------- comparison
+@dataclass
+class CompareRequest:
+    """Two to six checkpoints and the path to take through each (see ``run_comparison``)."""
+
+    paths: list[Path]
+    names: list[str]
+    #: "classes": from the most typical test image of class ``a`` to that of class ``b``;
+    #: "images": from test image ``a`` to test image ``b``.
+    source: str
+    a: int
+    b: int
+    steps: int = 12
+    mode: str = "lerp"
+
+
+class Cancelled(Exception):
+    """The user cancelled the comparison."""
+
+
+def shipped_entry(path: str | Path):
+    """The catalogue entry (``pretrained.Pretrained``) of a shipped checkpoint file, or None."""
+    from latentlab import pretrained
+
+    resolved = Path(path).resolve()
+    return next((e for e in pretrained.MODELS if e.path.resolve() == resolved), None)
+
+
+def model_name(path: str | Path, meta: dict) -> str:
+    """A row label for a checkpoint: a shipped model's title ("Denoising autoencoder
+    (2-D)"), else its file or folder name, with β when it is not 1."""
+    shipped = shipped_entry(path)
+    if shipped is not None:
+        return shipped.title
+    stem = Path(path).name.removesuffix(".safetensors")
+    config = meta.get("model", {})
+    beta = config.get("beta")
+    if beta is not None and float(beta) != 1.0 and "beta" not in stem:
+        return f"{stem} (β = {float(beta):g})"
+    return stem
+
+
+def run_comparison(request: CompareRequest, cancel: threading.Event,
+                   report: Callable[[int, int, str], None]) -> StripSet:
+    """Load each checkpoint, encode (or invert, for GANs) the same two test images, and
+    decode, judge and measure the same path through each model.
+
+    ``report(done, total, message)`` is called before each step; ``cancel`` is checked
+    between steps and before every step of a GAN inversion. Every checkpoint must have
+    been trained on the same dataset: the source images are its.
+    """
+    from latentlab.models.checkpoint import load_checkpoint
+
+    from latentlab.app.session import find_judge_cached, get_recorded_dataset
+
+    n = len(request.paths)
+    if not 1 <= n <= MAX_MODELS:
+        raise ConfigError(f"compare 1 to {MAX_MODELS} models at a time, got {n}")
+    total = 2 * n + 1
+    models, dataset_name = [], None
+    for i, (path, name) in enumerate(zip(request.paths, request.names)):
+        _check(cancel)
+        report(i, total, f"Loading {name}…")
+        ckpt = load_checkpoint(path, device="cpu")
+        if not ckpt.model.has_decoder:
+            raise ConfigError(f"{name} is a {ckpt.model.family}: it has no decoder, so no paths")
+        this = (ckpt.dataset or {}).get("name") or DEFAULT_DATASET
+        if dataset_name is not None and this != dataset_name:
+            raise ConfigError(f"{name} was trained on {this!r} but {request.names[0]} on {dataset_name!r}; "
+                              "compare models of one dataset")
+        dataset_name = this
+        models.append(ckpt.model.eval())
+    _check(cancel)
+    report(n, total, "Loading the data and the judge…")
+    dataset = get_recorded_dataset(dataset_name, tuple(models[0].config.image_shape))
+    judge = find_judge_cached(dataset)
+    if judge is None:
+        from latentlab.training.judges import get_judge
+
+        report(n, total, f"Training a judge classifier for {dataset.name} (once, about a minute)…")
+        judge = get_judge(dataset, "cpu").cpu().eval()
+    test = dataset.test
+    if request.source == "classes":
+        ia, ib = typical_indices(test.images, test.labels, [request.a, request.b])
+    else:
+        ia, ib = request.a, request.b
+        for index in (ia, ib):
+            if not 0 <= index < len(test):
+                raise ConfigError(f"there is no test image #{index}: the test set has {len(test)}")
+    start, end = int(test.labels[ia]), int(test.labels[ib])
+    sources = test.images[[ia, ib]].float()
+    strips = []
+    for i, (model, name) in enumerate(zip(models, request.names)):
+        _check(cancel)
+        verb = "Encoding" if model.has_encoder else "Inverting (optimising z so that G(z) matches)"
+        report(n + 1 + i, total, f"{verb} the two images with {name}…")
+        with torch.inference_mode(False):
+            try:
+                za, zb = encode_for_path(model, sources, should_stop=cancel.is_set)
+            except InversionStopped:
+                raise Cancelled() from None
+        with torch.inference_mode():
+            strips.append(path_strip(model, za, zb, request.steps, request.mode, judge, name=name,
+                                     start_class=start, end_class=end))
+    report(total, total, "Done")
+    return StripSet(strips, request.mode, start, end, list(dataset.class_names), sources)
+
+
+def _check(cancel: threading.Event) -> None:
+    if cancel.is_set():
+        raise Cancelled()
