@@ -81,8 +81,8 @@ def umap_fit(app, latents, cache_root: str, timeout_s: float) -> dict:
     controller = ProjectionController(service=UmapService(cache_root))
     outcome: dict = {}
     stages: list[tuple[float, str]] = []
-    controller.progress.connect(lambda fraction, message: stages.append((time.perf_counter(), message)))
-    controller.ready.connect(lambda projection: outcome.setdefault("projection", projection))
+    controller.progress.connect(lambda fraction, message, eta: stages.append((time.perf_counter(), message)))
+    controller.done.connect(lambda projection: outcome.setdefault("projection", projection))
     controller.failed.connect(lambda message: outcome.setdefault("failed", message))
     probe = gap_probe_class()()
     probe.start()
@@ -124,7 +124,8 @@ def timed_fit(app, latents, cache_root: str, key: str) -> dict:
     controller = ProjectionController(service=service)
     readies: list[float] = []
     failed: list[str] = []
-    controller.ready.connect(lambda projection: readies.append(time.perf_counter()))
+    for signal in (controller.partial, controller.done):
+        signal.connect(lambda projection: readies.append(time.perf_counter()))
     controller.failed.connect(failed.append)
     t0 = time.perf_counter()
     controller.request_umap(key, latents)

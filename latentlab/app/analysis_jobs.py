@@ -6,8 +6,6 @@ a training run is changing) and runs in a worker thread with that thread's model
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import numpy as np
 import torch
 
 from latentlab.app.jobs import Emit, Job, ModelCache, ModelSnapshot
+from latentlab.app.tasks import Cancelled, TaskState
 from latentlab.data import DEFAULT_DATASET
 from latentlab.errors import ConfigError
 from latentlab.latent.compare import MAX_MODELS, StripSet, encode_for_path, path_strip
@@ -65,7 +64,7 @@ class PathJob(Job):
                 latents = self._latents(model)
         except InversionStopped:
             return  # cancelled: a newer path replaces this one
-        if self.cancel.is_set():
+        if self.cancelled:
             return
         with torch.inference_mode():
             frames = decode_latents(model, latents)
@@ -79,7 +78,7 @@ class PathJob(Job):
     def _latents(self, model: LatentModel) -> np.ndarray:
         if self.latents is not None:
             return np.asarray(self.latents, np.float32)
-        za, zb = encode_for_path(model, self.images, should_stop=self.cancel.is_set)
+        za, zb = encode_for_path(model, self.images, should_stop=lambda: self.cancelled)
         return interpolate(za.detach().cpu().numpy(), zb.detach().cpu().numpy(), self.steps, self.mode)
 
 
@@ -116,10 +115,6 @@ class CompareRequest:
     mode: str = "lerp"
 
 
-class Cancelled(Exception):
-    """The user cancelled the comparison."""
-
-
 def shipped_entry(path: str | Path):
     """The catalogue entry (``pretrained.Pretrained``) of a shipped checkpoint file, or None."""
     from latentlab import pretrained
@@ -142,14 +137,13 @@ def model_name(path: str | Path, meta: dict) -> str:
     return stem
 
 
-def run_comparison(request: CompareRequest, cancel: threading.Event,
-                   report: Callable[[int, int, str], None]) -> StripSet:
+def run_comparison(request: CompareRequest, state: TaskState) -> StripSet:
     """Load each checkpoint, encode (or invert, for GANs) the same two test images, and
     decode, judge and measure the same path through each model.
 
-    ``report(done, total, message)`` is called before each step; ``cancel`` is checked
-    between steps and before every step of a GAN inversion. Every checkpoint must have
-    been trained on the same dataset: the source images are its.
+    ``state.set_progress`` is called before each step; cancellation is checked between
+    steps and before every step of a GAN inversion (then ``Cancelled`` is raised). Every
+    checkpoint must have been trained on the same dataset: the source images are its.
     """
     from latentlab.models.checkpoint import load_checkpoint
 
@@ -161,8 +155,8 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
     total = 2 * n + 1
     models, dataset_name = [], None
     for i, (path, name) in enumerate(zip(request.paths, request.names)):
-        _check(cancel)
-        report(i, total, f"Loading {name}…")
+        state.check()
+        _report(state, i, total, f"Loading {name}…")
         ckpt = load_checkpoint(path, device="cpu")
         if not ckpt.model.has_decoder:
             raise ConfigError(f"{name} is a {ckpt.model.family}: it has no decoder, so no paths")
@@ -172,14 +166,14 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
                               "compare models of one dataset")
         dataset_name = this
         models.append(ckpt.model.eval())
-    _check(cancel)
-    report(n, total, "Loading the data and the judge…")
+    state.check()
+    _report(state, n, total, "Loading the data and the judge…")
     dataset = get_recorded_dataset(dataset_name, tuple(models[0].config.image_shape))
     judge = find_judge_cached(dataset)
     if judge is None:
         from latentlab.training.judges import get_judge
 
-        report(n, total, f"Training a judge classifier for {dataset.name} (once, about a minute)…")
+        _report(state, n, total, f"Training a judge classifier for {dataset.name} (once, about a minute)…")
         judge = get_judge(dataset, "cpu").cpu().eval()
     test = dataset.test
     if request.source == "classes":
@@ -193,21 +187,20 @@ def run_comparison(request: CompareRequest, cancel: threading.Event,
     sources = test.images[[ia, ib]].float()
     strips = []
     for i, (model, name) in enumerate(zip(models, request.names)):
-        _check(cancel)
+        state.check()
         verb = "Encoding" if model.has_encoder else "Inverting (optimising z so that G(z) matches)"
-        report(n + 1 + i, total, f"{verb} the two images with {name}…")
+        _report(state, n + 1 + i, total, f"{verb} the two images with {name}…")
         with torch.inference_mode(False):
             try:
-                za, zb = encode_for_path(model, sources, should_stop=cancel.is_set)
+                za, zb = encode_for_path(model, sources, should_stop=lambda: state.cancelled)
             except InversionStopped:
                 raise Cancelled() from None
         with torch.inference_mode():
             strips.append(path_strip(model, za, zb, request.steps, request.mode, judge, name=name,
                                      start_class=start, end_class=end))
-    report(total, total, "Done")
+    _report(state, total, total, "Done")
     return StripSet(strips, request.mode, start, end, list(dataset.class_names), sources)
 
 
-def _check(cancel: threading.Event) -> None:
-    if cancel.is_set():
-        raise Cancelled()
+def _report(state: TaskState, done: int, total: int, message: str) -> None:
+    state.set_progress(done / total, message)

@@ -97,7 +97,7 @@ class TerritoryJob(Job):
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
         for res in self.resolutions:
-            if self.cancel.is_set():
+            if self.cancelled:
                 return
             with torch.inference_mode():
                 result = territory(model, self.judge, self.projection, self.x_range, self.y_range, res)
@@ -152,7 +152,7 @@ class SampleLabelsJob(Job):
         progressive = bool(np.any(labels < 0))
         start, batch = 0, FIRST_LABEL_BATCH if progressive else n
         while start < n:
-            if self.cancel.is_set():
+            if self.cancelled:
                 return
             stop = min(n, start + batch)
             with torch.inference_mode():

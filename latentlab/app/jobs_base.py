@@ -7,7 +7,6 @@ PyTorch is loaded) run and paint exactly as the PyTorch jobs in jobs.py do.
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from latentlab.app.tasks import TaskState
 from latentlab.latent.plane_grid import Territory, upsample_bilinear
 
 #: Territory tint: class colour at this alpha, scaled by the judge's confidence.
@@ -80,10 +80,19 @@ Emit = Callable[[Any], None]
 @dataclass
 class Job(ABC):
     """Base: ``run`` is called in a lane's worker thread with the thread's model cache (see
-    ``ComputeWorker``) and hands results to ``emit`` (maybe several)."""
+    ``latentlab.ui.work.tasks.ComputeWorker``) and hands results to ``emit`` (maybe several).
+    ``cancel()`` (the lane's newest-wins, from the GUI thread) sets ``cancelled``, which
+    ``run`` checks between its steps (the task shape of ``latentlab.app.tasks``)."""
 
     kind = "job"
-    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True)
+    state: TaskState = field(default_factory=TaskState, kw_only=True)
+
+    def cancel(self) -> None:
+        self.state.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.state.cancelled
 
     @abstractmethod
     def run(self, models: Any, emit: Emit) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentlab.app.caches import AppCaches
 from latentlab.app.jobs import ManifoldJob, ModelSnapshot, TerritoryJob, build_model, image_batch, image_for_display
 from latentlab.app.map_points import MapPoints
-from latentlab.data import DEFAULT_DATASET, ImageDataset, load_dataset
+from latentlab.data import DEFAULT_DATASET, ImageDataset
 from latentlab.errors import ConfigError, DatasetError
 from latentlab.models.base import LatentModel
 from latentlab.recorded_data import (
@@ -33,27 +34,14 @@ from latentlab.safe_text import clean
 PRIOR_POINTS = 2000
 PRIOR_SEED = 0
 
-_datasets: dict[tuple, ImageDataset] = {}
-_judges: dict[tuple, LatentModel | None] = {}
 
 
 def get_dataset(name: str = DEFAULT_DATASET, image_shape: tuple[int, int, int] | None = None, *,
-                download: bool = True) -> ImageDataset:
-    """A dataset the user chose, loaded once per process (re-opening a checkpoint is then
-    instant). A checkpoint's dataset goes through ``open_recorded_dataset`` instead."""
-    key = _dataset_key(name, image_shape)
-    if key not in _datasets:
-        channels, size = key[2], key[1]
-        dataset = load_dataset(name, channels=channels, download=download)
-        if size is not None and dataset.image_shape[1:] != tuple(image_shape[1:]):
-            dataset = load_dataset(name, image_size=size, channels=channels, download=download)
-        _datasets[key] = dataset
-    return _datasets[key]
-
-
-def _dataset_key(name: str, image_shape: tuple[int, int, int] | None) -> tuple:
-    channels, size = (image_shape[0], image_shape[1]) if image_shape else (1, None)
-    return name, size, channels
+                download: bool = True, caches: AppCaches | None = None) -> ImageDataset:
+    """A dataset the user chose, loaded once per process (``AppCaches.datasets``: re-opening
+    a checkpoint is then instant). A checkpoint's dataset goes through
+    ``open_recorded_dataset`` instead."""
+    return (caches or AppCaches.shared()).datasets.get(name, image_shape, download=download)
 
 
 #: ``ask(refusal)``: whether the user allows reading the data a checkpoint names.
@@ -61,7 +49,7 @@ AskToRead = Callable[[DataNotAllowed], bool]
 
 
 def open_recorded_dataset(dataset_record: dict, image_shape: tuple[int, int, int], num_classes: int,
-                          ask: AskToRead | None = None) -> ImageDataset:
+                          ask: AskToRead | None = None, caches: AppCaches | None = None) -> ImageDataset:
     """The dataset a checkpoint records, as recorded_data.py allows.
 
     Bundled and cached sets load; a folder or a download only when ``ask`` says yes.
@@ -72,7 +60,7 @@ def open_recorded_dataset(dataset_record: dict, image_shape: tuple[int, int, int
     shown = clean(name, 120)
 
     def loader(n: str, download: bool) -> ImageDataset:
-        return get_dataset(n, image_shape, download=download)
+        return get_dataset(n, image_shape, download=download, caches=caches)
 
     try:
         try:
@@ -88,30 +76,26 @@ def open_recorded_dataset(dataset_record: dict, image_shape: tuple[int, int, int
                               f"its data ({shown}) could not be loaded; {clean(exc, 300)}")
 
 
-def get_recorded_dataset(name: str, image_shape: tuple[int, int, int]) -> ImageDataset:
+def get_recorded_dataset(name: str, image_shape: tuple[int, int, int],
+                         caches: AppCaches | None = None) -> ImageDataset:
     """A dataset a checkpoint names, without asking: bundled, in the download cache, or
     already loaded in this process (the user allowed it when opening a model). Else
     DataNotAllowed, whose message says what reading it would do."""
-    key = _dataset_key(name, image_shape)
-    if key in _datasets:
-        return _datasets[key]
-    return load_recorded_dataset(name, lambda n, download: get_dataset(n, image_shape, download=download),
+    caches = caches or AppCaches.shared()
+    loaded = caches.datasets.loaded(name, image_shape)
+    if loaded is not None:
+        return loaded
+    return load_recorded_dataset(name, lambda n, download: caches.datasets.get(n, image_shape, download=download),
                                  allowed=False)
 
 
-def find_judge_cached(dataset: ImageDataset) -> LatentModel | None:
-    """The saved judge of ``dataset`` (CPU, eval mode) or None; looked up once per dataset."""
-    key = (dataset.name, dataset.image_shape, tuple(dataset.class_names))
-    if _judges.get(key) is None:
-        from latentlab.training.judges import find_judge
-
-        judge = find_judge(dataset, "cpu")
-        _judges[key] = judge.eval() if judge is not None else None
-    return _judges[key]
+def find_judge_cached(dataset: ImageDataset, caches: AppCaches | None = None) -> LatentModel | None:
+    """The saved judge of ``dataset`` (CPU, eval mode) or None (``AppCaches.judges``)."""
+    return (caches or AppCaches.shared()).judges.find(dataset)
 
 
-def remember_judge(dataset: ImageDataset, judge: LatentModel) -> None:
-    _judges[(dataset.name, dataset.image_shape, tuple(dataset.class_names))] = judge
+def remember_judge(dataset: ImageDataset, judge: LatentModel, caches: AppCaches | None = None) -> None:
+    (caches or AppCaches.shared()).judges.remember(dataset, judge)
 
 
 def to_uint8_images(images: torch.Tensor) -> np.ndarray:
@@ -121,6 +105,10 @@ def to_uint8_images(images: torch.Tensor) -> np.ndarray:
 
 
 class Session:
+    """The PyTorch session; implements ``latentlab.app.protocol.ExplorableSession``."""
+
+    is_preview = False
+
     def __init__(
         self,
         model: LatentModel,
@@ -158,7 +146,7 @@ class Session:
 
     # -------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: str | Path, ask: AskToRead | None = None) -> Session:
+    def open(cls, path: str | Path, ask: AskToRead | None = None, caches: AppCaches | None = None) -> Session:
         """Load a checkpoint with its dataset and judge; raises LatentLabError subclasses.
 
         Everything that can fail happens here, before the window swaps sessions. The
@@ -171,8 +159,8 @@ class Session:
         ckpt = load_checkpoint(path, device="cpu")
         model = ckpt.model
         dataset = open_recorded_dataset(ckpt.dataset, tuple(model.config.image_shape),
-                                        model.config.num_classes, ask)
-        judge = None if isinstance(dataset, UnreadDataset) else find_judge_cached(dataset)
+                                        model.config.num_classes, ask, caches)
+        judge = None if isinstance(dataset, UnreadDataset) else find_judge_cached(dataset, caches)
         return cls(model, dataset, judge=judge, path=Path(path), history=ckpt.history,
                    metrics=ckpt.metrics, training=ckpt.training)
 
@@ -192,6 +180,23 @@ class Session:
     @property
     def class_names(self) -> list[str]:
         return list(self.dataset.class_names)
+
+    @property
+    def beta(self) -> float | None:
+        return float(self.model.config.beta) if self.model.has_beta else None
+
+    @property
+    def config(self) -> dict:
+        return self.model.config.to_dict()
+
+    @property
+    def loss_parts(self) -> tuple[str, ...]:
+        return tuple(self.model.loss_parts)
+
+    def dataset_counts(self) -> tuple[str, int | None, int | None]:
+        if not self.has_data:
+            return self.dataset.name, None, None
+        return self.dataset.name, len(self.dataset.train), len(self.dataset.test)
 
     @property
     def data_note(self) -> str:

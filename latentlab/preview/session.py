@@ -39,12 +39,15 @@ def _dict(value) -> dict:
 
 
 class PreviewSession:
-    """A torch-free stand-in for ``Session`` on the map, until the real one arrives. It
-    also carries what the window's panels say about the model (settings, loss history,
-    metrics, KL per dimension), read from the checkpoint's record as ``Session`` reads it,
-    so the first screen shows the values the full session will."""
+    """A torch-free ``ExplorableSession`` (latentlab.app.protocol): ``Session``'s stand-in
+    on the map until the real one arrives. It also carries what the window's panels say
+    about the model (settings, loss history, metrics, KL per dimension), read from the
+    checkpoint's record as ``Session`` reads it, so the first screen shows the values the
+    full session will."""
 
     is_preview = True
+    #: The preview runs the bundled data only: it always has its points.
+    data_note = ""
 
     def __init__(self, preview: Preview) -> None:
         self.preview = preview
@@ -135,7 +138,7 @@ class PreviewTerritoryJob(Job):
 
     def run(self, models: None, emit: Emit) -> None:
         for res in self.resolutions:
-            if self.cancel.is_set() or res > PREVIEW_MAX_RESOLUTION:
+            if self.cancelled or res > PREVIEW_MAX_RESOLUTION:
                 return
             result = self.preview.territory(self.projection, self.x_range, self.y_range, res)
             emit(TerritoryImage(territory_rgba(result, self.colors, smooth=self.smooth), self.x_range,

@@ -60,7 +60,7 @@ def test_closing_does_not_wait_for_a_trainer_stuck_before_its_first_step(qtbot, 
                                                                          tmp_path, dialog_log, monkeypatch):
     """The trainer builds Adam, which imports torch._dynamo: seconds on a busy machine, and
     an import cannot be interrupted. Closing hides the window and returns at once."""
-    from latentlab.ui.work import workers
+    from latentlab.app import training_job as workers
 
     window = quitting_window
     stuck, entered = threading.Event(), threading.Event()

@@ -98,7 +98,7 @@ def test_a_geometry_saved_on_a_larger_screen_is_restored_inside_this_one(qtbot, 
     saved.setGeometry(QRect(area.x() + 200, 150, 1800, 1000))  # larger than this screen, hanging off it
     state = session_state.SessionState(geometry=saved.saveGeometry())
     window = unshown_window()
-    session_state.restore_layout(window, state)
+    window.restore_layout(state)
     window.show()
     on_screen(qtbot, window, screen)
     try:  # (once shown, the window's real frame is fitted too)

@@ -239,10 +239,10 @@ def test_only_a_view_the_user_chose_is_kept_for_the_next_start(qtbot, window, ch
 
     assert window.open_checkpoint(checkpoints["vae"])
     lmap = window.latent_map
-    assert lmap.following and session_state.capture(window).view is None
+    assert lmap.following and window.capture_state().view is None
     wheel(lmap.plot.viewport(), lmap.viewport_position(0.0, 0.0))
     chosen = lmap.visible_region()
-    assert not lmap.following and session_state.capture(window).view == (*chosen[0], *chosen[1])
+    assert not lmap.following and window.capture_state().view == (*chosen[0], *chosen[1])
 
 
 def test_a_gans_map_says_it_is_being_coloured_and_colours_coarse_first(qtbot, make_window, checkpoints,

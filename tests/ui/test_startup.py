@@ -89,10 +89,9 @@ def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
     from latentlab.models.checkpoint import load_checkpoint
     from latentlab.ui.main import session_state
     from latentlab.ui.main.session_state import SessionState
-    from latentlab.ui.main.startup import Startup
 
     window = deferred_window
-    startup = Startup(window, None, SessionState())
+    startup = window.make_startup(None, SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
@@ -120,7 +119,7 @@ def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
         qtbot.waitUntil(lambda: window.decoded_view.grid_item.image is not None, timeout=10_000)
         assert window.decoded_view.grid_item.image.shape == (16 * 28, 16 * 28)
         window.grid_action.trigger()
-        state = session_state.capture(window)  # closing now would remember this model and view
+        state = window.capture_state()  # closing now would remember this model and view
         assert state.models == [str(preview.path.resolve())]
         assert state.marker == pytest.approx((0.7, -0.4))
 
@@ -142,7 +141,6 @@ def test_when_the_session_fails_after_the_first_screen_the_welcome_page_says_why
     from latentlab.errors import CheckpointError
     from latentlab.app.session import Session
     from latentlab.ui.main.session_state import SessionState
-    from latentlab.ui.main.startup import Startup
 
     def broken(cls, path):
         raise CheckpointError(f"{path} is damaged (test)")
@@ -151,7 +149,7 @@ def test_when_the_session_fails_after_the_first_screen_the_welcome_page_says_why
     window = deferred_window
     shown = []
     window.explorer.territoryShown.connect(lambda: shown.append(window.explorer.session))
-    startup = Startup(window, None, SessionState())
+    startup = window.make_startup(None, SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: window.welcome.notice.isVisible(), timeout=20_000)
@@ -165,12 +163,11 @@ def test_when_the_session_fails_after_the_first_screen_the_welcome_page_says_why
 
 def test_a_model_the_preview_cannot_run_opens_with_pytorch_alone(qtbot, deferred_window, checkpoints):
     from latentlab.ui.main.session_state import SessionState
-    from latentlab.ui.main.startup import Startup
 
     window = deferred_window
     seen = []
     window.explorer.territoryShown.connect(lambda: seen.append(window.explorer.session))
-    startup = Startup(window, str(checkpoints["gan"]), SessionState())
+    startup = window.make_startup(str(checkpoints["gan"]), SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
@@ -186,10 +183,9 @@ def test_a_file_dropped_while_pytorch_loads_opens_after_the_start_up_model(
     from PySide6.QtGui import QDropEvent
 
     from latentlab.ui.main.session_state import SessionState
-    from latentlab.ui.main.startup import Startup
 
     window = deferred_window
-    startup = Startup(window, None, SessionState())
+    startup = window.make_startup(None, SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
@@ -211,12 +207,11 @@ def test_a_file_dropped_while_pytorch_loads_opens_after_the_start_up_model(
 def test_the_last_sessions_view_is_restored_on_the_first_screen_and_kept(
         qtbot, deferred_window, gated_session_open, pretrained):  # noqa: F811
     from latentlab.ui.main.session_state import SessionState
-    from latentlab.ui.main.startup import Startup
 
     path = pretrained / "vae-beta2.safetensors"
     state = SessionState(models=[str(path.resolve())], view=(-1.0, 1.5, -0.5, 2.0), marker=(0.25, 0.75))
     window = deferred_window
-    startup = Startup(window, None, state)
+    startup = window.make_startup(None, state)
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
@@ -254,10 +249,9 @@ def what_the_panels_say(window) -> dict:
 def test_the_first_screen_says_what_the_full_session_will(qtbot, deferred_window, gated_session_open):
     from latentlab.pretrained import default_checkpoint
     from latentlab.ui.main.session_state import SessionState
-    from latentlab.ui.main.startup import Startup
 
     window = deferred_window
-    startup = Startup(window, str(default_checkpoint()), SessionState())  # the shipped VAE: Width 256
+    startup = window.make_startup(str(default_checkpoint()), SessionState())  # the shipped VAE: Width 256
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window) and bool(window.loss_plot.parts), timeout=20_000)

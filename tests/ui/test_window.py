@@ -168,7 +168,7 @@ def test_a_missing_judge_is_trained_in_the_background(qtbot, window, checkpoints
         log("training a judge classifier (test stand-in)")
         return real_judge
 
-    monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset: None)
+    monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset, caches=None: None)
     monkeypatch.setattr(judges, "get_judge", slow_get_judge)
     assert window.open_checkpoint(checkpoints["vae"])
     assert window.session.judge is None and not window.latent_map.has_territory()

@@ -1,12 +1,12 @@
 """The window's Analyse menu: interpolation paths, model comparison, latent arithmetic,
 outliers, and exports.
 
-``AnalysisActions`` is built by the main window in one line, after the explorer. It adds
-the menu and the "Interpolation" dock (path choices with the "Draw path" toggle on the
-left, the decoded strip on the right), and draws the path on the latent map. It reads the
-window's session and explorer but changes neither: paths are decoded and judged on its
-own compute lane from the session's weight snapshot, never from the model a training run
-is changing.
+``AnalysisActions`` gets the app state, the explorer and the error sink; it makes the
+menu, its actions and the "Interpolation" dock (path choices with the "Draw path" toggle
+on the left, the decoded strip on the right), which the window puts in place, and draws
+the path on the latent map. It reads the state's session and the explorer but changes
+neither: paths are decoded and judged on its own compute lane from the session's weight
+snapshot, never from the model a training run is changing.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QMenu, QWidget
 
+from latentlab.app.tasks import report_exception
 from latentlab.atomic import write_output
 from latentlab.errors import ConfigError, LatentLabError
 from latentlab.ui.analysis.path_tool import (
@@ -38,11 +39,14 @@ from latentlab.ui.analysis.path_tool import (
 )
 from latentlab.ui.analysis.strip_view import Strip, StripView, metrics_html
 from latentlab.ui.base.image_files import write_png
-from latentlab.ui.work.threads import ComputeLane
+from latentlab.ui.work.tasks import ComputeLane
 
 if TYPE_CHECKING:
     from latentlab.app.analysis_jobs import PathResult
-    from latentlab.ui.main.main_window import MainWindow
+    from latentlab.app.state import AppState
+    from latentlab.app.tasks import ErrorSink
+    from latentlab.ui.main.presentation import PresentationMode
+    from latentlab.ui.map.explorer import Explorer
 
 # The modules that import PyTorch (analysis_jobs, latentlab.latent.*, the other windows)
 # are imported where they are first needed: the window is built before PyTorch loads.
@@ -102,11 +106,16 @@ def bring_up(window: QWidget) -> None:
 class AnalysisActions(QObject):
     pathReady = Signal()  # the strip shows a newly decoded path
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.explorer = window.explorer
-        self.map = window.latent_map
+    def __init__(self, state: AppState, explorer: Explorer, errors: ErrorSink, *,
+                 presentation: PresentationMode | None = None, parent: QObject | None = None) -> None:
+        """``presentation``: its "Play interpolation" (P) plays the strip."""
+        super().__init__(parent)
+        self.state = state
+        self.errors = errors
+        self.explorer = explorer
+        self.map = explorer.map
+        self._presentation = presentation
+        self._actions: list[QAction] = []
         self.path: PathResult | None = None
         self.start_xy: tuple[float, float] | None = None
         self.end_xy: tuple[float, float] | None = None
@@ -116,7 +125,7 @@ class AnalysisActions(QObject):
         self.arithmetic_panel = None
         self.outliers_dialog = None
 
-        self.lane = ComputeLane("analysis", self)
+        self.lane = ComputeLane("analysis", self, errors=errors)
         self.lane.result.connect(self._on_lane_result)
         self.lane.failed.connect(self._on_lane_failed)
         self.overlay = PathOverlay(self.map)
@@ -143,22 +152,19 @@ class AnalysisActions(QObject):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.panel, 0)
         row.addWidget(self.strip_view, 1)
-        self.dock = QDockWidget("Interpolation", window)
+        self.dock = QDockWidget("Interpolation")  # the window docks it (under the map)
         self.dock.setObjectName("interpolationDock")
         self.dock.setWidget(content)
         self.dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        self.dock.hide()
-        self.dock.visibilityChanged.connect(window.fit_screen)
         self._build_menu()
 
-        window.sessionChanged.connect(self._on_session_changed)
+        state.session_changed.connect(self._on_session_changed)
         self.map.dimsChanged.connect(self.reproject)
         self._on_session_changed()
 
     # ================================================================= actions
     def _action(self, text: str, slot, tip: str, shortcut=None, checkable: bool = False) -> QAction:
-        action = QAction(text, self.window)
+        action = QAction(text, self)
         action.setToolTip(tip)
         action.setStatusTip(tip)
         if shortcut is not None:
@@ -166,8 +172,12 @@ class AnalysisActions(QObject):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setCheckable(checkable)
         (action.toggled if checkable else action.triggered).connect(slot)
-        self.window.addAction(action)
+        self._actions.append(action)
         return action
+
+    def actions(self) -> list[QAction]:
+        """The room's actions, for the window to add (their keys work wherever the focus is)."""
+        return list(self._actions)
 
     def _build_actions(self) -> None:
         self.interpolate_action = self._action(
@@ -175,7 +185,7 @@ class AnalysisActions(QObject):
             f"Decode a path between two points, images or class centroids (Ctrl+I). {PICK_HINT}.", "Ctrl+I")
         self.draw_action = self._action("Draw path", self.set_draw_mode,
                                         f"Draw a freehand path on the map: {DRAW_HINT.lower()}", checkable=True)
-        self.presentation = getattr(self.window, "presentation", None)
+        self.presentation = self._presentation
         self._listening = False  # to presentation mode's "Play interpolation" (P), while a model is open
         if self.presentation is not None:
             self.presentation.toggled.connect(self.restyle)
@@ -200,10 +210,7 @@ class AnalysisActions(QObject):
                                               "Save the map's latent points and their classes as CSV")
 
     def _build_menu(self) -> None:
-        bar = self.window.menuBar()
-        menu = QMenu("&Analyse", bar)
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        bar.insertMenu(help_menu, menu) if help_menu is not None else bar.addMenu(menu)  # Help stays last
+        menu = QMenu("&Analyse")  # the window puts it before Help
         self.menu = menu
         for action in (self.interpolate_action, self.draw_action, self.play_action):
             menu.addAction(action)
@@ -217,7 +224,7 @@ class AnalysisActions(QObject):
             self.export_menu.addAction(action)
 
     def _update_enabled(self) -> None:
-        session = self.window.session
+        session = self.state.session
         has = session is not None
         for action in (self.interpolate_action, self.draw_action, self.arithmetic_action,
                        self.export_map_png_action, self.export_map_svg_action, self.export_csv_action):
@@ -235,11 +242,10 @@ class AnalysisActions(QObject):
         self.panel.go.setEnabled(has)
 
     def status(self, text: str, ms: int = 5000) -> None:
-        self.window.statusBar().showMessage(text, ms)
+        self.state.say(text, ms)
 
     # ================================================================ session
-    @Slot()
-    def _on_session_changed(self) -> None:
+    def _on_session_changed(self, *args) -> None:
         self._recompute.stop()
         self.lane.cancel_all()
         self.path = None
@@ -248,7 +254,7 @@ class AnalysisActions(QObject):
         self.stroke = None
         self.overlay.clear()
         self.strip_view.set_strip(None)
-        session = self.window.session
+        session = self.state.session
         if session is not None:
             self.panel.set_classes(session.class_names)
             self.panel.set_test_count(len(session.dataset.test))
@@ -270,7 +276,7 @@ class AnalysisActions(QObject):
         the judge sees no sample of, is said in the dock rather than in a dialog)."""
         self.dock.show()
         self.dock.raise_()
-        if self.window.session is not None:
+        if self.state.session is not None:
             self.interpolate(quiet=True)
 
     @Slot(float, float)
@@ -306,7 +312,7 @@ class AnalysisActions(QObject):
             self.dock.show()
             self.status(DRAW_HINT, 0)
         else:
-            self.window.statusBar().clearMessage()
+            self.state.say("", 0)
 
     @Slot(object)
     def _on_drawing(self, xy: np.ndarray) -> None:
@@ -324,7 +330,7 @@ class AnalysisActions(QObject):
     def _stale_reason(self) -> str:
         """Why the panel's path cannot be decoded at once ("" when it can): a GAN must
         invert test images (seconds), or the user has not picked the ends yet."""
-        source, session = self.panel.source, self.window.session
+        source, session = self.panel.source, self.state.session
         if source == SOURCE_IMAGES and not session.model.has_encoder:
             return STALE_INVERSION
         if source == SOURCE_POINTS and (self.start_xy is None or self.end_xy is None):
@@ -338,7 +344,7 @@ class AnalysisActions(QObject):
         """The user changed A, B, the mode, the frames or the source: decode the new path at
         once when that is fast (an encoder, centroids, map points), else grey the strip out
         and say what to do. The heading never names a pair the strip does not show."""
-        if self.window.session is None or self.explorer.projection is None or not self.dock.isVisible():
+        if self.state.session is None or self.explorer.projection is None or not self.dock.isVisible():
             return
         reason = self._stale_reason()
         if reason:
@@ -352,7 +358,7 @@ class AnalysisActions(QObject):
 
     @Slot()
     def _recompute_path(self) -> None:
-        if self.window.session is not None and not self._stale_reason():
+        if self.state.session is not None and not self._stale_reason():
             self.interpolate(quiet=True)
 
     # ========================================================== the path job
@@ -361,7 +367,7 @@ class AnalysisActions(QObject):
         """Decode the path the panel describes (in the background); False when it cannot.
         ``quiet``: a problem greys the strip out with a note instead of opening a dialog."""
         self._recompute.stop()
-        session = self.window.session
+        session = self.state.session
         if session is None or self.explorer.projection is None:
             self.status("Open a model first")
             return False
@@ -376,7 +382,7 @@ class AnalysisActions(QObject):
             if quiet:
                 self.strip_view.set_stale(f"Cannot make this path: {exc}")
             else:
-                self.window.show_error("Cannot make this path", str(exc))
+                self.errors.report("Cannot make this path", str(exc))
             return False
         if path is None:
             return False
@@ -393,9 +399,9 @@ class AnalysisActions(QObject):
         from latentlab.latent.paths import centroid_endpoints, interpolate
 
         a, b = self.panel.classes()
-        points, names = self.explorer.points, self.window.session.class_names
+        points, names = self.explorer.points, self.state.session.class_names
         known = points.labels >= 0
-        _require_data(self.window.session)
+        _require_data(self.state.session)
         if not known.any():
             raise ConfigError("the map's points have no classes yet (the judge labels a GAN's samples)")
         za, zb = centroid_endpoints(points.latents[known], points.labels[known], a, b)
@@ -412,7 +418,7 @@ class AnalysisActions(QObject):
         return dict(latents=interpolate(za, zb, steps, mode), description="map point A → map point B")
 
     def _images_path(self, steps: int, mode: str) -> dict:
-        session = self.window.session
+        session = self.state.session
         _require_data(session)
         i, j = self.panel.images()
         test, names = session.dataset.test, session.class_names
@@ -435,13 +441,13 @@ class AnalysisActions(QObject):
     def _on_lane_result(self, job, value) -> None:
         from latentlab.app.analysis_jobs import PathResult
 
-        if self.window.session is None:
+        if self.state.session is None:
             return
         if isinstance(value, PathResult):
             self.show_path(value)
 
     def show_path(self, result: PathResult, announce: bool = True) -> None:
-        session = self.window.session
+        session = self.state.session
         self.path = result
         metrics = result.metrics
         intrusions = np.isin(result.classes, metrics.intruders) if metrics is not None else None
@@ -462,7 +468,8 @@ class AnalysisActions(QObject):
 
     @Slot(object, str)
     def _on_lane_failed(self, job, message: str) -> None:
-        self.window.show_error(f"Computing the {job.kind} failed", message)
+        """(The lane's error sink has shown it.) A path that failed leaves no strip to play."""
+        self._play_when_ready = False
 
     # ================================================================ player
     @Slot()
@@ -473,7 +480,7 @@ class AnalysisActions(QObject):
     def toggle_play(self) -> None:
         """Play or pause the strip (presentation mode's P); without a strip yet, decode the
         panel's path and play it when it arrives."""
-        if self.window.session is None:
+        if self.state.session is None:
             self.status("No interpolation strip to play: open a model first")
             return
         if self.path is None:
@@ -497,9 +504,9 @@ class AnalysisActions(QObject):
     def show_compare(self) -> None:
         from latentlab.ui.analysis.compare_window import CompareWindow
 
-        session = self.window.session
+        session = self.state.session
         if self.compare_window is None:
-            self.compare_window = CompareWindow(self.window, headless=self.window.options.headless)
+            self.compare_window = CompareWindow(self.map.window(), errors=self.errors)
         if session is not None:
             self.compare_window.set_dataset(session.class_names, len(session.dataset.test))
         if session is not None and session.path is not None and not self.compare_window.paths():
@@ -511,7 +518,7 @@ class AnalysisActions(QObject):
         from latentlab.ui.analysis.arithmetic_panel import ArithmeticPanel
 
         if self.arithmetic_panel is None:
-            self.arithmetic_panel = ArithmeticPanel(self.window)
+            self.arithmetic_panel = ArithmeticPanel(self.state, self.explorer, self.map.window())
         bring_up(self.arithmetic_panel)
         self.arithmetic_panel.refresh()
 
@@ -520,7 +527,7 @@ class AnalysisActions(QObject):
         from latentlab.ui.analysis.outliers_dialog import OutliersDialog
 
         if self.outliers_dialog is None:
-            self.outliers_dialog = OutliersDialog(self.window, self.lane)
+            self.outliers_dialog = OutliersDialog(self.state, self.lane, self.map.window())
             self.outliers_dialog.pointChosen.connect(self.put_marker_on_test_image)
         bring_up(self.outliers_dialog)
         self.outliers_dialog.rank()
@@ -551,7 +558,7 @@ class AnalysisActions(QObject):
         from latentlab.latent.export import ARROW, path_headline
 
         path_result = self._strip_for_export()
-        names = self.window.session.class_names
+        names = self.state.session.class_names
         title = path_result.description.replace(" → ", ARROW)  # Pillow's default font has no arrow
         if path_result.metrics is not None:
             title += f": {path_headline(path_result.metrics, names)}"
@@ -561,12 +568,12 @@ class AnalysisActions(QObject):
         from latentlab.latent.export import save_strip_gif
 
         return Path(save_strip_gif(self._strip_for_export(), path, fps=float(self.strip_view.speed.value()),
-                                   class_names=self.window.session.class_names))
+                                   class_names=self.state.session.class_names))
 
     def export_latents_csv(self, path: str | Path) -> Path:
         from latentlab.latent.export import save_latents_csv
 
-        session, points = self.window.session, self.explorer.points
+        session, points = self.state.session, self.explorer.points
         if session is None or points is None:
             raise ConfigError("open a model first: there are no latents to save")
         return Path(save_latents_csv(path, points.latents, points.labels, session.class_names))
@@ -577,13 +584,13 @@ class AnalysisActions(QObject):
         return self.path
 
     def _choose_and_export(self, title: str, suggestion: str, file_filter: str, export) -> None:
-        path = choose_export_path(self.window, title, suggestion, file_filter)
+        path = choose_export_path(self.map.window(), title, suggestion, file_filter)
         if not path:
             return
         try:
             written = export(path)
         except Exception as exc:  # noqa: BLE001 - shown in a dialog; the window stays usable
-            self.window.report_exception(f"Could not write {Path(path).name}", exc)
+            report_exception(self.errors, f"Could not write {Path(path).name}", exc)
             return
         self.status(f"Saved {written}")
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from latentlab.errors import LatentLabError
@@ -35,21 +36,23 @@ from latentlab.ui.base.palette import class_colors, unknown_color
 from latentlab.ui.base.pixmaps import frame_pixmap
 
 if TYPE_CHECKING:
-    from latentlab.ui.main.main_window import MainWindow
+    from latentlab.app.state import AppState
+    from latentlab.ui.map.explorer import Explorer
 
 IMAGE_SIZE = 168
 SCALE_STEPS = 100  # slider units per 1.0 of scale
 
 
 class ArithmeticPanel(QDialog):
-    """A modeless dialog; reads the window's session and explorer, moves only the marker (on request)."""
+    """A modeless dialog; reads the state's session and the explorer, moves only the marker (on request)."""
 
     computed = Signal()  # before / after hold a new result
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)  # a modeless dialog: stays above the window
+    def __init__(self, state: AppState, explorer: Explorer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)  # a modeless dialog: stays above its parent window
         self.setWindowTitle("Latent arithmetic — latentlab")
-        self.window_ = window
+        self.state = state
+        self.explorer = explorer
         self.before: np.ndarray | None = None  # (H, W[, 3]) floats: decode of the point
         self.after: np.ndarray | None = None  # decode of point + scale * vector
         self.point: np.ndarray | None = None
@@ -132,18 +135,17 @@ class ArithmeticPanel(QDialog):
         layout.addWidget(self.info)
         layout.addWidget(self.move_button)
 
-        window.sessionChanged.connect(self._on_session_changed)
-        window.explorer.decoded.connect(self._on_marker_decoded)
+        state.session_changed.connect(self._on_session_changed)
+        explorer.decoded.connect(self._on_marker_decoded)
         self._on_session_changed()
 
     # ------------------------------------------------------------------ state
-    @Slot()
-    def _on_session_changed(self) -> None:
-        session = self.window_.session
+    def _on_session_changed(self, *args) -> None:
+        session = self.state.session
         names = session.class_names if session is not None else []
         fill_class_pair(self.class_a, self.class_b, names)
-        has_data = session is not None and self.window_.explorer.points is not None \
-            and self.window_.explorer.points.from_data
+        has_data = session is not None and self.explorer.points is not None \
+            and self.explorer.points.from_data
         self.use_image.setEnabled(has_data)
         self.image_index.setEnabled(has_data)
         self.use_image.setToolTip("" if has_data else "A model without encoder has no latent for a test image")
@@ -181,7 +183,7 @@ class ArithmeticPanel(QDialog):
         """Recompute the result; False (and a reason in the info line) when there is none."""
         scale = self.scale.value() / SCALE_STEPS
         self.scale_label.setText(f"× {scale:.2f}")
-        session, explorer = self.window_.session, self.window_.explorer
+        session, explorer = self.state.session, self.explorer
         if session is None or explorer.points is None or self.class_a.count() == 0:
             self._clear("Open a model first.")
             return False
@@ -218,12 +220,12 @@ class ArithmeticPanel(QDialog):
         label.setPixmap(frame_pixmap(frame).scaled(IMAGE_SIZE - 8, IMAGE_SIZE - 8,
                                                    Qt.AspectRatioMode.KeepAspectRatio,
                                                    Qt.TransformationMode.FastTransformation))
-        verdict = self.window_.session.judge_image(image)
+        verdict = self.state.session.judge_image(image)
         if verdict is None:
             caption.setText("judge: not available yet")
             return
         cls, conf = verdict
-        names = self.window_.session.class_names
+        names = self.state.session.class_names
         colors = class_colors(len(names))
         color = colors[cls].name() if 0 <= cls < len(colors) else unknown_color().name()
         name = names[cls] if 0 <= cls < len(names) else str(cls)
@@ -239,7 +241,7 @@ class ArithmeticPanel(QDialog):
 
     @Slot()
     def move_marker_to_result(self) -> None:
-        explorer = self.window_.explorer
+        explorer = self.explorer
         if self.result_latent is None or explorer.projection is None:
             return
         x, y = explorer.projection.to_plane(self.result_latent[None])[0]

@@ -3,7 +3,7 @@
 The user loads checkpoints (a file dialog, the shipped β ladder, or every shipped
 model), picks class A → class B (the most typical test image of each) or two test
 images, and presses Compare. Loading, encoding and, for GANs, latent inversion run in a
-``BackgroundTask`` with a progress bar and Cancel; the result is one strip per model
+``Task`` (ui/work/tasks.py) with a progress bar and Cancel; the result is one strip per model
 (their frames aligned column by column; on the left the model's title and its path's
 verdict) and a table of each model's path measures (path_metrics.report, the words
 every display uses). A result that no longer matches the choices is greyed out (the
@@ -12,11 +12,11 @@ path changed) or cleared (the models changed). The comparison exports as a PNG.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,7 +42,8 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab import pretrained
-from latentlab.app.analysis_jobs import Cancelled, CompareRequest, model_name, run_comparison
+from latentlab.app.analysis_jobs import CompareRequest, model_name, run_comparison
+from latentlab.app.tasks import ErrorSink
 from latentlab.data import DEFAULT_DATASET
 from latentlab.errors import LatentLabError
 from latentlab.latent.compare import MAX_MODELS, StripSet
@@ -63,9 +64,7 @@ from latentlab.ui.analysis.strip_view import CAPTION_HEIGHT, GAP, Strip, StripCa
 from latentlab.ui.base import dialogs
 from latentlab.ui.base.palette import class_colors, unknown_color
 from latentlab.ui.base.pixmaps import frame_pixmap
-from latentlab.ui.work.runtime import describe_exception
-from latentlab.ui.work.threads import BackgroundTask
-from latentlab.ui.work.workers import demote_current_thread
+from latentlab.ui.work.tasks import Task
 
 MIN_MODELS = 2
 INTRUDER_TEXT = "#c81e1e"
@@ -95,34 +94,9 @@ STALE_PATH = "Out of date: the path changed. Press Compare."
 CLEARED_MODELS = "The list of models changed: press Compare."
 
 
-class CompareWorker(QObject):
-    """Runs ``run_comparison`` in its thread; progress and the outcome come back as signals."""
-
-    progress = Signal(int, int, str)  # done, total, message
-    finished = Signal(object, str)  # StripSet or None; error message ("" when fine, "cancelled")
-
-    def __init__(self, request: CompareRequest, cancel: threading.Event) -> None:
-        super().__init__()
-        self.request = request
-        self.cancel = cancel
-
-    @Slot()
-    def run(self) -> None:
-        demote_current_thread()
-        try:
-            result = run_comparison(self.request, self.cancel, self.progress.emit)
-        except Cancelled:
-            self.finished.emit(None, "cancelled")
-            return
-        except Exception as exc:  # noqa: BLE001 - shown in the window, which stays usable
-            if not isinstance(exc, LatentLabError):
-                import sys
-                import traceback
-
-                traceback.print_exc(file=sys.stderr)
-            self.finished.emit(None, describe_exception(exc))
-            return
-        self.finished.emit(result, "")
+#: The steps of the progress bar.
+PROGRESS_STEPS = 1000
+FAILED_TITLE = "The comparison failed"
 
 
 def close_keys() -> list[QKeySequence]:
@@ -140,14 +114,14 @@ class CompareWindow(QWidget):
     comparisonFailed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None, class_names: Iterable[str] = (), test_count: int = 1000,
-                 headless: bool = False) -> None:
+                 errors: ErrorSink | None = None, headless: bool = False) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Compare models — latentlab")
-        self.headless = headless
+        #: Where failures are shown: the main window's sink, or a dialog of this window's own.
+        self.errors = errors if errors is not None else dialogs.ErrorDialogs(self, headless=headless)
         self.result: StripSet | None = None
         self.stale = False  # the result shown no longer matches the path's choices
-        self._task: BackgroundTask | None = None
-        self._cancel: threading.Event | None = None
+        self._task: Task | None = None
         self._paths: list[Path] = []
         self._rows: list[tuple[QLabel, StripCanvas]] = []
         self._request: CompareRequest | None = None  # of the comparison running or shown
@@ -443,14 +417,16 @@ class CompareWindow(QWidget):
         if not MIN_MODELS <= len(self._paths) <= MAX_MODELS:
             self._error("Not enough models", f"Load {MIN_MODELS} to {MAX_MODELS} models to compare.")
             return False
-        self._cancel = threading.Event()
-        self._request = self.request()
-        worker = CompareWorker(self._request, self._cancel)
-        worker.progress.connect(self._on_progress)
-        worker.finished.connect(self._on_finished)
-        self._task = BackgroundTask(worker, "compare", heavy=True, parent=self)
+        self._request = request = self.request()
+        self._task = Task(partial(run_comparison, request), "compare", errors=self.errors,
+                          title=FAILED_TITLE, heavy=True, parent=self)
+        self._task.progress.connect(self._on_progress)
+        self._task.done.connect(self._on_finished)
+        self._task.failed.connect(self._on_failed)
+        self._task.cancelled.connect(self._on_cancelled)
         self._task.ended.connect(self._on_task_ended)
         self._set_busy(True)
+        self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(0)
         self.progress_label.setText("Starting…")
         self._task.start()
@@ -458,15 +434,16 @@ class CompareWindow(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
+        if self._task is not None:
+            self._task.cancel()
             self.progress_label.setText("Cancelling after the current step…")
 
-    @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.progress_label.setText(message)
+    @Slot(object, str, object)
+    def _on_progress(self, fraction, message: str, eta_s) -> None:
+        if fraction is not None:
+            self.progress.setValue(round(fraction * PROGRESS_STEPS))
+        if message:
+            self.progress_label.setText(message)
 
     @Slot()
     def _on_path_changed(self, *args) -> None:
@@ -482,14 +459,18 @@ class CompareWindow(QWidget):
                                  f'<span style="color:gray">{self._summary_text(self.result)}</span>')
             self._set_busy(self.busy)
 
-    @Slot(object, str)
-    def _on_finished(self, result, error: str) -> None:
-        if result is None:
-            self.progress_label.setText("Cancelled" if error == "cancelled" else "Failed")
-            if error != "cancelled":
-                self._error("The comparison failed", error)
-                self.comparisonFailed.emit(error)
-            return
+    @Slot(str)
+    def _on_failed(self, error: str) -> None:
+        """The sink has shown the error."""
+        self.progress_label.setText("Failed")
+        self.comparisonFailed.emit(error)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self.progress_label.setText("Cancelled")
+
+    @Slot(object)
+    def _on_finished(self, result) -> None:
         self.show_result(result)
         if self.request() != self._request:  # the user changed the path while it ran
             self._on_path_changed()
@@ -497,7 +478,6 @@ class CompareWindow(QWidget):
     @Slot()
     def _on_task_ended(self) -> None:
         self._task = None
-        self._cancel = None
         self._set_busy(False)
 
     def _set_busy(self, busy: bool) -> None:
@@ -649,12 +629,7 @@ class CompareWindow(QWidget):
 
     # ============================================================== lifetime
     def _error(self, title: str, message: str) -> None:
-        if self.headless:
-            import sys
-
-            print(f"latentlab: error: {title}: {message}", file=sys.stderr)
-        else:
-            dialogs.show_error(self, title, message)
+        self.errors.report(title, message)
 
     def shutdown(self) -> None:
         """Cancel a running comparison and wait for its thread (the window closes)."""

@@ -20,16 +20,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from latentlab.app.analysis_jobs import OutliersJob
 from latentlab.latent.outliers import OutlierRanking
 from latentlab.ui.analysis.strip_view import to_uint8_frames
 from latentlab.ui.base.pixmaps import frame_pixmap
-from latentlab.ui.work.threads import ComputeLane
+from latentlab.ui.work.tasks import ComputeLane
 
 if TYPE_CHECKING:
-    from latentlab.ui.main.main_window import MainWindow
+    from latentlab.app.state import AppState
 
 DEFAULT_K = 16
 SCALE = 3
@@ -50,11 +51,11 @@ class OutliersDialog(QDialog):
     pointChosen = Signal(int)  # test image index: put the marker on its latent
     ranked = Signal()  # the list holds a new ranking
 
-    def __init__(self, window: MainWindow, lane: ComputeLane) -> None:
-        super().__init__(window)  # a modeless dialog: stays above the window
+    def __init__(self, state: AppState, lane: ComputeLane, parent: QWidget | None = None) -> None:
+        super().__init__(parent)  # a modeless dialog: stays above its parent window
         self.setWindowTitle("Outliers — latentlab")
         self.resize(460, 640)
-        self.window_ = window
+        self.state = state
         self.lane = lane
         self.ranking: OutlierRanking | None = None
         self._job: OutliersJob | None = None
@@ -85,12 +86,12 @@ class OutliersDialog(QDialog):
 
         lane.result.connect(self._on_result)
         lane.failed.connect(self._on_failed)
-        window.sessionChanged.connect(self._on_session_changed)
+        state.session_changed.connect(self._on_session_changed)
 
     @Slot()
     def rank(self) -> bool:
         """Rank the test set in the background; False when the model cannot be ranked."""
-        session = self.window_.session
+        session = self.state.session
         if session is None:
             self.header.setText("Open a model first.")
             return False
@@ -120,7 +121,7 @@ class OutliersDialog(QDialog):
             self.header.setText(f"Ranking failed: {message}")
 
     def show_ranking(self, ranking: OutlierRanking) -> None:
-        session = self.window_.session
+        session = self.state.session
         self.ranking = ranking
         self.list.clear()
         recon = to_uint8_frames(ranking.reconstructions.numpy())
@@ -149,8 +150,7 @@ class OutliersDialog(QDialog):
         """Act as if the user clicked row ``row``."""
         self._on_item_clicked(self.list.item(row))
 
-    @Slot()
-    def _on_session_changed(self) -> None:
+    def _on_session_changed(self, *args) -> None:
         self._job = None
         self.ranking = None
         self.list.clear()

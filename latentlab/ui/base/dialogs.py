@@ -60,3 +60,36 @@ def choose_save_path(parent: QWidget | None, suggestion: str) -> str | None:
         "Checkpoint folder (*);;Single-file checkpoint (*.safetensors)",
         options=QFileDialog.Option.DontConfirmOverwrite)
     return path or None
+
+
+class ErrorDialogs:
+    """The window's one error sink (``latentlab.app.tasks.ErrorSink``): every failure of a
+    background task, a compute lane, an open or a save is one critical message box here,
+    or one line on stderr when headless (``--screenshot``, scripts).
+
+    The same failure reported again within ``REPEAT_S`` (a lane's job that fails at every
+    pan of the map, the manifold grid's two requests when G is pressed) is not shown again:
+    one failure, one dialog."""
+
+    REPEAT_S = 10.0
+
+    def __init__(self, parent: QWidget | None = None, *, headless: bool = False) -> None:
+        self.parent = parent
+        self.headless = headless
+        self.shown: list[tuple[str, str]] = []  # (title, message) of each dialog, in order
+        self._last: tuple[str, str, float] | None = None
+
+    def report(self, title: str, message: str) -> None:
+        import sys
+        import time
+
+        now = time.monotonic()
+        if self._last is not None and self._last[:2] == (title, message) and now - self._last[2] < self.REPEAT_S:
+            print(f"latentlab: error (again): {title}: {message}", file=sys.stderr)
+            return
+        self._last = (title, message, now)
+        self.shown.append((title, message))
+        if self.headless:
+            print(f"latentlab: error: {title}: {message}", file=sys.stderr)
+        else:
+            show_error(self.parent, title, message)

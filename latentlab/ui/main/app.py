@@ -98,19 +98,19 @@ def _run_interactive(app, checkpoint: str | None, *, exit_process: bool = False)
 
     from latentlab.ui.main import session_state
     from latentlab.ui.main.main_window import MainWindow, WindowOptions  # imports no PyTorch
-    from latentlab.ui.main.startup import Startup, StartupTrace
+    from latentlab.ui.main.startup import StartupTrace
 
     settings = QSettings()
     state = session_state.load(settings)
     window = MainWindow(settings=settings, options=WindowOptions(defer_engine=True,
                                                                  warm_up_delay_ms=WARM_UP_DELAY_MS,
                                                                  exit_without_waiting=exit_process))
-    session_state.restore_layout(window, state)
-    StartupTrace.from_environment(window)
+    window.restore_layout(state)
+    StartupTrace.from_environment(window, window.state, window.explorer, failed=window.welcome.notice.isVisible)
     window.show()
     if state.presentation:
         window.presentation.set_active(True)
-    startup = Startup(window, checkpoint, state)
+    startup = window.make_startup(checkpoint, state)
     QTimer.singleShot(0, startup.start)  # after the first paint
     previous_hook = sys.excepthook
     sys.excepthook = _dialog_excepthook(window)

@@ -16,14 +16,15 @@ import shutil
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction
 
 if TYPE_CHECKING:
-    from latentlab.ui.main.main_window import MainWindow
+    from latentlab.app.state import AppState
 
 DEFAULT_MINUTES = 10.0
 #: Autosave folders kept; older ones are deleted after each autosave.
@@ -39,12 +40,15 @@ def autosave_folder() -> Path:
 class Autosave(QObject):
     """The window's autosave timer and its Training-menu switch."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        settings = window.settings
+    def __init__(self, state: AppState, settings: QSettings, flush: Callable[[], None],
+                 parent: QObject | None = None) -> None:
+        """``flush()`` draws the newest weights a training run has sent (the ones to save)."""
+        super().__init__(parent)
+        self.state = state
+        self.settings = settings
+        self.flush = flush
         self.minutes = _minutes(settings.value("autosave/minutes", DEFAULT_MINUTES))
-        self.action = QAction(f"Autosave unsaved training every {self.minutes:g} min", window)
+        self.action = QAction(f"Autosave unsaved training every {self.minutes:g} min", self)
         self.action.setCheckable(True)
         self.action.setChecked(_flag(settings.value("autosave/enabled", True)))
         tip = ("While a model has unsaved training, save a copy to latentlab's data folder every "
@@ -64,7 +68,7 @@ class Autosave(QObject):
     # -------------------------------------------------------------- control
     @Slot(bool)
     def _on_toggled(self, on: bool) -> None:
-        self.window.settings.setValue("autosave/enabled", on)
+        self.settings.setValue("autosave/enabled", on)
         if on:
             self.timer.start()
         else:
@@ -75,8 +79,8 @@ class Autosave(QObject):
 
     @property
     def needed(self) -> bool:
-        session = self.window.session
-        return session is not None and (self.window.is_training or session.dirty)
+        session = self.state.session
+        return session is not None and (self.state.is_training or session.dirty)
 
     @Slot()
     def _on_timer(self) -> None:
@@ -86,7 +90,7 @@ class Autosave(QObject):
     # --------------------------------------------------------------- saving
     def target(self) -> Path:
         """This session's autosave folder: ``FAMILY-DATASET-DATE-TIME`` (fixed per session)."""
-        session = self.window.session
+        session = self.state.session
         if self._target is not None and self._target[0]() is session:
             return self._target[1]
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{session.family}-{session.dataset.name}")
@@ -98,19 +102,19 @@ class Autosave(QObject):
         """Save a copy of the open model (its newest weights) now; None when there is
         nothing to save or it failed (the status bar says why). ``reason`` (a signal's
         name) also prints the path on the terminal."""
-        window, session = self.window, self.window.session
+        state, session = self.state, self.state.session
         if session is None or not self.needed:
             return None
-        window.training.flush()  # the newest weights the worker has sent
+        self.flush()  # the newest weights the worker has sent
         try:
             path = session.save(self.target(), copy=True)
         except Exception as exc:  # noqa: BLE001 - an autosave never interrupts the work
-            window.statusBar().showMessage(f"Autosave failed: {exc}", 15_000)
+            state.say(f"Autosave failed: {exc}", 15_000)
             if reason:
                 print(f"latentlab: {reason}: could not save the unsaved model: {exc}", file=sys.stderr)
             return None
         self.last_path = path
-        window.statusBar().showMessage(f"Autosaved a copy of the unsaved training to {path}", 8000)
+        state.say(f"Autosaved a copy of the unsaved training to {path}", 8000)
         if reason:
             print(f"latentlab: {reason}: saved the unsaved model to {path}", file=sys.stderr)
         _prune(path.parent, keep=path)

@@ -16,15 +16,19 @@ The slider reports every position it passes; this applies the newest one at most
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Slot
 
-if TYPE_CHECKING:
-    from latentlab.pretrained import Pretrained
+from latentlab.ui.panels.beta_panel import on_ladder
 
-    from latentlab.ui.main.main_window import MainWindow
+if TYPE_CHECKING:
+    from latentlab.app.state import AppState
+    from latentlab.pretrained import Pretrained
+    from latentlab.ui.main.training_controller import TrainingController
+    from latentlab.ui.map.latent_map import LatentMap
 
 #: The slider's newest β is applied this long after the first move of a burst, then again.
 APPLY_EVERY_MS = 80
@@ -34,18 +38,15 @@ GLIDE_MS = 300
 GLIDE_FRAMES = 10
 
 
-def on_ladder(path) -> bool:
-    """Whether ``path`` is one of the shipped rungs of the β ladder."""
-    from latentlab.pretrained import BETA_LADDER, shipped_entry
-
-    entry = shipped_entry(path)
-    return entry is not None and entry.key in BETA_LADDER
-
-
 class BetaSteering(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state: AppState, training: TrainingController, latent_map: LatentMap,
+                 open_checkpoint: Callable[..., bool], parent: QObject | None = None) -> None:
+        """``open_checkpoint(path, discard=True)`` opens a rung (the window's open)."""
+        super().__init__(parent)
+        self.state = state
+        self.training = training
+        self.map = latent_map
+        self.open_checkpoint = open_checkpoint
         self._beta: float | None = None
         self._busy = False
         self._apply_timer = QTimer(self)
@@ -56,7 +57,7 @@ class BetaSteering(QObject):
         self._glide_timer.setInterval(max(1, GLIDE_MS // GLIDE_FRAMES))
         self._glide_timer.timeout.connect(self._glide_step)
         self._glide: tuple[np.ndarray, np.ndarray, float] | None = None
-        window.sessionChanged.connect(self.cancel_glide)
+        state.session_changed.connect(self.cancel_glide)
 
     @Slot(float)
     def request(self, beta: float) -> None:
@@ -77,10 +78,10 @@ class BetaSteering(QObject):
             self._busy = False
 
     def _apply(self) -> None:
-        window, beta = self.window, self._beta
+        state, beta = self.state, self._beta
         self._beta = None
-        session = window.session
-        if beta is None or session is None or not session.model.has_beta or not window.engine_ready:
+        session = state.session
+        if beta is None or session is None or not session.model.has_beta or not state.engine_ready:
             return
         if on_ladder(session.path):
             from latentlab.pretrained import ladder_rung
@@ -90,9 +91,9 @@ class BetaSteering(QObject):
                 self.show_rung(rung)
                 return
         self.finish_glide()
-        steering = window.is_training
-        if window.training.fine_tune_at(beta):
-            window.statusBar().showMessage(
+        steering = state.is_training
+        if self.training.fine_tune_at(beta):
+            state.say(
                 f"β = {beta:g} from the next training step" if steering
                 else f"Fine-tuning at β = {beta:g} from the current weights until the loss settles", 4000)
 
@@ -102,36 +103,35 @@ class BetaSteering(QObject):
         with the same view and marker, the points gliding to their new places."""
         from latentlab.pretrained import shipped_entry
 
-        window, session = self.window, self.window.session
+        state, session = self.state, self.state.session
         same = shipped_entry(session.path) == entry
-        if same and not session.dirty and not window.is_training:
+        if same and not session.dirty and not state.is_training:
             return True
-        lmap = window.latent_map
+        lmap = self.map
         region, marker, following = lmap.visible_region(), lmap.marker_position(), lmap.following
         before = lmap.positions()
-        fine_tuned = session.dirty or window.is_training
-        window.training.stop_and_wait()
-        if not window.open_checkpoint(entry.path, discard=True):
+        fine_tuned = session.dirty or state.is_training
+        self.training.stop_and_wait()
+        if not self.open_checkpoint(entry.path, discard=True):
             return False
         lmap.set_region(*region)  # the old view: the points glide within it
         lmap.following = following
         lmap.set_marker(*marker)
         self._start_glide(before, lmap.positions())
         note = " (the fine-tuned weights were not saved)" if fine_tuned else ""
-        window.statusBar().showMessage(f"β = {window.session.model.config.beta:g}: the shipped {entry.title}"
-                                       + note, 6000)
+        state.say(f"β = {state.session.model.config.beta:g}: the shipped {entry.title}" + note, 6000)
         return True
 
     def _start_glide(self, before: np.ndarray, after: np.ndarray) -> None:
         if before.shape != after.shape or not len(after):
             return
         self._glide = (before, after, time.monotonic())
-        self.window.latent_map.update_positions(before)
+        self.map.update_positions(before)
         self._glide_timer.start()
 
     @Slot()
     def _glide_step(self) -> None:
-        glide, lmap = self._glide, self.window.latent_map
+        glide, lmap = self._glide, self.map
         if glide is None:
             self._glide_timer.stop()
             return
@@ -154,8 +154,7 @@ class BetaSteering(QObject):
             self._glide = (self._glide[0], self._glide[1], time.monotonic() - GLIDE_MS / 1000.0)
             self._glide_step()
 
-    @Slot()
-    def cancel_glide(self) -> None:
+    def cancel_glide(self, *args) -> None:
         """Another model is open: its points are where they belong."""
         self._glide = None
         self._glide_timer.stop()

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QLabel,
-    QMainWindow,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -168,9 +167,11 @@ def _plot_label_cuts(view) -> list[Cut]:
     return cuts
 
 
-def _status_message_cut(window: QMainWindow) -> Cut | None:
-    """The status bar's message, when its permanent labels leave it too little room."""
-    bar = window.statusBar() if isinstance(window, QMainWindow) else None
+def _status_message_cut(window: QWidget) -> Cut | None:
+    """The status bar's message (of a top-level window that has one), when its permanent
+    labels leave it too little room."""
+    status_bar = getattr(window, "statusBar", None)
+    bar = status_bar() if callable(status_bar) else None
     if bar is None or not _shown(bar) or not bar.currentMessage():
         return None
     lefts = [w.x() for w in bar.findChildren(QWidget) if _shown(w) and w.parentWidget() is bar and w.x() > 0]
@@ -185,7 +186,7 @@ def cut_texts(root: QWidget) -> list[Cut]:
     import pyqtgraph as pg
 
     cuts = [cut for view in root.findChildren(pg.GraphicsView) if _shown(view) for cut in _plot_label_cuts(view)]
-    message = _status_message_cut(root) if isinstance(root, QMainWindow) else None
+    message = _status_message_cut(root)
     if message is not None:
         cuts.append(message)
     for widget in [root, *root.findChildren(QWidget)]:
@@ -228,7 +229,7 @@ def outside_screen(window: QWidget) -> QRect | None:
     return None if available.contains(frame) else frame
 
 
-def decoded_digit_px(window: QMainWindow) -> int:
+def decoded_digit_px(window: QWidget) -> int:
     """Height on screen of the decoded image (the digit), in device-independent pixels."""
     view = window.decoded_view
     item = view.image_item if not view.grid_mode else view.grid_item

@@ -1,10 +1,15 @@
 """The main window: the latent map in the centre, the decoded view, β and KL bars on the
 right, the training panel and loss curves at the bottom.
 
-The window turns gestures into calls on the core and core results into pixels. The map
-and decoder logic lives in ``Explorer``, training in ``TrainingController``; the window
-owns the session, the menus, opening, saving and closing, and the background tasks
-(judge, warm-up).
+The window turns gestures into calls on the core and core results into pixels. It owns
+the application state (``latentlab.app.state.AppState``: the open session, what the map
+shows, the training status) and builds the rooms around it: the explorer (map and
+decoded view), the panels, the Analyse room, the training controller. Those get the
+state and the few widgets they drive, never the window; the panels observe the state, so
+a newly opened model's values replace the previous one's everywhere. The window itself
+opens, saves and closes, holds the menus and the status bar, and runs the judge and the
+warm-up as background tasks (``latentlab.ui.work.tasks``); every error goes to its one
+error sink (``self.errors``: a dialog).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.app.state import AppState
+from latentlab.app.tasks import SNAPSHOTS_PER_S, report_exception
 from latentlab.errors import LatentLabError
 from latentlab.ui.analysis.analysis_actions import AnalysisActions
 from latentlab.ui.base import dialogs
@@ -38,9 +46,9 @@ from latentlab.ui.base.compat import protect_singletons
 from latentlab.ui.base.theme import apply_theme, configure_pyqtgraph
 from latentlab.ui.main import session_state
 from latentlab.ui.main.autosave import Autosave
-from latentlab.ui.main.beta_steering import BetaSteering, on_ladder
+from latentlab.ui.main.beta_steering import BetaSteering
 from latentlab.ui.main.model_menu import ModelMenu
-from latentlab.ui.main.presentation import PresentationMode
+from latentlab.ui.main.presentation import PresentationMode, PresentationParts
 from latentlab.ui.main.recent import RecentMenu
 from latentlab.ui.main.screen_fit import ScreenFit
 from latentlab.ui.main.training_controller import TrainingController
@@ -52,20 +60,14 @@ from latentlab.ui.map.projection_picker import ProjectionPicker
 from latentlab.ui.panels.beta_panel import BetaPanel
 from latentlab.ui.panels.decoded_view import DecodedView
 from latentlab.ui.panels.loss_plot import LossPlot
-from latentlab.ui.panels.task_progress import CANCELLED
 from latentlab.ui.panels.training_panel import TrainingPanel, describe_data, summarize
-from latentlab.ui.work.runtime import (
-    SNAPSHOTS_PER_S,
-    SWITCH_INTERVAL_S,
-    describe_exception,
-    freeze_startup_objects,
-    unfreeze_startup_objects,
-)
-from latentlab.ui.work.threads import BackgroundTask
+from latentlab.ui.work.runtime import SWITCH_INTERVAL_S, freeze_startup_objects, unfreeze_startup_objects
+from latentlab.ui.work.tasks import Task
 
 if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before it loads (startup.py)
-    from latentlab.preview.session import PreviewSession
+    from latentlab.app.protocol import ExplorableSession
     from latentlab.app.session import Session
+    from latentlab.ui.main.startup import Startup
     from latentlab.ui.work.training_run import TrainingRun
 
 #: The decoded view's column: narrower would cut its readouts.
@@ -82,7 +84,8 @@ PCA_EXPLAINED = ("PCA shows the {d}-D latents along their two widest directions 
                  "points that overlap here can lie far apart in the other dimensions, so mixed classes "
                  "on this map do not mean the model mixes them. UMAP (Map: UMAP) keeps neighbours together "
                  "and shows the classes' structure.")
-_warmed_up = [False]  # the warm-up runs once per process
+JUDGE_FAILED = "Could not get a judge classifier"
+WARM_UP_FAILED = "Preparing training in the background failed"
 
 
 @dataclass
@@ -109,7 +112,6 @@ class WindowOptions:
 
 class MainWindow(QMainWindow):
     trainingEnded = Signal(object)  # TrainOutcome, after the training thread has stopped
-    sessionChanged = Signal()
 
     def __init__(self, settings: QSettings | None = None, options: WindowOptions | None = None) -> None:
         protect_singletons()  # before the many Qt calls below (see compat.py)
@@ -119,36 +121,48 @@ class MainWindow(QMainWindow):
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.options = options or WindowOptions()
         self.settings = settings if settings is not None else QSettings()
-        self.session: Session | None = None
-        self._judge_task: BackgroundTask | None = None
+        #: What the window has open and shows; the panels observe it (app/state.py).
+        self.state = AppState()
+        #: The one place errors are shown: a dialog (stderr when headless).
+        self.errors = dialogs.ErrorDialogs(self, headless=self.options.headless)
+        self.state.session_changed.connect(self._on_session_changed)  # first: the map before the panels
+        self.state.message.connect(self._show_message)
+        self._keep_view = False  # set_session's keep_view, for _on_session_changed
+        self._judge_task: Task | None = None
         self._judge_dataset = None
-        self._warm_task: BackgroundTask | None = None
+        self._warm_task: Task | None = None
         self._dropped_path: str | None = None
-        self._shut_down = False
         self._close_reason = ""  # set by close_unattended
         self._threads_joined = False  # shutdown(wait=True) has run
-        self.engine_ready = False  # PyTorch and the model code are imported (engine_loaded)
 
         self.setWindowTitle("latentlab")
         self.setAcceptDrops(True)
         self.screen_fit = ScreenFit(self, enabled=self.options.fit_to_screen)
         self._build_widgets()
-        self._build_actions()
         self._build_status_bar()
-        self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self)
-        self.explorer.errorRaised.connect(self._on_background_error)
+        self._build_actions()
+        self.screen_fit.attach(self.bottom_action, is_presenting=self._presenting, say=self.state.say,
+                               closing=self._closing)
+        self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self,
+                                 errors=self.errors, state=self.state)
         self._connect_projections()
-        self.analysis = AnalysisActions(self)  # the Analyse menu, the interpolation dock, paths on the map
-        self.explorer.projectionChanged.connect(self.analysis.reproject)
-        self.training = TrainingController(self)
+        self._build_analysis()
+        options = self.options
+        self.training = TrainingController(self.state, self.explorer, self.training_panel, self.loss_plot,
+                                           self.errors, ask_discard=self.confirm_discard,
+                                           redraw_ms=options.redraw_ms,
+                                           report_every_steps=options.report_every_steps,
+                                           snapshots_per_s=options.snapshots_per_s, parent=self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
-        self.beta_steering = BetaSteering(self)
+        self.beta_steering = BetaSteering(self.state, self.training, self.latent_map, self.open_checkpoint,
+                                          parent=self)
         self.beta_panel.betaChanged.connect(self.beta_steering.request)
-        self.autosave = Autosave(self)
+        self.autosave = Autosave(self.state, self.settings, flush=self.training.flush, parent=self)
         self.train_menu.addSeparator()
         self.train_menu.addAction(self.autosave.action)
-        self.show_kl(None)
+        for panel in (self.beta_panel, self.training_panel, self.loss_plot):
+            panel.observe(self.state)
         self._update_ui_state()
         self.fit_into_screen(fresh=True)
         if not self.options.defer_engine:
@@ -158,13 +172,42 @@ class MainWindow(QMainWindow):
         """PyTorch and the model code are imported: fill in what needs them (once)."""
         if self.engine_ready:
             return
-        self.engine_ready = True
         self.training_panel.load_model_defaults()
         self.welcome.describe_dataset()
+        self.state.set_engine_ready()
         self._update_ui_state()
-        if self.options.warm_up and not _warmed_up[0]:
-            _warmed_up[0] = True
+        caches = self.state.caches
+        if self.options.warm_up and not caches.warmed_up:  # once per process
+            caches.warmed_up = True
             QTimer.singleShot(self.options.warm_up_delay_ms, self._start_warm_up)
+
+    # =========================================================== the state
+    @property
+    def session(self) -> Session | None:
+        """The open PyTorch session (``state.session``); None on the first screen."""
+        return self.state.session
+
+    @property
+    def engine_ready(self) -> bool:
+        """PyTorch and the model code are imported (``engine_loaded``)."""
+        return self.state.engine_ready
+
+    @property
+    def closing(self) -> bool:
+        return self.state.closing
+
+    def _presenting(self) -> bool:
+        return self.presentation.active
+
+    def _closing(self) -> bool:
+        return self.state.closing
+
+    def _show_message(self, text: str, ms: int) -> None:
+        """``state.message``: a line in the status bar."""
+        if text:
+            self.statusBar().showMessage(text, ms)
+        else:
+            self.statusBar().clearMessage()
 
     # ================================================================= layout
     def _build_widgets(self) -> None:
@@ -258,21 +301,17 @@ class MainWindow(QMainWindow):
     def _connect_projections(self) -> None:
         """The picker switches the explorer's projection; the controller lays out UMAP in a
         worker process (started on the first UMAP request) and reports to both."""
-        self.projection_controller = ProjectionController(self)
+        self.projection_controller = ProjectionController(self, errors=self.errors)
         self.explorer.umap_controller = self.projection_controller
         picker, controller = self.projection_picker, self.projection_controller
         controller.progress.connect(picker.set_progress)
         controller.failed.connect(picker.set_failed)
-        controller.failed.connect(self._on_umap_failed)
-        controller.ready.connect(picker.set_ready)
-        controller.ready.connect(self.explorer.on_umap_ready)
+        for signal in (controller.partial, controller.done):
+            signal.connect(picker.set_ready)
+            signal.connect(self.explorer.on_umap_ready)
         picker.kindChanged.connect(self.explorer.set_projection_kind)
         self.explorer.projectionChanged.connect(self._describe_projection)
         self.explorer.markerDistance.connect(picker.set_distance)
-
-    @Slot(str)
-    def _on_umap_failed(self, message: str) -> None:
-        self.statusBar().showMessage(f"UMAP failed, the map shows PCA: {message}", 15000)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         action = QAction(text, self)
@@ -332,9 +371,32 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.grid_action)
         view_menu.addAction(self.reset_view_action)
         view_menu.addAction(self.bottom_action)
-        self.model_menu = ModelMenu(self)
+        self.model_menu = ModelMenu(self.state, self.open_checkpoint, self)
+        self.addActions(self.model_menu.window_actions())
         menu_bar.insertMenu(train_menu.menuAction(), self.model_menu)
-        self.presentation = PresentationMode(self, view_menu, menu_bar.addMenu("&Help"))
+        parts = PresentationParts(self.bottom_action, self.top_splitter, self.screen_fit,
+                                  quiet_labels=(self.status_dataset, self.status_device),
+                                  docks_shown=self.docks_shown, dock_shown=self.fit_screen,
+                                  restyle=self._restyle, say=self.state.say)
+        self.presentation = PresentationMode(self, parts, view_menu, menu_bar.addMenu("&Help"))
+        self.addActions(self.presentation.actions())
+
+    def _build_analysis(self) -> None:
+        """The Analyse room: its menu (before Help), the interpolation dock under the map."""
+        self.analysis = AnalysisActions(self.state, self.explorer, self.errors, presentation=self.presentation,
+                                        parent=self)
+        self.explorer.projectionChanged.connect(self.analysis.reproject)
+        self.addActions(self.analysis.actions())
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.analysis.dock)
+        self.analysis.dock.hide()
+        self.analysis.dock.visibilityChanged.connect(self.fit_screen)
+        bar = self.menuBar()
+        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        bar.insertMenu(help_menu, self.analysis.menu) if help_menu is not None else bar.addMenu(self.analysis.menu)
+
+    def _restyle(self) -> None:
+        """The look changed (presentation mode, the system's scheme): the map's colours."""
+        self.explorer.restyle()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -399,9 +461,9 @@ class MainWindow(QMainWindow):
         QApplication.restoreOverrideCursor()
         self.recent_menu.add(path)
         if session.data_note:
-            self.statusBar().showMessage(f"Opened {Path(path).name} without data: {session.data_note}", 10_000)
+            self.state.say(f"Opened {Path(path).name} without data: {session.data_note}", 10_000)
         else:
-            self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)  # (the whole path: File ▸ Recent)
+            self.state.say(f"Opened {Path(path).name}", 5000)  # (the whole path: File ▸ Recent)
         return True
 
     def _ask_to_read_data(self, refusal) -> bool:
@@ -412,48 +474,58 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
 
-    def show_preview(self, preview: PreviewSession) -> None:
+    def show_preview(self, preview: ExplorableSession) -> None:
         """The first screen: the map of the model being opened, from NumPy networks, while
         PyTorch loads (startup.py). Exploring works; training, analysis and saving wait
-        for the real session, which ``set_session(..., keep_view=True)`` puts in its place."""
-        if self.session is not None or self._shut_down:
+        for the real session, which ``set_session(..., keep_view=True)`` puts in its place.
+        The panels observe ``state.shown``: they show what the full session will (the same
+        record); the loss curves follow in show_preview_losses, once the map is painted."""
+        if self.session is not None or self.state.closing:
             return
         self.explorer.set_session(preview, self._projection_kind_for(preview))
         self.stack.setCurrentWidget(self.latent_map)
-        # The panels show what the full session will (the same record): no "open a model".
-        # The loss curves follow in show_preview_losses, once the map is painted.
-        self._show_model_facts(None, None, preview.beta, preview.config)
-        self.show_kl(preview.kl_per_dim(), preview)
-        self.status_model.setText(f"model: {preview.describe()}")
-        self._show_dataset(*preview.dataset_counts())
-        self.status_epoch.setText(f"epoch {preview.epochs_done}")
-        self.training_panel.summary.setText(summarize(preview.family, preview.epochs_done, preview.metrics))
+        self.state.set_shown(preview)
         self._update_ui_state()
 
-    def show_preview_losses(self, preview: PreviewSession) -> None:
+    def make_startup(self, checkpoint: str | None, saved: session_state.SessionState) -> Startup:
+        """The start-up of this window: the first screen, PyTorch, ``checkpoint`` (None: the
+        last session's model or the pretrained VAE), the ``saved`` view restored."""
+        from latentlab.ui.main.startup import Startup
+
+        return Startup(self, self.state, self.explorer, checkpoint, saved, errors=self.errors, parent=self)
+
+    def startup_failed(self, message: str, *, ask_user: bool) -> None:
+        """The start-up could open no model: the welcome page says why (a dialog too when
+        the user named the checkpoint)."""
+        self.welcome.set_notice(message)
+        self.state.say(message, 10_000)
+        if ask_user:
+            self.show_error("Could not open the checkpoint", message)
+
+    def startup_opened(self, path: str, notice: str) -> None:
+        self.recent_menu.add(path)
+        self.state.say(notice or f"Opened {Path(path).name}", 8000)
+
+    def show_preview_losses(self, preview: ExplorableSession) -> None:
         """The first screen's loss curves (the checkpoint's history). Called once the map is
         painted: building the plots takes ~0.16 s of the GUI thread, which the map's first
         territory would otherwise wait for; the real session then only refills them."""
         if self.session is None and self.explorer.session is preview:
-            self.loss_plot.set_parts(preview.loss_parts)
-            self.loss_plot.set_history(preview.history)
-
-    def _show_model_facts(self, loss_parts, history, beta: float | None, config: dict) -> None:
-        """The panels about a newly shown model: loss curves (None: later), β, the training
-        fields, an idle progress bar (not the previous model's "trained 5 epochs")."""
-        if loss_parts is not None:
-            self.loss_plot.set_parts(loss_parts)
-            self.loss_plot.set_history(history)
-        if beta is not None:
-            self.beta_panel.set_beta(beta)
-        self.training_panel.set_from_config(config)
-        if not self.is_training:
-            self.training_panel.set_message("idle", 0.0)
+            self.loss_plot.fill_from(preview)
 
     def set_session(self, session: Session | None, *, keep_view: bool = False) -> None:
         """Open ``session`` (None: the welcome page). ``keep_view``: it replaces the first
-        screen's preview of the same checkpoint, so the view and marker stay where they are."""
-        self.session = session
+        screen's preview of the same checkpoint, so the view and marker stay where they are.
+        The state tells everyone (``_on_session_changed`` first, then the panels)."""
+        self._keep_view = keep_view
+        try:
+            self.state.set_session(session)
+        finally:
+            self._keep_view = False
+
+    def _on_session_changed(self, session: Session | None) -> None:
+        """``state.session_changed``: the map, the projection picker, the judge."""
+        keep_view = self._keep_view
         layout = self._available_umap(session)
         self.explorer.set_session(session, self._projection_kind_for(session, umap_ready=layout is not None),
                                   keep_view=keep_view)
@@ -462,19 +534,14 @@ class MainWindow(QMainWindow):
             self.explorer.on_umap_ready(layout)
         self._describe_projection()
         if session is not None:
-            model = session.model
-            self._show_model_facts(model.loss_parts, session.history,
-                                   model.config.beta if model.has_beta else None, model.config.to_dict())
-            self.show_kl(session.kl_per_dim())
             self.stack.setCurrentWidget(self.latent_map)
             if session.judge is None and session.has_data:  # no data: nothing to train a judge on
                 self._start_judge_training(session.dataset)
         else:
             self.stack.setCurrentWidget(self.welcome)
         self._update_ui_state()
-        self.sessionChanged.emit()
 
-    def _projection_kind_for(self, session: Session | PreviewSession | None, umap_ready: bool = False) -> str:
+    def _projection_kind_for(self, session: ExplorableSession | None, umap_ready: bool = False) -> str:
         """Set the picker up for ``session``'s latent and return the kind to show: the slice
         for a 1-D or 2-D latent (exact); for more dimensions UMAP when its layout is
         available (``umap_ready``: it shows the classes' structure, where PCA's plane mixes
@@ -522,16 +589,6 @@ class MainWindow(QMainWindow):
         picker.set_note(next((n for n in notes if metrics.horizontalAdvance(n) <= room), notes[-1]))
         picker.status.setToolTip(PCA_EXPLAINED.format(d=session.latent_dim))
 
-    def show_kl(self, values, session: Session | PreviewSession | None = None) -> None:
-        """The KL bars of ``session`` (default: the open one)."""
-        session = session or self.session
-        if session is None:
-            self.beta_panel.kl.set_kl(None, reason="open or train a VAE")
-        elif not session.has_beta:
-            self.beta_panel.kl.set_kl(None, reason=f"a {session.family} has no KL term")
-        else:
-            self.beta_panel.kl.set_kl(values, reason="" if values else "after the first epoch")
-
     def recent_checkpoints(self) -> list[str]:
         return self.recent_menu.paths()
 
@@ -554,7 +611,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self._dropped_path = path
             if not self.engine_ready:  # opened after the start-up model (startup.py), not instead of it
-                self.statusBar().showMessage(f"{Path(path).name} opens as soon as PyTorch has loaded")
+                self.state.say(f"{Path(path).name} opens as soon as PyTorch has loaded", 0)
                 return
             QTimer.singleShot(0, self.open_dropped)  # not inside the drop handler: it may show a dialog
 
@@ -621,7 +678,7 @@ class MainWindow(QMainWindow):
         if path is None:
             if session.path is not None and not session.dirty:
                 # Nothing to write; rewriting would only drop the file's optimizer state.
-                self.statusBar().showMessage(f"No unsaved changes ({session.path.name})", 3000)
+                self.state.say(f"No unsaved changes ({session.path.name})", 3000)
                 return session.path
             if session.path is not None and not inside_package(session.path):
                 path = session.path
@@ -641,7 +698,7 @@ class MainWindow(QMainWindow):
             self.report_exception("Could not save the checkpoint", exc)
             return None
         self.recent_menu.add(written)
-        self.statusBar().showMessage(f"Saved {written}", 5000)
+        self.state.say(f"Saved {written}", 5000)
         self._update_ui_state()
         return written
 
@@ -678,12 +735,12 @@ class MainWindow(QMainWindow):
         session = self.session
         entry = shipped_entry(session.path) if session is not None else None
         if entry is None:
-            self.statusBar().showMessage("Revert to shipped: the open model is not a shipped one", 5000)
+            self.state.say("Revert to shipped: the open model is not a shipped one", 5000)
             return False
         self.training.stop_and_wait()
         if not self.open_checkpoint(entry.path, discard=True):
             return False
-        self.statusBar().showMessage(f"Reverted to the shipped {entry.title}", 6000)
+        self.state.say(f"Reverted to the shipped {entry.title}", 6000)
         return True
 
     @Slot()
@@ -714,11 +771,12 @@ class MainWindow(QMainWindow):
     # ================================================= background tasks
     @Slot()
     def _start_warm_up(self) -> None:
-        if self._shut_down:
+        if self.state.closing:
             return
-        from latentlab.ui.work.workers import WarmUpWorker
+        from latentlab.app.training_job import warm_up
 
-        self._warm_task = BackgroundTask(WarmUpWorker(), "warm-up", parent=self)
+        self._warm_task = Task(warm_up, "warm-up", errors=self.errors, title=WARM_UP_FAILED,
+                               note="Training works all the same; its first second may be slower.", parent=self)
         self._warm_task.ended.connect(self._on_warm_up_ended)
         self._warm_task.start()
 
@@ -730,45 +788,44 @@ class MainWindow(QMainWindow):
     def _start_judge_training(self, dataset) -> None:
         if self._judge_task is not None:
             return
-        from latentlab.ui.work.workers import JudgeWorker
+        from latentlab.app.training_job import train_judge
 
-        worker = JudgeWorker(dataset)
-        worker.progress.connect(self._on_judge_progress)
-        worker.stepped.connect(self.judge_progress.set_progress)
-        worker.finished.connect(self._on_judge_finished)
+        task = Task(partial(train_judge, dataset), "judge", errors=self.errors, title=JUDGE_FAILED,
+                    note="The map works without it, but shows no class territory.", heavy=True,
+                    budget=self.state.caches.threads, parent=self)
+        task.progress.connect(self._on_judge_progress)
+        task.done.connect(self._on_judge_ready)
+        task.cancelled.connect(self._on_judge_cancelled)
+        task.ended.connect(self._on_judge_ended)
         self._judge_dataset = dataset
-        self._judge_task = BackgroundTask(worker, "judge", heavy=True, parent=self)
-        self._judge_task.ended.connect(self._on_judge_ended)
-        self._judge_task.start()
+        self._judge_task = task
+        task.start()
         self.judge_progress.start("Judge")
-        self.statusBar().showMessage(
-            f"No judge classifier for {dataset.name} yet: training one in the background (once); "
-            "the class territory appears when it is ready")
+        self.state.say(f"No judge classifier for {dataset.name} yet: training one in the background (once); "
+                       "the class territory appears when it is ready", 0)
 
     @Slot()
     def _cancel_judge(self) -> None:
         if self._judge_task is not None:
-            self._judge_task.worker.cancel()
+            self._judge_task.cancel()
 
-    @Slot(str)
-    def _on_judge_progress(self, message: str) -> None:
-        self.statusBar().showMessage(message)
+    @Slot(object, str, object)
+    def _on_judge_progress(self, fraction, message: str, eta_s) -> None:
+        if message:
+            self.state.say(message, 0)
+        if fraction is not None:
+            self.judge_progress.set_progress(fraction, eta_s if eta_s is not None else float("nan"))
 
-    @Slot(object, str)
-    def _on_judge_finished(self, judge, error: str) -> None:
+    @Slot()
+    def _on_judge_cancelled(self) -> None:
+        self.state.say(f"Judge training for {self._judge_dataset.name} cancelled: the map shows no class "
+                       "territory; it is trained again when a model of this dataset opens", 10000)
+
+    @Slot(object)
+    def _on_judge_ready(self, judge) -> None:
         dataset = self._judge_dataset
-        if judge is None and error == CANCELLED:
-            self.statusBar().showMessage(f"Judge training for {dataset.name} cancelled: the map shows no class "
-                                         "territory; it is trained again when a model of this dataset opens", 10000)
-            return
-        if judge is None:
-            self.show_error("Could not get a judge classifier",
-                            f"{error}\nThe map works without it, but shows no class territory.")
-            return
-        from latentlab.app.session import remember_judge
-
-        remember_judge(dataset, judge)
-        self.statusBar().showMessage(f"Judge classifier for {dataset.name} ready", 5000)
+        self.state.caches.judges.remember(dataset, judge)
+        self.state.say(f"Judge classifier for {dataset.name} ready", 5000)
         if self.session is not None and self.session.dataset is dataset:
             self.session.judge = judge
             self.explorer.judge_arrived()
@@ -795,10 +852,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _update_ui_state(self) -> None:
+        """The window's own actions and status bar (the panels observe the state)."""
         session, run = self.session, self.run
         training = run is not None
-        self.training_panel.set_running(training, paused=training and run.paused)
-        self._update_beta_panel()
         for action in (self.save_action, self.save_as_action):
             action.setEnabled(session is not None)
         self.revert_action.setEnabled(session is not None and (session.dirty or training)
@@ -808,8 +864,6 @@ class MainWindow(QMainWindow):
         for action in (self.open_action, self.train_action, self.default_vae_action):
             action.setEnabled(self.engine_ready)  # before that, opening would wait for PyTorch
         self.welcome.open_button.setEnabled(self.engine_ready)
-        if not self.engine_ready:
-            self.training_panel.start_button.setEnabled(False)
         self.stop_action.setEnabled(training)
         if training and self.projection_picker.kind() == "umap" and session.model.has_encoder:  # the points move
             self.projection_picker.set_note("UMAP after training: PCA follows the training")
@@ -820,16 +874,6 @@ class MainWindow(QMainWindow):
         from latentlab.pretrained import shipped_entry
 
         return shipped_entry(path) is not None
-
-    def _update_beta_panel(self) -> None:
-        """The slider shows for models with a KL term (the first screen's too, disabled
-        until PyTorch is there); on the shipped β ladder it names the rungs."""
-        shown, session = self.explorer.session, self.session
-        has_beta = shown is not None and shown.has_beta
-        note = ""
-        if has_beta and session is not None and on_ladder(session.path):
-            note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
-        self.beta_panel.set_available(has_beta, enabled=session is not None and self.engine_ready, note=note)
 
     def _show_dataset(self, name: str, n_train: int | None, n_test: int | None) -> None:
         """The status bar's data line: with its sizes where the window is wide enough, else
@@ -843,54 +887,49 @@ class MainWindow(QMainWindow):
         self.status_dataset.setText(full if self.width() >= STATUS_FULL_FROM_PX else short)
 
     def _update_status(self) -> None:
-        session, run = self.session, self.run
-        if not self.engine_ready:
-            self.status_device.setText("loading PyTorch…")
-            return
-        from latentlab.data import DEFAULT_DATASET
-        from latentlab.training.device import resolve_device
+        """The status bar and the title, of the model on the map (``state.shown``: the
+        first screen's preview too) and the run."""
+        shown, session, run = self.state.shown, self.session, self.run
+        if self.engine_ready:
+            from latentlab.training.device import resolve_device
 
-        device = run.job.settings.device if run is not None else self.training_panel.device.currentText()
-        try:
-            device = str(resolve_device(device))
-        except LatentLabError:
-            pass
-        self.status_device.setText(f"device: {device}")
-        if session is None:
+            device = run.job.settings.device if run is not None else self.training_panel.device.currentText()
+            try:
+                device = str(resolve_device(device))
+            except LatentLabError:
+                pass
+            self.status_device.setText(f"device: {device}")
+        else:
+            self.status_device.setText("loading PyTorch…")
+        if shown is None:
             self.status_model.setText("no model")
             self.training_panel.summary.setText("")
-            self._show_dataset(DEFAULT_DATASET, None, None)
             self.status_epoch.setText("")
             self.setWindowTitle("latentlab")
+            if self.engine_ready:
+                from latentlab.data import DEFAULT_DATASET
+
+                self._show_dataset(DEFAULT_DATASET, None, None)
             return
-        self.status_model.setText(f"model: {session.describe()}")
-        self.training_panel.summary.setText(summarize(session.family, session.epochs_done, session.metrics))
-        d = session.dataset
-        if session.has_data:
-            self._show_dataset(d.name, len(d.train), len(d.test))
-        else:
+        self.status_model.setText(f"model: {shown.describe()}")
+        self.training_panel.summary.setText(summarize(shown.family, shown.epochs_done, shown.metrics))
+        if shown.data_note:
             self._dataset_lines = ("data: not loaded (the map says why)",) * 2
             self._fit_status_line()
-        self.status_epoch.setText(f"epoch {session.epochs_done}" + (" (training)" if run is not None else ""))
-        name = session.path.name if session.path else "unsaved"
-        self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
+        else:
+            self._show_dataset(*shown.dataset_counts())
+        self.status_epoch.setText(f"epoch {shown.epochs_done}" + (" (training)" if run is not None else ""))
+        if session is not None:
+            name = session.path.name if session.path else "unsaved"
+            self.setWindowTitle(f"latentlab — {name}{' *' if session.dirty else ''} — {session.describe()}")
 
     # =============================================================== errors
     def show_error(self, title: str, message: str) -> None:
-        """A dialog that names the problem (stderr in headless mode); the window stays usable."""
-        if self.options.headless:
-            print(f"latentlab: error: {title}: {message}", file=sys.stderr)
-        else:
-            dialogs.show_error(self, title, message)
+        """A dialog that names the problem (the error sink; stderr in headless mode)."""
+        self.errors.report(title, message)
 
     def report_exception(self, title: str, exc: BaseException) -> None:
-        if not isinstance(exc, LatentLabError):
-            traceback.print_exception(exc, file=sys.stderr)
-        self.show_error(title, describe_exception(exc))
-
-    @Slot(str, str)
-    def _on_background_error(self, title: str, message: str) -> None:
-        self.show_error(title, message)
+        report_exception(self.errors, title, exc)
 
     # ============================================================ lifetime
     def wait_until_idle(self, timeout_s: float = 60.0) -> bool:
@@ -913,14 +952,28 @@ class MainWindow(QMainWindow):
     #: ~0.1 s); after that the newest snapshot (at most 1/SNAPSHOTS_PER_S old) is saved.
     CLOSE_WAIT_S = 0.15
 
+    def capture_state(self) -> session_state.SessionState:
+        """What the next start restores: the layout, and the view of the model on the map
+        (closed during the first screen: its preview's)."""
+        return session_state.capture(self, splitter=self.splitter, presentation=self.presentation,
+                                     shown=self.state.shown, latent_map=self.latent_map,
+                                     projection=self.projection_picker.kind(), grid=self.decoded_view.grid_mode)
+
+    def restore_layout(self, saved: session_state.SessionState) -> None:
+        session_state.restore_layout(self, self.splitter, saved, self.fit_into_screen)
+
+    def restore_view(self, saved: session_state.SessionState) -> bool:
+        return session_state.restore_view(saved, shown=self.state.shown, explorer=self.explorer,
+                                          picker=self.projection_picker, grid_action=self.grid_action)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self._shut_down:
+        if self.state.closing:
             event.accept()
             return
         if not self._confirm_close():
             event.ignore()
             return
-        state = session_state.capture(self)
+        state = self.capture_state()
         self.hide()  # at once: stopping the workers happens out of sight
         session_state.save(self.settings, state)
         self.shutdown(wait=not self.options.exit_without_waiting)
@@ -966,8 +1019,8 @@ class MainWindow(QMainWindow):
         caller); without, only ask them to stop and end the UMAP worker process: the process
         is about to end (``app.run_app``) and needs nothing from them. A later call with
         ``wait`` still waits."""
-        if not self._shut_down:
-            self._shut_down = True
+        if not self.state.closing:
+            self.state.closing = True
             self.autosave.stop()
             self.training.stop()
             self.training.redraw_timer.stop()

@@ -5,17 +5,17 @@ clicker sends) to step through them during a demo.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QWidget
 
 if TYPE_CHECKING:
+    from latentlab.app.state import AppState
     from latentlab.pretrained import Pretrained
-
-    from latentlab.ui.main.main_window import MainWindow
 
 NEXT_KEY = "PgDown"
 PREVIOUS_KEY = "PgUp"
@@ -31,11 +31,17 @@ def _same_file(a: str | Path | None, b: str | Path | None) -> bool:
 
 
 class ModelMenu(QMenu):
-    """Lists ``catalogue()`` when opened (files may appear while the app runs)."""
+    """Lists ``catalogue()`` when opened (files may appear while the app runs).
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__("&Models", window)
-        self.window = window
+    ``open_checkpoint(path)`` opens a model (the window's open: it asks about unsaved
+    training); Next / Previous (``window_actions``) are added to the window, so their keys
+    work wherever the focus is.
+    """
+
+    def __init__(self, state: AppState, open_checkpoint: Callable[..., bool], parent: QWidget | None = None) -> None:
+        super().__init__("&Models", parent)
+        self.state = state
+        self.open_checkpoint = open_checkpoint
         self.setToolTipsVisible(True)
         self.next_action = self._window_action(
             "&Next model", NEXT_KEY, self.next_model,
@@ -47,14 +53,17 @@ class ModelMenu(QMenu):
         self._fill()
 
     def _window_action(self, text: str, key: str, slot, tip: str) -> QAction:
-        action = QAction(text, self.window)
+        action = QAction(text, self)
         action.setShortcut(QKeySequence(key))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(tip)
         action.setStatusTip(tip)
         action.triggered.connect(slot)
-        self.window.addAction(action)
         return action
+
+    def window_actions(self) -> list[QAction]:
+        """The actions whose keys the window takes (Page Down / Page Up)."""
+        return [self.next_action, self.previous_action]
 
     # ----------------------------------------------------------- the list
     def entries(self) -> list[Pretrained]:
@@ -64,7 +73,7 @@ class ModelMenu(QMenu):
         return catalogue()
 
     def current_index(self, entries: list[Pretrained]) -> int:
-        session = self.window.session
+        session = self.state.session
         path = session.path if session is not None else None
         return next((i for i, entry in enumerate(entries) if _same_file(entry.path, path)), -1)
 
@@ -81,7 +90,7 @@ class ModelMenu(QMenu):
             action = self.addAction(entry.title)
             action.setCheckable(True)
             action.setChecked(i == current)
-            action.setEnabled(self.window.engine_ready)  # opening needs PyTorch, loading at start-up
+            action.setEnabled(self.state.engine_ready)  # opening needs PyTorch, loading at start-up
             action.setData(entry.key)
             action.setToolTip(f"Open the pretrained {entry.title} ({entry.path.name})")
             action.setStatusTip(action.toolTip())
@@ -106,27 +115,26 @@ class ModelMenu(QMenu):
     def open_key(self, key: str) -> bool:
         entries = self.entries()
         entry = next((e for e in entries if e.key == key), None)
-        if entry is not None and not self.window.engine_ready:
-            self.window.statusBar().showMessage("Still loading PyTorch…", 4000)
+        if entry is not None and not self.state.engine_ready:
+            self.state.say("Still loading PyTorch…", 4000)
             return False
         if entry is None:
-            self.window.statusBar().showMessage(f"The pretrained model {key!r} is not installed", 5000)
+            self.state.say(f"The pretrained model {key!r} is not installed", 5000)
             return False
-        return self.window.open_checkpoint(entry.path)
+        return self.open_checkpoint(entry.path)
 
     def step(self, delta: int) -> bool:
         """Open the model ``delta`` places after the open one (wrapping around)."""
         entries = self.entries()
-        if not entries or not self.window.engine_ready:
-            self.window.statusBar().showMessage(
-                "Still loading PyTorch…" if entries else "No pretrained models installed", 4000)
+        if not entries or not self.state.engine_ready:
+            self.state.say("Still loading PyTorch…" if entries else "No pretrained models installed", 4000)
             return False
         current = self.current_index(entries)
         index = (current + delta) % len(entries) if current >= 0 else (0 if delta > 0 else len(entries) - 1)
         entry = entries[index]
-        if not self.window.open_checkpoint(entry.path):
+        if not self.open_checkpoint(entry.path):
             return False
-        self.window.statusBar().showMessage(f"Model {index + 1} of {len(entries)}: {entry.title}", 5000)
+        self.state.say(f"Model {index + 1} of {len(entries)}: {entry.title}", 5000)
         return True
 
     @Slot()

@@ -10,17 +10,19 @@ F1 (the list of keyboard shortcuts).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QMetaMethod, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QSplitter, QWidget
 
 from latentlab.ui.base.theme import PROJECTOR, Look, apply_look, current, projector_look, restyle_plots, system_look
 from latentlab.ui.main.shortcuts_help import show_shortcuts
 
 if TYPE_CHECKING:
-    from latentlab.ui.main.main_window import MainWindow
+    from latentlab.ui.main.screen_fit import ScreenFit
 
 TOGGLE_KEY = "F11"
 #: On a screen with fewer lines than this, presentation mode hides the training panel and
@@ -61,14 +63,32 @@ def _dock_title_font(dock: QDockWidget) -> None:
     dock.setFont(font)
 
 
+@dataclass
+class PresentationParts:
+    """What presentation mode rearranges besides the top-level window itself."""
+
+    bottom_action: QAction  # shows / hides the training panel (T)
+    top_splitter: QSplitter  # the map | decoded view splitter
+    screen_fit: ScreenFit
+    quiet_labels: tuple[QWidget, ...]  # status-bar labels hidden in the room
+    docks_shown: Callable[[], bool]  # a dock (the interpolation strip) is open
+    dock_shown: Callable[[bool], None]  # the window fits a shown dock into its screen
+    restyle: Callable[[], None]  # the map's colours follow the look
+    say: Callable[[str, int], None]  # a status-bar message
+
+
 class PresentationMode(QObject):
     toggled = Signal(bool)  # presentation mode on / off
     #: "Play interpolation" was asked for (P): the interpolation strip plays its path.
     playRequested = Signal()
 
-    def __init__(self, window: MainWindow, view_menu: QMenu, help_menu: QMenu) -> None:
+    def __init__(self, window: QWidget, parts: PresentationParts, view_menu: QMenu, help_menu: QMenu) -> None:
+        """``window``: the top-level window that goes full screen (through the Qt main window's
+        own API only); ``parts``: what else the mode rearranges. The actions are the window's
+        to add (``actions()``), so F11, P and F1 work wherever the focus is."""
         super().__init__(window)
         self.window = window
+        self.parts = parts
         self._normal_geometry: QByteArray | None = None
         self._was_maximized = False
         self._bottom_was_shown = True
@@ -96,8 +116,10 @@ class PresentationMode(QObject):
         action.setStatusTip(tip)
         action.setCheckable(checkable)
         (action.toggled if checkable else action.triggered).connect(slot)
-        self.window.addAction(action)
         return action
+
+    def actions(self) -> list[QAction]:
+        return [self.toggle_action, self.play_action, self.help_action]
 
     # ------------------------------------------------------------ state
     @property
@@ -113,41 +135,41 @@ class PresentationMode(QObject):
         if self.toggle_action.isChecked() != on:
             self.toggle_action.setChecked(on)  # comes back here through toggled
             return
-        window = self.window
+        window, parts = self.window, self.parts
         if on == (current().name == PROJECTOR.name):
             return
         if on:
             self._normal_geometry = window.saveGeometry()
             self._was_maximized = window.isMaximized()
             height = self._screen_height()
-            self._bottom_was_shown = window.bottom_action.isChecked()
-            if height < COMPACT_BELOW_HEIGHT or window.docks_shown():
-                window.bottom_action.setChecked(False)  # the map, the digit (and the dock) get the room
+            self._bottom_was_shown = parts.bottom_action.isChecked()
+            if height < COMPACT_BELOW_HEIGHT or parts.docks_shown():
+                parts.bottom_action.setChecked(False)  # the map, the digit (and the dock) get the room
             self.apply(projector_look(height))
-            for label in (window.status_dataset, window.status_device):  # the room reads the model and
-                label.hide()  # the hints; the data and the device left the hints no room at 1024 pixels
+            for label in parts.quiet_labels:  # the room reads the model and the hints; the data and
+                label.hide()  # the device left the hints no room at 1024 pixels
             window.showFullScreen()
-            window.screen_fit.cover_screen()
-            self._top_sizes = window.top_splitter.sizes()
+            parts.screen_fit.cover_screen()
+            self._top_sizes = parts.top_splitter.sizes()
             width = window.screen().geometry().width() if window.screen() is not None else window.width()
-            window.top_splitter.setSizes([round(width * (1 - DECODED_SHARE)), round(width * DECODED_SHARE)])
-            hint = ", T for the training panel" if not window.bottom_action.isChecked() else ""
-            window.statusBar().showMessage(f"Presentation mode: F11 to leave, F1 for the keys{hint}", 6000)
+            parts.top_splitter.setSizes([round(width * (1 - DECODED_SHARE)), round(width * DECODED_SHARE)])
+            hint = ", T for the training panel" if not parts.bottom_action.isChecked() else ""
+            parts.say(f"Presentation mode: F11 to leave, F1 for the keys{hint}", 6000)
         else:
             self.apply(system_look())
-            for label in (window.status_dataset, window.status_device):
+            for label in parts.quiet_labels:
                 label.show()
-            window.bottom_action.setChecked(self._bottom_was_shown)
+            parts.bottom_action.setChecked(self._bottom_was_shown)
             window.showMaximized() if self._was_maximized else window.showNormal()
             if self._normal_geometry is not None:
                 window.restoreGeometry(self._normal_geometry)
-                window.screen_fit.keep_on_screen()  # the platform may place the frame a title bar lower
+                parts.screen_fit.keep_on_screen()  # the platform may place the frame a title bar lower
             self._normal_geometry = None
             if self._top_sizes is not None:  # in the restored width
-                window.top_splitter.setSizes(self._top_sizes)
+                parts.top_splitter.setSizes(self._top_sizes)
                 self._top_sizes = None
-            if window.docks_shown():  # the panel is back: does the window still fit its screen?
-                window.fit_screen(True)
+            if parts.docks_shown():  # the panel is back: does the window still fit its screen?
+                parts.dock_shown(True)
         self.toggled.emit(on)
 
     def _screen_height(self) -> int:
@@ -161,7 +183,7 @@ class PresentationMode(QObject):
         window = self.window
         restyle_fonts(window, look)
         restyle_plots(window, look)
-        window.explorer.restyle()
+        self.parts.restyle()
 
     @Slot(object)
     def _on_color_scheme_changed(self, scheme) -> None:
@@ -174,7 +196,7 @@ class PresentationMode(QObject):
         if self.isSignalConnected(QMetaMethod.fromSignal(self.playRequested)):
             self.playRequested.emit()
         else:
-            self.window.statusBar().showMessage("No interpolation strip to play in this window", 4000)
+            self.parts.say("No interpolation strip to play in this window", 4000)
 
     @Slot()
     def show_help(self) -> None:

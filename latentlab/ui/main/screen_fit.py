@@ -11,14 +11,11 @@ is brought back inside: platforms settle a geometry in steps.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, QTimer, Slot
-from PySide6.QtGui import QGuiApplication, QScreen
-from PySide6.QtWidgets import QDockWidget
-
-if TYPE_CHECKING:
-    from latentlab.ui.main.main_window import MainWindow
+from PySide6.QtGui import QAction, QGuiApplication, QScreen
+from PySide6.QtWidgets import QDockWidget, QWidget
 
 #: A fresh window's size where the screen has room for it (else the screen's available area).
 DEFAULT_SIZE = (1400, 860)
@@ -32,19 +29,45 @@ KEEP_ON_SCREEN_S = 1.0
 COVER_CHECK_MS = 300
 
 
-class ScreenFit(QObject):
-    """The main window's size and place on its screen (an event filter on the window)."""
+def _never() -> bool:
+    return False
 
-    def __init__(self, window: MainWindow, *, enabled: bool = True) -> None:
+
+def _silent(text: str, ms: int) -> None:
+    pass
+
+
+class ScreenFit(QObject):
+    """A top-level window's size and place on its screen (an event filter on the window).
+
+    It handles the window through the Qt main window's own API; what else it needs (the
+    training panel's show / hide action, whether presentation mode is on, a status-bar
+    message, whether the window is closing) comes through ``attach``.
+    """
+
+    def __init__(self, window: QWidget, *, enabled: bool = True) -> None:
         """``enabled=False``: only DEFAULT_SIZE, wherever the screen is (``--screenshot``)."""
         super().__init__(window)
         self.window = window
         self.enabled = enabled
+        self.bottom_action: QAction | None = None
+        self.is_presenting: Callable[[], bool] = _never
+        self.say: Callable[[str, int], None] = _silent
+        self.closing: Callable[[], bool] = _never
         self._placed = False  # the window manager has framed the window (first show)
         self._keep_until = 0.0  # keep_on_screen: until then, moves and resizes are fitted to the screen
         self._fit_until = 0.0  # dock_shown: until then, a window taller than its screen drops the panel
         self._frame_seen = QSize(0, 0)  # the frame's extra size, the largest seen (frame_extra)
         window.installEventFilter(self)
+
+    def attach(self, bottom_action: QAction, *, is_presenting: Callable[[], bool],
+               say: Callable[[str, int], None], closing: Callable[[], bool]) -> None:
+        """The training panel's toggle (hidden when the window cannot fit its screen with
+        it), presentation mode's state, the status bar, the window's closing."""
+        self.bottom_action = bottom_action
+        self.is_presenting = is_presenting
+        self.say = say
+        self.closing = closing
 
     # ------------------------------------------------------------ fitting
     def fit(self, screen: QScreen | None = None, *, fresh: bool = False) -> None:
@@ -97,7 +120,7 @@ class ScreenFit(QObject):
 
     @Slot()
     def _refit(self) -> None:
-        if not self.window._shut_down:
+        if not self.closing():
             self.fit()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802
@@ -141,13 +164,13 @@ class ScreenFit(QObject):
         training panel is hidden if the window cannot fit its screen with it (the dock
         asked for 886 pixels on a 768-line laptop). T shows the panel again; that is not
         undone."""
-        window = self.window
-        if not shown:
+        bottom = self.bottom_action
+        if not shown or bottom is None:
             return
-        if window.presentation.active:
-            if window.bottom_action.isChecked():
-                window.bottom_action.setChecked(False)  # the room's view: the map, the digit, the strip
-                window.statusBar().showMessage("The training panel makes room for the dock: T shows it", 8000)
+        if self.is_presenting():
+            if bottom.isChecked():
+                bottom.setChecked(False)  # the room's view: the map, the digit, the strip
+                self.say("The training panel makes room for the dock: T shows it", 8000)
             return
         if dock is not None:
             self._grow_for(dock)
@@ -167,15 +190,15 @@ class ScreenFit(QObject):
             self.fit()  # and move it up if it now reaches past the screen's bottom
 
     def _check_fit(self) -> None:
-        window = self.window
+        window, bottom = self.window, self.bottom_action
         screen = window.screen()
-        if screen is None or not window.bottom_action.isChecked():
+        if screen is None or bottom is None or not bottom.isChecked():
             return
         available = screen.availableGeometry().height()
         if max(window.minimumSizeHint().height(), window.height()) > available:
             self._fit_until = 0.0
-            window.bottom_action.setChecked(False)
-            window.statusBar().showMessage("The training panel is hidden to fit the screen: T shows it", 8000)
+            bottom.setChecked(False)
+            self.say("The training panel is hidden to fit the screen: T shows it", 8000)
             QTimer.singleShot(0, self, self._shrink_to_screen)  # once the layout has let go of the panel
 
     @Slot()

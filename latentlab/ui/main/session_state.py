@@ -11,13 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QSettings
-from PySide6.QtWidgets import QSplitter
-
-if TYPE_CHECKING:
-    from latentlab.ui.main.main_window import MainWindow
+from PySide6.QtWidgets import QSplitter, QWidget
 
 GROUP = "lastSession"
 KEYS = ("models", "projection", "view", "dims", "marker", "geometry", "windowState", "splitters", "presentation",
@@ -127,61 +124,63 @@ def save(settings: QSettings, state: SessionState) -> None:
 
 
 # ------------------------------------------------------- window <-> state
-def splitters_of(window: MainWindow) -> list[QSplitter]:
-    """The window's splitters in a stable order (outermost first)."""
-    return [window.splitter, *window.splitter.findChildren(QSplitter)]
+def splitters_of(splitter: QSplitter) -> list[QSplitter]:
+    """The window's outermost ``splitter`` and the ones inside it, in a stable order."""
+    return [splitter, *splitter.findChildren(QSplitter)]
 
 
-def capture(window: MainWindow) -> SessionState:
-    """The state of ``window`` now (the normal geometry even in presentation mode)."""
-    presentation = window.presentation.active
+def capture(window: QWidget, *, splitter: QSplitter, presentation, shown, latent_map, projection: str,
+            grid: bool) -> SessionState:
+    """The state now: ``window``'s geometry (the normal one even in ``presentation`` mode),
+    docks and splitters, and the view of ``shown`` (the model on the map) on ``latent_map``."""
+    presenting = presentation.active
     state = SessionState(
-        geometry=window.presentation.normal_geometry() if presentation else window.saveGeometry(),
+        geometry=presentation.normal_geometry() if presenting else window.saveGeometry(),
         window_state=window.saveState(),
-        splitters=[s.saveState() for s in splitters_of(window)],
-        presentation=presentation,
-        grid=window.decoded_view.grid_mode,
+        splitters=[s.saveState() for s in splitters_of(splitter)],
+        presentation=presenting,
+        grid=grid,
     )
-    session = window.session or window.explorer.session  # closed during the first screen: its model
-    if session is not None and session.path is not None:
-        state.models = [str(Path(session.path).resolve())]
-        state.projection = window.projection_picker.kind()
-        if not window.latent_map.following:  # a view the user chose; else the next start frames the points
-            (x0, x1), (y0, y1) = window.latent_map.visible_region()
+    if shown is not None and shown.path is not None:
+        state.models = [str(Path(shown.path).resolve())]
+        state.projection = projection
+        if not latent_map.following:  # a view the user chose; else the next start frames the points
+            (x0, x1), (y0, y1) = latent_map.visible_region()
             state.view = (x0, x1, y0, y1)
-        state.dims = window.latent_map.dims()
-        state.marker = window.latent_map.marker_position()
+        state.dims = latent_map.dims()
+        state.marker = latent_map.marker_position()
     return state
 
 
-def restore_layout(window: MainWindow, state: SessionState) -> None:
+def restore_layout(window: QWidget, splitter: QSplitter, state: SessionState,
+                   fit_into_screen: Callable[[], None]) -> None:
     """Geometry, docks and splitters (before the window is shown). A geometry saved on a
     larger screen (or one no longer attached) is fitted into the screen it opens on."""
     if state.geometry is not None:
         window.restoreGeometry(state.geometry)
-        window.fit_into_screen()
+        fit_into_screen()
     if state.window_state is not None:
         window.restoreState(state.window_state)
-    for splitter, saved in zip(splitters_of(window), state.splitters):
-        splitter.restoreState(saved)
+    for inner, saved in zip(splitters_of(splitter), state.splitters):
+        inner.restoreState(saved)
 
 
-def restore_view(window: MainWindow, state: SessionState) -> bool:
+def restore_view(state: SessionState, *, shown, explorer, picker, grid_action) -> bool:
     """Projection, slice dims, map view, marker and grid of the model the state was saved with.
 
-    Only when that model is the open one (the session, or the first screen's preview of it);
+    Only when that model is ``shown`` (the session, or the first screen's preview of it);
     True when restored. A UMAP view and marker are in the layout's coordinates, so they
     are applied when the layout is shown (from the cache within a poll interval, else
     after the fit).
     """
-    session = window.session or window.explorer.session
+    session = shown
     if session is None or session.path is None or not state.models:
         return False
     if str(Path(session.path).resolve()) != state.models[0]:
         return False
-    lmap = window.latent_map
+    lmap = explorer.map
     if state.projection is not None and session.latent_dim > 2:
-        window.projection_picker.set_kind(state.projection)
+        picker.set_kind(state.projection)
     if state.dims is not None and max(state.dims) < session.latent_dim and session.latent_dim > 2:
         lmap.dim_x.setValue(state.dims[0])
         lmap.dim_y.setValue(state.dims[1])
@@ -189,14 +188,14 @@ def restore_view(window: MainWindow, state: SessionState) -> bool:
     if state.view is not None:
         x0, x1, y0, y1 = state.view
         view = ((x0, x1), (y0, y1))
-    if window.explorer.waiting_for_umap:
-        window.explorer.restore_on_umap(view, state.marker)
+    if explorer.waiting_for_umap:
+        explorer.restore_on_umap(view, state.marker)
     else:
         if view is not None:
             lmap.following = False
             lmap.set_region(*view)
         if state.marker is not None:
-            window.explorer.set_marker(*state.marker)
+            explorer.set_marker(*state.marker)
     if state.grid:
-        window.grid_action.setChecked(True)
+        grid_action.setChecked(True)
     return True

@@ -2,7 +2,7 @@
 
 ``latentlab`` with no argument opens the model of the last session, else the pretrained
 VAE (``latentlab.pretrained.default_checkpoint``). The window module imports no PyTorch,
-so the window is built and painted first (~0.7 s). ``EngineLoader`` then works in a
+so the window is built and painted first (~0.7 s). ``load_engine`` then works in a
 worker thread:
 
 1. The first screen: when the checkpoint is one that ``latentlab.preview`` runs in NumPy
@@ -30,19 +30,23 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
-from latentlab.ui.main.session_state import SessionState, restore_view
-from latentlab.ui.work.runtime import describe_exception
-from latentlab.ui.work.threads import BackgroundTask
+from latentlab.app.tasks import ErrorSink, TaskState, describe_exception
+
+from latentlab.ui.main.session_state import SessionState
+from latentlab.ui.work.tasks import Task
 
 if TYPE_CHECKING:
-    from latentlab.ui.main.main_window import MainWindow
+    from latentlab.app.state import AppState
+    from latentlab.ui.map.explorer import Explorer
 
 TRACE_ENV = "LATENTLAB_STARTUP_TRACE"
 #: PyTorch's import waits at most this long for the first screen (see EngineLoader).
@@ -58,79 +62,85 @@ class Loaded:
     error: str  # why nothing was opened ("" when fine)
 
 
-class EngineLoader(QObject):
-    """Shows the first screen's preview, imports PyTorch and the model code, opens the
-    first checkpoint and warms the networks."""
+def load_engine(path: str | None, first_screen_shown: threading.Event, state: TaskState) -> Loaded:
+    """The start-up loader (a Task's function, in its own thread): hand the first screen's
+    preview over as a partial result (before PyTorch), wait until it is painted, import
+    PyTorch and the model code, open the first checkpoint and warm its networks.
 
-    previewed = Signal(object)  # a PreviewSession of the checkpoint, before PyTorch
-    finished = Signal(object)  # Loaded
+    ``first_screen_shown`` is set by the GUI when the preview's map is painted. Until then
+    the import of PyTorch waits: it holds the GIL most of its ~1.8 s, and run alongside
+    it the first screen took 4 s instead of 0.4 s (measured on 2 cores).
+    """
+    _preview(path, first_screen_shown, state)
+    try:
+        import numpy as np
 
-    def __init__(self, path: str | None) -> None:
-        super().__init__()
-        self.path = path
-        #: Set by the GUI when the preview's map is painted. Until then the import of
-        #: PyTorch waits: it holds the GIL most of its ~1.8 s, and run alongside it the
-        #: first screen took 4 s instead of 0.4 s (measured on 2 cores).
-        self.first_screen_shown = threading.Event()
-
-    @Slot()
-    def run(self) -> None:
-        path = self.path
-        self._preview(path)
-        try:
-            import numpy as np
-
-            from latentlab.latent import projection  # noqa: F401 - imported off the GUI thread
-            from latentlab.pretrained import default_checkpoint
-
-            from latentlab.app import jobs  # noqa: F401 - imported here so the GUI thread finds them loaded
-
-            from latentlab.ui.work import workers
-            from latentlab.app.session import Session
-
-            if path is None:
-                default = default_checkpoint()
-                if default is None:
-                    self.finished.emit(Loaded(None, None, "The pretrained VAE is not installed "
-                                              "(resources/pretrained/vae.safetensors is missing)."))
-                    return
-                path = str(default)
-            session = Session.open(path)
-            if session.latent_dim > 2:
-                import sklearn.decomposition  # noqa: F401 - the map opens in PCA
-            session.map_points()  # the first forward passes of a process are slow: pay them here
-            session.decode(np.zeros((1, session.latent_dim), np.float32))
-            image = session.decode_image(np.zeros(session.latent_dim, np.float32))
-            session.judge_image(image)
-        except Exception as exc:  # noqa: BLE001 - reported in the window, which stays usable
-            from latentlab.errors import LatentLabError
-
-            if not isinstance(exc, LatentLabError):
-                traceback.print_exc()
-            name = Path(path).name if path else "the pretrained VAE"
-            self.finished.emit(Loaded(None, path, f"Could not open {name}: {describe_exception(exc)}"))
-            return
-        self.finished.emit(Loaded(session, path, ""))
-
-    def _preview(self, path: str | None) -> None:
-        """Emit ``previewed`` when the checkpoint runs without PyTorch (latentlab.preview)."""
+        from latentlab.app import jobs, training_job  # noqa: F401 - imported here so the GUI thread finds them loaded
+        from latentlab.app.session import Session
+        from latentlab.latent import projection  # noqa: F401 - imported off the GUI thread
         from latentlab.pretrained import default_checkpoint
-        from latentlab.preview import PreviewUnavailable, open_preview
 
-        from latentlab.preview.session import PreviewSession
+        if path is None:
+            default = default_checkpoint()
+            if default is None:
+                return Loaded(None, None, "The pretrained VAE is not installed "
+                              "(resources/pretrained/vae.safetensors is missing).")
+            path = str(default)
+        session = Session.open(path)
+        if session.latent_dim > 2:
+            import sklearn.decomposition  # noqa: F401 - the map opens in PCA
+        session.map_points()  # the first forward passes of a process are slow: pay them here
+        session.decode(np.zeros((1, session.latent_dim), np.float32))
+        image = session.decode_image(np.zeros(session.latent_dim, np.float32))
+        session.judge_image(image)
+    except Exception as exc:  # noqa: BLE001 - reported in the window, which stays usable
+        from latentlab.errors import LatentLabError
 
-        target = path if path is not None else default_checkpoint()
-        if target is None:
-            return
-        try:
-            preview = open_preview(target)
-        except PreviewUnavailable:
-            return  # the window waits for PyTorch; the real loader reports any problem
-        except Exception:  # noqa: BLE001 - a bug in the preview must not cost the start-up
+        if not isinstance(exc, LatentLabError):
             traceback.print_exc()
-            return
-        self.previewed.emit(PreviewSession(preview))
-        self.first_screen_shown.wait(FIRST_SCREEN_WAIT_S)
+        name = Path(path).name if path else "the pretrained VAE"
+        return Loaded(None, path, f"Could not open {name}: {describe_exception(exc)}")
+    return Loaded(session, path, "")
+
+
+def _preview(path: str | None, first_screen_shown: threading.Event, state: TaskState) -> None:
+    """Hand over a PreviewSession when the checkpoint runs without PyTorch (latentlab.preview)."""
+    from latentlab.pretrained import default_checkpoint
+    from latentlab.preview import PreviewUnavailable, open_preview
+    from latentlab.preview.session import PreviewSession
+
+    target = path if path is not None else default_checkpoint()
+    if target is None:
+        return
+    try:
+        preview = open_preview(target)
+    except PreviewUnavailable:
+        return  # the window waits for PyTorch; the real loader reports any problem
+    except Exception:  # noqa: BLE001 - a bug in the preview must not cost the start-up
+        traceback.print_exc()
+        return
+    state.set_partial_result(PreviewSession(preview))
+    first_screen_shown.wait(FIRST_SCREEN_WAIT_S)
+
+
+class StartupShell(Protocol):
+    """What the start-up asks of the window (the main window implements it)."""
+
+    def show_preview(self, preview) -> None: ...
+
+    def show_preview_losses(self, preview) -> None: ...
+
+    def engine_loaded(self) -> None: ...
+
+    def set_session(self, session, *, keep_view: bool = False) -> None: ...
+
+    def restore_view(self, saved: SessionState) -> bool: ...
+
+    def startup_failed(self, message: str, *, ask_user: bool) -> None: ...
+
+    def startup_opened(self, path: str, notice: str) -> None: ...
+
+    def open_dropped(self) -> None: ...
 
 
 class Startup(QObject):
@@ -138,9 +148,15 @@ class Startup(QObject):
 
     done = Signal()
 
-    def __init__(self, window: MainWindow, checkpoint: str | None, state: SessionState) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, shell: StartupShell, app_state: AppState, explorer: Explorer, checkpoint: str | None,
+                 state: SessionState, *, errors: ErrorSink | None = None, parent: QObject | None = None) -> None:
+        """``shell``: the window's start-up methods; ``app_state``, ``explorer``: what the
+        map shows; ``state``: the saved session to restore."""
+        super().__init__(parent)
+        self.shell = shell
+        self.app_state = app_state
+        self.explorer = explorer
+        self.errors = errors
         self.state = state
         self.origin = "argument" if checkpoint else "default"
         self.notice = ""
@@ -151,7 +167,7 @@ class Startup(QObject):
             else:
                 self.notice = f"The last session's model {Path(state.models[0]).name} is gone; opened the default."
         self.path = path
-        self.task: BackgroundTask | None = None
+        self.task: Task | None = None
         #: The loader's event that lets PyTorch's import start (kept here: the loader object
         #: is deleted with its thread).
         self.first_screen_shown = threading.Event()
@@ -159,11 +175,10 @@ class Startup(QObject):
         self.preview = None  # the first screen's PreviewSession, once shown
 
     def start(self) -> None:
-        loader = EngineLoader(self.path)
-        self.first_screen_shown = loader.first_screen_shown
-        loader.previewed.connect(self._on_previewed)
-        loader.finished.connect(self._on_loaded)
-        self.task = BackgroundTask(loader, "startup", parent=self)
+        self.task = Task(partial(load_engine, self.path, self.first_screen_shown), "startup", errors=self.errors,
+                         title="Could not start", demote=False, parent=self)
+        self.task.partial.connect(self._on_previewed)
+        self.task.done.connect(self._on_loaded)
         self.task.start()
 
     def wait(self) -> None:
@@ -174,60 +189,65 @@ class Startup(QObject):
 
     @Slot(object)
     def _on_previewed(self, preview) -> None:
-        window = self.window
-        if window._shut_down or window.session is not None:
+        if self.app_state.closing or self.app_state.session is not None:
             return
         self.preview = preview
-        window.show_preview(preview)
+        self.shell.show_preview(preview)
         if self.origin == "restored":
-            self.view_restored = restore_view(window, self.state)
-        if preview.judge is None or window.latent_map.has_territory():
+            self.view_restored = self.shell.restore_view(self.state)
+        if preview.judge is None or self.explorer.map.has_territory():
             self._first_screen_shown()
         else:
-            window.explorer.territoryShown.connect(self._first_screen_shown)
+            self.explorer.territoryShown.connect(self._first_screen_shown)
 
     @Slot()
     def _first_screen_shown(self) -> None:
         """The preview's territory is painted: its loss curves, then PyTorch may load."""
-        if self.preview is not None and not self.window._shut_down:
-            self.window.show_preview_losses(self.preview)
+        if self.preview is not None and not self.app_state.closing:
+            self.shell.show_preview_losses(self.preview)
         self.first_screen_shown.set()
         try:
-            self.window.explorer.territoryShown.disconnect(self._first_screen_shown)
+            self.explorer.territoryShown.disconnect(self._first_screen_shown)
         except (RuntimeError, TypeError):
             pass  # was not connected
 
     @Slot(object)
     def _on_loaded(self, loaded: Loaded) -> None:
-        window = self.window
-        if window._shut_down:
+        shell, shown = self.shell, self.explorer.session
+        if self.app_state.closing:
             return
-        window.engine_loaded()
-        previewing = getattr(window.explorer.session, "is_preview", False)
+        shell.engine_loaded()
+        previewing = shown is not None and shown.is_preview
         if loaded.session is None:
             if previewing:
-                window.set_session(None)
-            window.welcome.set_notice(loaded.error)
-            window.statusBar().showMessage(loaded.error, 10_000)
-            if self.origin == "argument":
-                window.show_error("Could not open the checkpoint", loaded.error)
+                shell.set_session(None)
+            shell.startup_failed(loaded.error, ask_user=self.origin == "argument")
         else:
-            same = previewing and window.explorer.session.path == loaded.session.path
-            window.set_session(loaded.session, keep_view=same)
-            window.recent_menu.add(loaded.path)
+            same = previewing and shown.path == loaded.session.path
+            shell.set_session(loaded.session, keep_view=same)
             if self.origin == "restored" and not (same and self.view_restored):
-                restore_view(window, self.state)
-            window.statusBar().showMessage(self.notice or f"Opened {Path(loaded.path).name}", 8000)
-        QTimer.singleShot(0, window.open_dropped)  # a file dropped on the window meanwhile
+                shell.restore_view(self.state)
+            shell.startup_opened(loaded.path, self.notice)
+        QTimer.singleShot(0, self, self._open_dropped)  # a file dropped on the window meanwhile
         self.done.emit()
+
+    @Slot()
+    def _open_dropped(self) -> None:
+        self.shell.open_dropped()
 
 
 class StartupTrace(QObject):
     """Records when the window is first painted and when the map is explorable, then quits."""
 
-    def __init__(self, window: MainWindow, out: str | os.PathLike) -> None:
+    def __init__(self, window: QWidget, app_state: AppState, explorer: Explorer, failed: Callable[[], bool],
+                 out: str | os.PathLike) -> None:
+        """``window``: the top-level window whose first paint counts; ``failed()``: nothing
+        could be opened (the welcome page's notice shows)."""
         super().__init__(window)
         self.window = window
+        self.app_state = app_state
+        self.explorer = explorer
+        self.failed = failed
         self.out = Path(out)
         self.times: dict[str, float] = {}  # wall-clock time.time() of each event
         self.cpu: dict[str, float] = {}  # the process's CPU seconds by then (all threads)
@@ -243,9 +263,10 @@ class StartupTrace(QObject):
         self._poll.start()
 
     @classmethod
-    def from_environment(cls, window: MainWindow) -> StartupTrace | None:
+    def from_environment(cls, window: QWidget, app_state: AppState, explorer: Explorer,
+                         failed: Callable[[], bool]) -> StartupTrace | None:
         out = os.environ.get(TRACE_ENV)
-        return cls(window, out) if out else None
+        return cls(window, app_state, explorer, failed, out) if out else None
 
     def mark(self, event: str) -> None:
         if event not in self.times:
@@ -262,19 +283,19 @@ class StartupTrace(QObject):
         """Mark "explorable" once a session (the preview or the real one) shows its points,
         territory and decode, and "session_set" once the PyTorch session is open; stop
         when both are marked, or when nothing could be opened."""
-        window = self.window
+        explorer = self.explorer
         now = time.perf_counter()
         if "explorable" in self.times and "session_set" not in self.times:
             self.longest_gap_s = max(self.longest_gap_s, now - self._last_poll)
         self._last_poll = now
-        if window.session is not None:
+        if self.app_state.session is not None:
             self.mark("session_set")
-        if window.welcome.notice.isVisible():  # nothing could be opened: record and stop
+        if self.failed():  # nothing could be opened: record and stop
             self._finish()
             return
-        if "explorable" not in self.times and window.explorer.session is not None \
-                and window.decoded_view.image() is not None and window.latent_map.has_territory():
-            window.latent_map.plot.viewport().repaint()  # the points and the territory, painted now
+        if "explorable" not in self.times and explorer.session is not None \
+                and explorer.view.image() is not None and explorer.map.has_territory():
+            explorer.map.plot.viewport().repaint()  # the points and the territory, painted now
             self.mark("explorable")
         if "explorable" in self.times and "session_set" in self.times:
             self._finish()

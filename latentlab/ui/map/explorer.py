@@ -28,16 +28,18 @@ from latentlab.app.jobs_base import ManifoldImage, SampleLabels, TerritoryImage
 from latentlab.ui.base.palette import class_rgb
 from latentlab.ui.map.latent_map import LatentMap
 from latentlab.ui.panels.decoded_view import DecodedView
-from latentlab.ui.work.threads import ComputeLane
+from latentlab.ui.work.tasks import ComputeLane
 
 if TYPE_CHECKING:  # these import PyTorch or SciPy; the explorer is built before them (see startup.py)
+    from latentlab.app.protocol import ExplorableSession
+    from latentlab.app.state import AppState
+    from latentlab.app.tasks import ErrorSink
+    from latentlab.app.training_job import TrainingSnapshot
     from latentlab.latent.embedding import EmbeddingProjection
     from latentlab.latent.projection import PCAProjection, SliceProjection
 
-    from latentlab.preview.session import PreviewSession
     from latentlab.ui.map.projection_controller import ProjectionController
-    from latentlab.app.session import MapPoints, Session
-    from latentlab.ui.work.workers import TrainingSnapshot
+    from latentlab.app.map_points import MapPoints
 
 
 @dataclass
@@ -87,7 +89,6 @@ def padded(x_range, y_range, margin: float):
 
 class Explorer(QObject):
     decoded = Signal()  # the decoded view holds the marker's new decode
-    errorRaised = Signal(str, str)  # title, message
     #: The marker's distance to the data on the map, in data spacings (NaN: unknown).
     markerDistance = Signal(float)
     #: A new projection is shown (another kind or slice, UMAP ready, a training snapshot):
@@ -97,12 +98,16 @@ class Explorer(QObject):
     territoryShown = Signal()
 
     def __init__(self, latent_map: LatentMap, decoded_view: DecodedView, options: ExplorerOptions | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *, errors: ErrorSink | None = None,
+                 state: AppState | None = None) -> None:
+        """``errors``: where the lanes' failures are shown; ``state``: the app state that
+        learns the marker's place and the projection kind (None: nobody listens)."""
         super().__init__(parent)
         self.map = latent_map
         self.view = decoded_view
         self.options = options or ExplorerOptions()
-        self.session: Session | None = None
+        self.state = state
+        self.session: ExplorableSession | None = None
         self.points: MapPoints | None = None
         self.projection = None
         #: What the picker asks for ("slice", "pca" or "umap"); ``projection.kind`` says what
@@ -124,10 +129,10 @@ class Explorer(QObject):
         self._finer_territory: tuple[int, ...] = ()  # a GAN's first colouring: territory after its samples
         self._colouring_failed = False
 
-        self.territory_lane = ComputeLane("territory", self)
-        self.decode_lane = ComputeLane("decode", self)
+        self.territory_lane = ComputeLane("territory", self, errors=errors)
+        self.decode_lane = ComputeLane("decode", self, errors=errors)
         #: The NumPy jobs of a PreviewSession (the first screen, before PyTorch is loaded).
-        self.preview_lane = ComputeLane("preview", self, make_models=None)
+        self.preview_lane = ComputeLane("preview", self, errors=errors, make_models=None)
         self._lanes = (self.territory_lane, self.decode_lane, self.preview_lane)
         for lane in self._lanes:
             lane.result.connect(self._on_lane_result)
@@ -145,7 +150,7 @@ class Explorer(QObject):
         self.view.gridToggled.connect(self._on_grid_toggled)
 
     # ------------------------------------------------------------- session
-    def set_session(self, session: Session | PreviewSession | None, kind: str | None = None, *,
+    def set_session(self, session: ExplorableSession | None, kind: str | None = None, *,
                     keep_view: bool = False) -> None:
         """Show ``session`` in the projection of ``kind`` (default: the current kind).
 
@@ -162,7 +167,7 @@ class Explorer(QObject):
         self.session = session
         if kind is not None:
             self._check_kind(kind)
-            self.kind = kind
+            self._set_kind(kind)
         if not keep_view or session is None:
             self.map.set_territory(None)
         if session is None:
@@ -206,7 +211,7 @@ class Explorer(QObject):
 
     def _caption(self) -> str:
         session, n = self.session, len(self.points.latents)
-        note = getattr(session, "data_note", "")  # a model opened without its data says why
+        note = session.data_note  # a model opened without its data says why
         if note:
             return f"{'No points' if self.points.from_data else f'{n:,} samples z ~ N(0, I), no classes'}: {note}"
         if self.points.from_data:
@@ -243,6 +248,8 @@ class Explorer(QObject):
             return
         if x is None or y is None:
             x, y = self.map.marker_position()
+        if self.state is not None:
+            self.state.set_marker(float(x), float(y))
         xy = np.array([[x, y]], np.float32)
         z = self.projection.to_latent(xy)
         self.view.show_image(self.session.decode_image(z))
@@ -297,6 +304,11 @@ class Explorer(QObject):
             self._axis_labels = labels
             self.map.set_axis_labels(*labels)
 
+    def _set_kind(self, kind: str) -> None:
+        self.kind = kind
+        if self.state is not None:
+            self.state.set_projection(kind)
+
     @staticmethod
     def _check_kind(kind: str) -> None:
         if kind not in KINDS:
@@ -308,7 +320,7 @@ class Explorer(QObject):
         self._check_kind(kind)
         if kind == self.kind and self.projection is not None:
             return
-        self.kind = kind
+        self._set_kind(kind)
         if kind != "umap":
             self._cancel_umap()
         if self.points is None:
@@ -456,7 +468,7 @@ class Explorer(QObject):
 
     def _lane(self, lane: ComputeLane) -> ComputeLane:
         """``lane``, or the preview's lane while the session is the first screen's preview."""
-        return self.preview_lane if getattr(self.session, "is_preview", False) else lane
+        return self.preview_lane if self.session is not None and self.session.is_preview else lane
 
     def request_labels(self) -> None:
         """Colour a GAN's prior samples by the judge's class of G(z)."""
@@ -489,8 +501,7 @@ class Explorer(QObject):
     def _on_lane_failed(self, job, message: str) -> None:
         if job.kind in ("territory", "sample_labels"):
             self._colouring_failed = True  # (the dialog says why) no note promising a colouring
-            self._show_busy()
-        self.errorRaised.emit(f"Computing the {job.kind.replace('_', ' ')} failed", message)
+            self._show_busy()  # (the lane's error sink shows the failure)
 
     @Slot(bool)
     def _on_territory_toggled(self, on: bool) -> None:

@@ -6,13 +6,15 @@ job is under way: polling never blocks, so the GUI thread never waits for the wo
 Only the newest request counts: a new ``request_umap`` cancels the previous one, and
 events of older jobs are ignored.
 
-Signals, all on the GUI thread:
+The worker is a process, not a thread, but it reports in the one background shape of
+``latentlab.ui.work.tasks.Task``, all on the GUI thread:
 
-- ``progress(fraction, message)``: 0..1 and what the worker is doing;
-- ``ready(projection)``: an :class:`~latentlab.latent.embedding.EmbeddingProjection` of
-  the requested latents (straight from the cache when they were laid out before); for a
-  large set first a preview layout, then the final one;
-- ``failed(message)``: a sentence for the user (umap missing, the worker died, ...).
+- ``progress(fraction, message, eta_s)``: 0..1 and what the worker is doing (eta: None);
+- ``partial(projection)``: for a large set, a preview layout while the full one is fitted;
+- ``done(projection)``: an :class:`~latentlab.latent.embedding.EmbeddingProjection` of
+  the requested latents (straight from the cache when they were laid out before);
+- ``failed(message)``: a sentence for the user (umap missing, the worker died, ...), also
+  shown by the error sink it was given (the window's dialog).
 """
 
 from __future__ import annotations
@@ -20,19 +22,25 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from latentlab.app.tasks import ErrorSink
 from latentlab.latent.umap_service import UmapFailed, UmapPartial, UmapProgress, UmapResult, UmapService
 
 POLL_MS = 50
 
 
+FAILED_TITLE = "UMAP failed: the map shows PCA"
+
+
 class ProjectionController(QObject):
-    progress = Signal(float, str)
-    ready = Signal(object)
+    progress = Signal(object, str, object)
+    partial = Signal(object)
+    done = Signal(object)
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *, service: UmapService | None = None,
-                 poll_ms: int = POLL_MS) -> None:
+                 poll_ms: int = POLL_MS, errors: ErrorSink | None = None) -> None:
         super().__init__(parent)
+        self.errors = errors
         self.service = service if service is not None else UmapService()
         self._job_id: int | None = None
         self._latents: np.ndarray | None = None
@@ -48,7 +56,7 @@ class ProjectionController(QObject):
         try:
             self._job_id = self.service.submit(key, latents)
         except ValueError as err:
-            self.failed.emit(f"Cannot lay out these latents with UMAP: {err}")
+            self._fail(f"Cannot lay out these latents with UMAP: {err}")
             return
         self._latents = latents
         self._timer.start()
@@ -78,18 +86,23 @@ class ProjectionController(QObject):
             if event.job_id != self._job_id:
                 continue
             if isinstance(event, UmapProgress):
-                self.progress.emit(event.fraction, event.message)
+                self.progress.emit(event.fraction, event.message, None)
             elif isinstance(event, UmapPartial):  # a large set's preview: shown until the full layout
-                self.ready.emit(EmbeddingProjection(event.embedding, self._latents))
+                self.partial.emit(EmbeddingProjection(event.embedding, self._latents))
             elif isinstance(event, UmapResult):
                 latents, self._job_id, self._latents = self._latents, None, None
-                self.progress.emit(1.0, "UMAP ready" + (" (from the cache)" if event.from_cache else ""))
-                self.ready.emit(EmbeddingProjection(event.embedding, latents))
+                self.progress.emit(1.0, "UMAP ready" + (" (from the cache)" if event.from_cache else ""), None)
+                self.done.emit(EmbeddingProjection(event.embedding, latents))
             elif isinstance(event, UmapFailed):
                 self._job_id, self._latents = None, None
-                self.failed.emit(event.message)
+                self._fail(event.message)
         if not self.service.busy:
             self._timer.stop()
+
+    def _fail(self, message: str) -> None:
+        if self.errors is not None:
+            self.errors.report(FAILED_TITLE, message)
+        self.failed.emit(message)
 
     def cached_layout(self, latents: np.ndarray):
         """The EmbeddingProjection of ``latents`` from a layout already laid out (the service's

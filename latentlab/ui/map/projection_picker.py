@@ -111,9 +111,10 @@ class ProjectionPicker(QWidget):
         self.kindChanged.emit(self.kind())
 
     # ------------------------------------------------------- UMAP progress
-    @Slot(float, str)
-    def set_progress(self, fraction: float, message: str) -> None:
-        self.bar.setValue(round(max(0.0, min(1.0, fraction)) * PROGRESS_STEPS))
+    @Slot(object, str, object)
+    def set_progress(self, fraction: float | None, message: str, eta_s: float | None = None) -> None:
+        if fraction is not None:
+            self.bar.setValue(round(max(0.0, min(1.0, fraction)) * PROGRESS_STEPS))
         self.bar.show()
         self.status.setStyleSheet("")
         self.status.setText(f"UMAP: {message}")

@@ -14,11 +14,15 @@ Models without a KL term (AE, GAN, WGAN-GP) hide both; the KL bars say why.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from latentlab.ui.panels.kl_bars import KLBars
+
+if TYPE_CHECKING:
+    from latentlab.app.state import AppState
 
 STEPS_PER_OCTAVE = 4
 MIN_OCTAVE, MAX_OCTAVE = -5, 6  # β from 2^-5 = 1/32 to 2^6 = 64
@@ -27,6 +31,14 @@ TIP = ("β weighs the KL term of a VAE: large β pulls every posterior to the pr
        "digits, collapsed dimensions), small β gives sharp reconstructions and a patchy map. Moving the "
        "slider fine-tunes the open model at the new β from its current weights, until the loss settles "
        "or you press Stop; on the shipped β ladder, 0.5, 1, 2, 4 and 8 show the pretrained rungs")
+
+
+def on_ladder(path) -> bool:
+    """Whether ``path`` is one of the shipped rungs of the β ladder."""
+    from latentlab.pretrained import BETA_LADDER, shipped_entry
+
+    entry = shipped_entry(path)
+    return entry is not None and entry.key in BETA_LADDER
 
 
 def beta_to_slider(beta: float) -> int:
@@ -104,6 +116,41 @@ class BetaPanel(QWidget):
 
     def beta(self) -> float:
         return float(self.spin.value())
+
+    # ------------------------------------------------------- the app state
+    def observe(self, state: AppState) -> None:
+        """Show what ``state`` shows: the model's β (the slider only for a model with a KL
+        term; enabled once a PyTorch session is open), the rungs on the β ladder, and the
+        KL bars of the model on the map (never a previous model's)."""
+        self._state = state
+        state.shown_changed.connect(self._on_shown)
+        state.engine_changed.connect(self._on_engine)
+        state.kl_changed.connect(self._on_kl)
+        self._on_shown(state.shown)
+        self._on_kl(state.kl)
+
+    def _on_shown(self, shown) -> None:
+        state = self._state
+        has_beta = shown is not None and shown.has_beta
+        session = state.session
+        note = ""
+        if has_beta and session is not None and on_ladder(session.path):
+            note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
+        if has_beta and shown.beta is not None:
+            self.set_beta(shown.beta)
+        self.set_available(has_beta, enabled=session is not None and state.engine_ready, note=note)
+
+    def _on_engine(self, ready: bool) -> None:
+        self._on_shown(self._state.shown)
+
+    def _on_kl(self, values) -> None:
+        shown = self._state.shown
+        if shown is None:
+            self.kl.set_kl(None, reason="open or train a VAE")
+        elif not shown.has_beta:
+            self.kl.set_kl(None, reason=f"a {shown.family} has no KL term")
+        else:
+            self.kl.set_kl(values, reason="" if values else "after the first epoch")
 
     def set_beta(self, beta: float) -> None:
         """Show ``beta`` without emitting ``betaChanged``."""

@@ -110,6 +110,21 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self._note: pg.LabelItem | None = None  # under the plots: why they are empty
 
     # ---------------------------------------------------------------- setup
+    def observe(self, state) -> None:
+        """Follow the app state (latentlab.app.state.AppState): the curves of the model on
+        the map, with its loss history. The first screen's preview is left to the window,
+        which fills its curves once the map is painted (``fill_from``)."""
+        state.shown_changed.connect(self._on_shown)
+
+    def _on_shown(self, shown) -> None:
+        if shown is not None and not shown.is_preview:
+            self.fill_from(shown)
+
+    def fill_from(self, shown) -> None:
+        """The loss parts and history of ``shown`` (an ExplorableSession)."""
+        self.set_parts(shown.loss_parts)
+        self.set_history(shown.history)
+
     def set_parts(self, parts: Sequence[str]) -> None:
         parts = tuple(parts)
         if parts == self.parts:

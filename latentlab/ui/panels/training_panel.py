@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -24,6 +25,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from latentlab.app.state import AppState
 
 FAMILY_TITLES = {
     "vae": "VAE (β-VAE)",
@@ -306,6 +310,30 @@ class TrainingPanel(QWidget):
             self.gamma.setValue(defaults.gamma)
 
     # ------------------------------------------------------------------ state
+    def observe(self, state: AppState) -> None:
+        """Follow the app state: the shown model's settings in the fields, an idle progress
+        bar for a newly shown model (not the previous one's "trained 5 epochs"), the
+        buttons of the training status, Start only once PyTorch is loaded."""
+        self._state = state
+        state.shown_changed.connect(self._on_shown)
+        state.training_changed.connect(self._on_training)
+        state.engine_changed.connect(self._on_engine)
+        self._on_training(state.training)
+
+    def _on_shown(self, shown) -> None:
+        if shown is not None:
+            self.set_from_config(shown.config)
+        if not self._state.is_training:
+            self.set_message("idle", 0.0)
+
+    def _on_training(self, status) -> None:
+        self.set_running(status.running, paused=status.paused)
+        if not self._state.engine_ready:
+            self.start_button.setEnabled(False)
+
+    def _on_engine(self, ready: bool) -> None:
+        self._on_training(self._state.training)
+
     def set_running(self, running: bool, paused: bool = False) -> None:
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)

@@ -1,8 +1,5 @@
-"""Process-wide pacing and helpers of the window that need no PyTorch.
-
-The window module imports these at start-up, before PyTorch is loaded (see startup.py);
-``workers.py`` re-exports them for the code that already imports them from there.
-"""
+"""Process-wide pacing of the window's threads, without PyTorch: the window module imports
+these at start-up, before PyTorch is loaded (see ui/main/startup.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +10,6 @@ import threading
 
 from PySide6.QtCore import QThread
 
-from latentlab.errors import LatentLabError
-
-#: At most this many weight/latent snapshots per second leave a training run.
-SNAPSHOTS_PER_S = 4.0
 #: Python's thread switch interval while the window runs (default 5 ms): a GUI thread that
 #: waits for the GIL gets it sooner.
 SWITCH_INTERVAL_S = 0.001
@@ -34,13 +27,6 @@ def freeze_startup_objects() -> None:
 
 def unfreeze_startup_objects() -> None:
     gc.unfreeze()
-
-
-def describe_exception(exc: BaseException) -> str:
-    """A dialog-ready message: a LatentLabError's own text, or the type and text of a bug."""
-    if isinstance(exc, LatentLabError):
-        return str(exc)
-    return f"Unexpected error ({type(exc).__name__}): {exc}"
 
 
 #: How much lower than the GUI thread the worker threads run (Linux nice levels).

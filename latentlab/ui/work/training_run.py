@@ -1,9 +1,11 @@
-"""One training run in a QThread: start, pause, resume, stop, wait, and clean up.
+"""One training run: a ``Task`` of ``run_training`` with pause, resume, β, stop and wait.
 
-The worker's signals are re-emitted from ``@Slot`` methods of this GUI-thread object, so
-everything downstream runs on the GUI thread. References to the thread and the worker
-are dropped only when ``QThread.finished`` arrives (then ``ended`` is emitted); dropping
-them earlier destroys a running QThread, which aborts the process.
+The run's partial results (step reports, weight snapshots, epoch summaries) are sorted
+into their own signals here, on the GUI thread. Stopping is the task's ``cancel`` (the
+trainer's stop flag, checked every step); a stopped run still returns its outcome and
+final weights. References to the thread are dropped only when ``QThread.finished``
+arrives (then ``ended`` is emitted); dropping them earlier destroys a running QThread,
+which aborts the process.
 """
 
 from __future__ import annotations
@@ -12,38 +14,41 @@ import time
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
+from latentlab.app.tasks import ErrorSink, TaskState
+from latentlab.app.training_job import EpochSummary, TrainingJob, TrainingSnapshot, TrainOutcome, run_training
 from latentlab.training.control import TrainControl
-from latentlab.ui.work.threads import BackgroundTask
-from latentlab.ui.work.workers import TrainingJob, TrainingWorker, TrainOutcome
+from latentlab.training.trainer import StepReport
+from latentlab.ui.work.tasks import Task
+
+#: The error dialog's title when a run raises.
+FAILED_TITLE = "Training failed"
 
 
-class TrainingRun(BackgroundTask):
-    """A heavy background task (it takes torch's thread budget, leaving a core to the GUI)
-    whose worker is a TrainingWorker; ``ended`` comes from BackgroundTask."""
+class TrainingRun(Task):
+    """A heavy task (it takes torch's thread budget, leaving a core to the GUI)."""
 
     stepReported = Signal(object)  # StepReport
     snapshotReady = Signal(object)  # TrainingSnapshot
     epochEnded = Signal(object)  # EpochSummary
-    finished = Signal(object)  # TrainOutcome, before the thread has stopped
+    finished = Signal(object)  # TrainOutcome (a failed one too), before the thread has stopped
 
-    def __init__(self, job: TrainingJob, parent: QObject | None = None) -> None:
-        super().__init__(None, "training", heavy=True, parent=parent)
+    def __init__(self, job: TrainingJob, *, errors: ErrorSink | None, budget=None,
+                 parent: QObject | None = None) -> None:
         self.job = job
         self.control: TrainControl = job.control
+        super().__init__(self._fit, "training", errors=errors, title=FAILED_TITLE, heavy=True, budget=budget,
+                         state=TaskState(on_cancel=job.control.request_stop), parent=parent)
         self.outcome: TrainOutcome | None = None
         self.stop_requested_at: float | None = None
         self.finished_at: float | None = None
+        self.partial.connect(self._on_partial_result)
+        self.done.connect(self._on_outcome)
+        self.failed.connect(self._on_failure)
+
+    def _fit(self, state: TaskState) -> TrainOutcome:
+        return run_training(self.job, state)
 
     # ----------------------------------------------------------------- control
-    def start(self) -> None:
-        worker = TrainingWorker(self.job)
-        worker.stepReported.connect(self._on_step)
-        worker.snapshotReady.connect(self._on_snapshot)
-        worker.epochEnded.connect(self._on_epoch)
-        worker.finished.connect(self._on_finished)  # before start_in_thread connects thread.quit
-        self.worker = worker
-        super().start()
-
     @property
     def paused(self) -> bool:
         return self.control.paused
@@ -57,10 +62,15 @@ class TrainingRun(BackgroundTask):
     def set_beta(self, beta: float) -> None:
         self.control.set_beta(beta)
 
-    def stop(self) -> None:
+    @property
+    def stopping(self) -> bool:
+        return self.state.cancelled
+
+    def cancel(self) -> None:
+        """Stop after the current step (the run still reports its outcome)."""
         if self.stop_requested_at is None:
             self.stop_requested_at = time.perf_counter()
-        self.control.request_stop()
+        super().cancel()
 
     def stop_and_wait(self, timeout_s: float | None = None) -> bool:
         """Stop, wait for the thread (the trainer checks the stop flag every step) and
@@ -76,7 +86,7 @@ class TrainingRun(BackgroundTask):
         """
         if self._thread is None:
             return True
-        self.stop()
+        self.cancel()
         if timeout_s is not None:
             deadline = time.monotonic() + timeout_s
             while self.outcome is None:
@@ -97,21 +107,26 @@ class TrainingRun(BackgroundTask):
             self._on_thread_finished()
         return True
 
-    # ------------------------------------------------------------ worker side
+    # ------------------------------------------------------------- results
     @Slot(object)
-    def _on_step(self, report) -> None:
-        self.stepReported.emit(report)
+    def _on_partial_result(self, value) -> None:
+        if isinstance(value, StepReport):
+            self.stepReported.emit(value)
+        elif isinstance(value, TrainingSnapshot):
+            self.snapshotReady.emit(value)
+        elif isinstance(value, EpochSummary):
+            self.epochEnded.emit(value)
 
     @Slot(object)
-    def _on_snapshot(self, snapshot) -> None:
-        self.snapshotReady.emit(snapshot)
+    def _on_outcome(self, outcome: TrainOutcome) -> None:
+        self._finish(outcome)
 
-    @Slot(object)
-    def _on_epoch(self, summary) -> None:
-        self.epochEnded.emit(summary)
+    @Slot(str)
+    def _on_failure(self, message: str) -> None:
+        """The sink has shown the error; the run's record keeps the epochs it had."""
+        self._finish(TrainOutcome("failed", message, list(self.job.history), {}, error=message))
 
-    @Slot(object)
-    def _on_finished(self, outcome: TrainOutcome) -> None:
+    def _finish(self, outcome: TrainOutcome) -> None:
         self.outcome = outcome
         self.finished_at = time.perf_counter()
         self.finished.emit(outcome)
