@@ -81,7 +81,7 @@ def test_a_cached_layout_is_ready_without_a_worker_process(qtbot, controller):
     with qtbot.waitSignal(controller.progress) as progress, qtbot.waitSignal(controller.done) as ready:
         controller.request_umap("vae|mnist-5k", z)
     np.testing.assert_array_equal(ready.args[0].embedding, embedding)
-    assert progress.args == [1.0, "UMAP ready (from the cache)"]
+    assert progress.args == [1.0, "UMAP ready (from the cache)", None]  # (fraction, message, eta_s)
     assert not controller.service.worker_alive
 
 
