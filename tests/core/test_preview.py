@@ -244,6 +244,7 @@ def test_brute_force_neighbours_agree_with_the_kd_tree(monkeypatch):
     points = rng.normal(size=(700, 2))
     points[:50] = points[0]  # duplicates: a spacing of 0 must not come out
     queries = rng.normal(size=(500, 2)) * 3
+    monkeypatch.setattr(neighbours, "_scipy_loaded", lambda: False)
     brute = PlaneIndex(points)
     monkeypatch.setattr(neighbours, "BRUTE_FORCE_MAX", 10)
     tree = PlaneIndex(points)

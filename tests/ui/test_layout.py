@@ -154,9 +154,11 @@ def test_the_16d_vae_in_pca_cuts_no_text_on_a_1024_screen(qtbot, make_window, tm
     """Its sixteen coordinates and PCA's note are the longest texts around the map."""
     from latentlab.pretrained import find
 
-    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))  # no UMAP layout: PCA, with its note
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))
     window, _ = fresh_on(qtbot, make_window, (1024, 768))
-    assert window.open_checkpoint(str(find("vae-16d").path))
+    assert window.open_checkpoint(str(find("vae-16d").path))  # in UMAP: its layout is shipped
+    picker = window.projection_picker
+    picker.combo.setCurrentIndex(picker.combo.findData("pca"))  # the user picks PCA
     window.explorer.set_marker(0.5, 0.5)
     assert window.projection_picker.kind() == "pca" and window.projection_picker.status.text()
     for presenting in (False, True):

@@ -89,7 +89,12 @@ def test_hovering_then_clicking_a_dot_of_the_vae_map_decodes_that_dot(qtbot, vae
 
 
 def test_the_same_in_presentation_mode(qtbot, vae_window):
+    from screens import screen_of
+
     window = vae_window
+    projector = screen_of((1920, 1080))  # the projector's look follows its screen's height
+    window.fit_into_screen(projector, fresh=True)
+    qtbot.waitUntil(lambda: window.screen().name() == projector.name(), timeout=5000)
     window.presentation.set_active(True)
     try:
         qtbot.waitUntil(lambda: window.latent_map.marker_size() > 26, timeout=3000)  # the projector's look

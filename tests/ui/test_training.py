@@ -35,7 +35,9 @@ def test_one_epoch_updates_the_map_and_the_loss_curves(qtbot, window, mnist):
     assert not window.is_training
     after = window.latent_map.positions()
     assert after.shape == before.shape == (1000, 2) and not np.allclose(after, before)
-    (x0, x1), (y0, y1) = window.latent_map.visible_region()  # the view followed the points
+    assert window.latent_map.following  # nobody panned: the view follows the points...
+    qtbot.waitUntil(lambda: not window.latent_map.is_gliding(), timeout=2_000)  # ...in a 240 ms glide
+    (x0, x1), (y0, y1) = window.latent_map.visible_region()
     inside = (after[:, 0] > x0) & (after[:, 0] < x1) & (after[:, 1] > y0) & (after[:, 1] < y1)
     assert inside.mean() > 0.95
     x, y = window.loss_plot.curve_data("loss", "steps")  # what the curve draws

@@ -75,6 +75,9 @@ def load_engine(path: str | None, first_screen_shown: threading.Event, state: Ta
     try:
         import numpy as np
 
+        from latentlab.torch_libraries import preload_torch_libraries
+
+        preload_torch_libraries()  # without the GIL: the GUI thread keeps running meanwhile
         from latentlab.app import jobs, training_job  # noqa: F401 - imported here so the GUI thread finds them loaded
         from latentlab.app.session import Session
         from latentlab.latent import projection  # noqa: F401 - imported off the GUI thread

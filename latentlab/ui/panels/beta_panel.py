@@ -90,6 +90,7 @@ class BetaPanel(QWidget):
         self.note = QLabel("")
         self.note.setObjectName("summary")  # the muted look
         self.note.setWordWrap(True)
+        self.note.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # never squeezed
         self.note.setToolTip(TIP)
         self.kl = KLBars()
         self.kl.setMinimumHeight(80)
@@ -134,7 +135,7 @@ class BetaPanel(QWidget):
         has_beta = shown is not None and shown.has_beta
         session = state.session
         note = ""
-        if has_beta and session is not None and on_ladder(session.path):
+        if has_beta and on_ladder(shown.path):  # the first screen's too: the panels keep their place
             note = "Shipped rungs: β = 0.5 · 1 · 2 · 4 · 8"
         if has_beta and shown.beta is not None:
             self.set_beta(shown.beta)
