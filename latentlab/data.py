@@ -483,32 +483,54 @@ def _unavailable_error(request: DatasetRequest, spec: IdxSet, err: BaseException
     )
 
 
+_EMNIST_LETTERS = tuple(f"emnist-letters-{part}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
+                        for part in ("train", "test") for kind in ("images", "labels"))
+#: The MNIST-style sets by name: their files and how torchvision downloads them.
+IDX_SETS: dict[str, IdxSet] = {
+    "mnist": IdxSet("MNIST"),
+    "fashion-mnist": IdxSet("FashionMNIST", class_names=FASHION_NAMES),
+    "kmnist": IdxSet("KMNIST", class_names=KMNIST_NAMES),
+    "emnist-letters": IdxSet("EMNIST", _EMNIST_LETTERS, tuple(string.ascii_lowercase), transposed=True,
+                             first_label=1, archive="gzip.zip"),
+}
+
+
+def find_on_disk(name: str) -> Path | None:
+    """The folder that holds the files of the MNIST-style set ``name`` (in the order
+    :func:`dataset_folders` looks), or None when it is not on disk (it would be downloaded).
+    Cheap: only file names are checked, nothing is read."""
+    spec = IDX_SETS[name]
+    request = DatasetRequest(name, None, None, 1, None, download=False)
+    for folder in dataset_folders(request, spec):
+        if idx_files.find_set([folder], list(spec.files)) is not None:
+            return folder
+        if spec.archive is not None and (folder / spec.archive).is_file():
+            return folder
+    return None
+
+
 @register_dataset("mnist")
 def _load_mnist(request: DatasetRequest) -> ImageDataset:
     """MNIST: 60,000 train / 10,000 test handwritten digits."""
-    return _load_idx_set(request, IdxSet("MNIST"))
+    return _load_idx_set(request, IDX_SETS["mnist"])
 
 
 @register_dataset("fashion-mnist")
 def _load_fashion_mnist(request: DatasetRequest) -> ImageDataset:
     """Fashion-MNIST: 60,000 / 10,000 Zalando clothing images in ten classes."""
-    return _load_idx_set(request, IdxSet("FashionMNIST", class_names=FASHION_NAMES))
+    return _load_idx_set(request, IDX_SETS["fashion-mnist"])
 
 
 @register_dataset("kmnist")
 def _load_kmnist(request: DatasetRequest) -> ImageDataset:
     """Kuzushiji-MNIST: 60,000 / 10,000 cursive Japanese characters in ten classes."""
-    return _load_idx_set(request, IdxSet("KMNIST", class_names=KMNIST_NAMES))
+    return _load_idx_set(request, IDX_SETS["kmnist"])
 
 
 @register_dataset("emnist-letters")
 def _load_emnist_letters(request: DatasetRequest) -> ImageDataset:
     """EMNIST letters: 124,800 / 20,800 handwritten letters a..z, turned upright."""
-    prefix = "emnist-letters"
-    files = tuple(f"{prefix}-{part}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
-                  for part in ("train", "test") for kind in ("images", "labels"))
-    return _load_idx_set(request, IdxSet("EMNIST", files, tuple(string.ascii_lowercase), transposed=True,
-                                         first_label=1, archive="gzip.zip"))
+    return _load_idx_set(request, IDX_SETS["emnist-letters"])
 
 
 # --- image folders --------------------------------------------------------------------
@@ -655,3 +677,20 @@ def _read_image(file: Path, size: int, mode: str) -> tuple[np.ndarray | None, st
         return None, "large"
     except (OSError, ValueError, SyntaxError, EOFError):
         return None, "not"
+
+
+def folder_has_colour(path: str | Path, sample: int = 24) -> bool:
+    """Whether an image folder (one sub-folder per class) holds colour images: up to
+    ``sample`` of its files, taken across the classes, are opened at a small size, and
+    any whose channels differ is colour. Files that are not images are passed over."""
+    root = expand_path(path)
+    try:
+        class_dirs = sorted(entry for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+    except OSError:
+        return False
+    files = [_list_files(class_dir, [])[:max(1, sample // max(1, len(class_dirs)))] for class_dir in class_dirs]
+    for file in [file for chunk in files for file in chunk][:sample]:
+        pixels, _ = _read_image(file, 16, "RGB")
+        if pixels is not None and np.ptp(pixels.astype(np.int16), axis=2).max() > 8:
+            return True
+    return False

@@ -58,6 +58,8 @@ class TerritoryImage:
     x_range: tuple[float, float]
     y_range: tuple[float, float]
     resolution: int
+    #: What the image shows: "territory" (the judge's class) or "realness" (realness_job.py).
+    background: str = "territory"
 
 
 @dataclass

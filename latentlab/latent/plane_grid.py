@@ -32,7 +32,8 @@ def mosaic(images: np.ndarray, n: int) -> np.ndarray:
     (n*H, n*W, C) image whose top row shows the largest y."""
     c, h, w = images.shape[1:]
     tiles = np.asarray(images).reshape(n, n, c, h, w)[::-1]
-    return tiles.transpose(0, 3, 1, 4, 2).reshape(n * h, n * w, c).squeeze(-1)
+    image = tiles.transpose(0, 3, 1, 4, 2).reshape(n * h, n * w, c)
+    return image[..., 0] if c == 1 else image  # colour keeps its channels (squeeze(-1) raised)
 
 
 def upsample_bilinear(image: np.ndarray, factor: int) -> np.ndarray:

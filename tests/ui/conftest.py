@@ -116,6 +116,7 @@ def dialog_log(monkeypatch):
     monkeypatch.setattr(dialogs, "ask_read_checkpoint_data", ask_read_checkpoint_data)
     monkeypatch.setattr(dialogs, "choose_save_path", no_file_dialog)
     monkeypatch.setattr(dialogs, "choose_checkpoint_to_open", no_file_dialog)
+    monkeypatch.setattr(dialogs, "choose_dataset_folder", no_file_dialog)
     yield log
     if log.errors and not log.expect_errors:
         pytest.fail(f"unexpected error dialogs: {log.errors}")

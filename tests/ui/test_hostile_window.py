@@ -133,3 +133,21 @@ def test_a_gan_without_its_data_still_shows_its_samples(qtbot, window, cases, tm
     assert window.latent_map.point_count() == 2000  # prior samples are not data
     assert window.latent_map._caption.startswith("2,000 samples z ~ N(0, I), no classes: its data (folder:")
     assert "without data" in window.statusBar().currentMessage()
+
+
+def test_a_class_name_from_a_file_is_shown_as_text_under_the_decoded_image(qtbot, tmp_path):
+    """A folder's or checkpoint's class name reaches the judge's rich-text readout: markup in
+    it must be shown as text, not run (an <img src> would make Qt read and show that file)."""
+    from PySide6.QtGui import QColor, QImage
+
+    from latentlab.ui.panels.decoded_view import DecodedView
+
+    secret = tmp_path / "secret.png"
+    picture = QImage(300, 300, QImage.Format.Format_RGB32)
+    picture.fill(QColor("white"))
+    assert picture.save(str(secret))
+    view = DecodedView()
+    qtbot.addWidget(view)
+    view.set_judgement(f'Judge: <img src="{secret}">  (99% sure)', QColor("red"))
+    assert "&lt;img" in view.readout.text() and "<img" not in view.readout.text()
+    assert view.readout.sizeHint().height() < 150  # the 300 px picture was not loaded into it

@@ -9,6 +9,8 @@ runs on the GUI thread as the marker's own decode does.
 
 from __future__ import annotations
 
+import html
+
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -95,6 +97,7 @@ class ArithmeticPanel(QDialog):
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption.setTextFormat(Qt.TextFormat.RichText)
         self.info = QLabel("")
+        self.info.setTextFormat(Qt.TextFormat.PlainText)  # it holds class names from files
         self.info.setWordWrap(True)
 
         grid = QGridLayout()
@@ -229,7 +232,7 @@ class ArithmeticPanel(QDialog):
         colors = class_colors(len(names))
         color = colors[cls].name() if 0 <= cls < len(colors) else unknown_color().name()
         name = names[cls] if 0 <= cls < len(names) else str(cls)
-        caption.setText(f'<b style="color:{color}">judge: {name}</b> ({conf:.0%})')
+        caption.setText(f'<b style="color:{color}">judge: {html.escape(name)}</b> ({conf:.0%})')
 
     def _clear(self, reason: str) -> None:
         self.before = self.after = self.point = self.result_latent = None

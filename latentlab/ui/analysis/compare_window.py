@@ -12,6 +12,7 @@ path changed) or cleared (the models changed). The comparison exports as a PNG.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -549,7 +550,7 @@ class CompareWindow(QWidget):
         """The row's label: the model's title, its path's verdict (``words``: a
         ``PathReport``), purity and smoothness."""
         colour = DIRECT_TEXT if words.pure else INTRUDER_TEXT
-        return (f"<b>{name}</b><br><span style='color:{colour}'>{words.headline}</span><br>"
+        return (f"<b>{html.escape(name)}</b><br><span style='color:{colour}'>{words.headline}</span><br>"
                 f"<small>purity {words.purity} · smoothness {words.smoothness}</small>")
 
     def _span(self, cls: int) -> str:
@@ -557,7 +558,7 @@ class CompareWindow(QWidget):
         colors = class_colors(len(names))
         color = colors[cls].name() if 0 <= cls < len(colors) else unknown_color().name()
         name = names[cls] if 0 <= cls < len(names) else str(cls)
-        return f'<span style="color:{color}">{name}</span>'
+        return f'<span style="color:{color}">{html.escape(name)}</span>'
 
     def _fill_table(self, result: StripSet) -> None:
         self.table.setRowCount(len(result.strips))

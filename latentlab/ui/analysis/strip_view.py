@@ -9,6 +9,8 @@ adds the metrics line, a large copy of the current frame and the player.
 
 from __future__ import annotations
 
+import html
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -520,7 +522,7 @@ def _class_span(cls: int, class_names: Sequence[str], colors: Sequence[QColor], 
     style = f"color:{color}; font-weight:600;"
     if intruder:
         style += f" background:{INTRUSION_HTML}; text-decoration: underline;"
-    return f'<span style="{style}">{name}</span>'
+    return f'<span style="{style}">{html.escape(name)}</span>'
 
 
 def metrics_html(metrics, class_names: Sequence[str]) -> str:

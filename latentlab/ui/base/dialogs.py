@@ -62,6 +62,12 @@ def choose_save_path(parent: QWidget | None, suggestion: str) -> str | None:
     return path or None
 
 
+def choose_dataset_folder(parent: QWidget | None, start: str = "") -> str | None:
+    """A folder of images to train on (one sub-folder per class)."""
+    path = QFileDialog.getExistingDirectory(parent, "Open a folder of images (one sub-folder per class)", start)
+    return path or None
+
+
 class ErrorDialogs:
     """The window's one error sink (``latentlab.app.tasks.ErrorSink``): every failure of a
     background task, a compute lane, an open or a save is one critical message box here,

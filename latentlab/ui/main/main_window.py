@@ -41,6 +41,8 @@ from latentlab.app.state import AppState
 from latentlab.app.tasks import SNAPSHOTS_PER_S, report_exception
 from latentlab.errors import LatentLabError
 from latentlab.ui.analysis.analysis_actions import AnalysisActions
+from latentlab.ui.analysis.inside_dock import FIRST_SIZE as INSIDE_DOCK_SIZE
+from latentlab.ui.analysis.inside_dock import InsideDock
 from latentlab.ui.base import dialogs
 from latentlab.ui.base.compat import protect_singletons
 from latentlab.ui.base.theme import apply_theme, configure_pyqtgraph
@@ -55,6 +57,7 @@ from latentlab.ui.main.training_controller import TrainingController
 from latentlab.ui.main.welcome import WelcomePage
 from latentlab.ui.map.explorer import Explorer, ExplorerOptions
 from latentlab.ui.map.latent_map import LatentMap
+from latentlab.ui.map.posterior_view import PosteriorView
 from latentlab.ui.map.projection_controller import ProjectionController
 from latentlab.ui.map.projection_picker import ProjectionPicker
 from latentlab.ui.panels.beta_panel import BetaPanel
@@ -147,6 +150,12 @@ class MainWindow(QMainWindow):
                                  errors=self.errors, state=self.state)
         self._connect_projections()
         self._build_analysis()
+        # Analyse ▸ Show posterior (a VAE's ellipse on the map) and ▸ Inside the encoder
+        self.posterior_view = PosteriorView(self.state, self.explorer, self.analysis.menu, parent=self)
+        self.addActions(self.posterior_view.actions())
+        self.inside_dock = InsideDock(self.state, self.explorer, self.analysis.menu, self.analysis.compare_action,
+                                      place=self._place_inside_dock, parent=self)
+        self.addAction(self.inside_dock.action)
         options = self.options
         self.training = TrainingController(self.state, self.explorer, self.training_panel, self.loss_plot,
                                            self.errors, ask_discard=self.confirm_discard,
@@ -393,6 +402,15 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
         bar.insertMenu(help_menu, self.analysis.menu) if help_menu is not None else bar.addMenu(self.analysis.menu)
+
+    def _place_inside_dock(self, dock: QDockWidget) -> None:
+        """The inside-the-encoder dock's first place: floating beside the window, so the map
+        keeps its room (it can be docked on any side)."""
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.setFloating(True)
+        frame = self.frameGeometry()
+        dock.resize(*INSIDE_DOCK_SIZE)
+        dock.move(max(0, frame.right() - INSIDE_DOCK_SIZE[0] - 20), frame.top() + 60)
 
     def _restyle(self) -> None:
         """The look changed (presentation mode, the system's scheme): the map's colours."""

@@ -81,11 +81,11 @@ class TrainingController(QObject):
         """Train a new model; ``config`` and ``settings`` default to the training panel's fields."""
         import torch
 
-        from latentlab.data import DEFAULT_DATASET
         from latentlab.models.registry import create_model, family_class, make_config
         from latentlab.training.trainer import TrainSettings
 
         from latentlab.app.session import Session, find_judge_cached, get_dataset
+        from latentlab.ui.main.dataset_loading import load_chosen_dataset
 
         state = self.state
         if self.run is not None:
@@ -94,10 +94,13 @@ class TrainingController(QObject):
             return False
         request = self.panel.request()
         try:
-            if dataset_name is not None or state.session is None or not state.session.has_data:
-                dataset = get_dataset(dataset_name or DEFAULT_DATASET, caches=state.caches)
-            else:
+            choice = request.dataset
+            if dataset_name is not None:
+                dataset = get_dataset(dataset_name, caches=state.caches)
+            elif state.session is not None and state.session.has_data and choice.matches(state.session.dataset):
                 dataset = state.session.dataset
+            else:
+                dataset = load_chosen_dataset(state, choice)
             if config is None:
                 fields = {f.name for f in dataclasses.fields(family_class(request.family).config_class)}
                 extra = {"beta": request.beta, "gamma": request.gamma}

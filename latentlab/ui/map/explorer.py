@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from latentlab.app.jobs_base import ManifoldImage, SampleLabels, TerritoryImage
 from latentlab.ui.base.palette import class_rgb
 from latentlab.ui.map.latent_map import LatentMap
+from latentlab.ui.map.realness_legend import model_can_discriminate
 from latentlab.ui.panels.decoded_view import DecodedView
 from latentlab.ui.work.tasks import ComputeLane
 
@@ -128,6 +129,7 @@ class Explorer(QObject):
         self._territory_resolution = 0  # cells per side of the territory image shown
         self._finer_territory: tuple[int, ...] = ()  # a GAN's first colouring: territory after its samples
         self._colouring_failed = False
+        self.background_image: TerritoryImage | None = None  # the newest background shown
 
         self.territory_lane = ComputeLane("territory", self, errors=errors)
         self.decode_lane = ComputeLane("decode", self, errors=errors)
@@ -147,6 +149,7 @@ class Explorer(QObject):
         self.map.regionChanged.connect(self._on_region_changed)
         self.map.dimsChanged.connect(self._on_dims_changed)
         self.map.territoryToggled.connect(self._on_territory_toggled)
+        self.map.realnessToggled.connect(self._on_realness_toggled)
         self.view.gridToggled.connect(self._on_grid_toggled)
 
     # ------------------------------------------------------------- session
@@ -179,6 +182,7 @@ class Explorer(QObject):
             return
         self._colors = class_rgb(len(session.class_names))
         self.map.set_classes(session.class_names)
+        self.map.set_realness_available(model_can_discriminate(getattr(session, "model", None)))
         self.points = session.map_points()
         self.map.set_latent_dim(session.latent_dim)
         self.projection = None  # another model's PCA: nothing to align with
@@ -219,6 +223,8 @@ class Explorer(QObject):
             points = f"{n:,} test images ({what}), coloured by their true class"
         else:
             points = f"{n:,} samples z ~ N(0, I), coloured by the judge's class of G(z)"
+        if self.map.background_kind() == "realness":
+            return f"{points}; background: D(G(z)), how real the discriminator finds G(z) (green real, purple fake)"
         if session.judge is None:
             return points
         return f"{points}; background (territory): the judge's class of the decoded image"
@@ -446,9 +452,11 @@ class Explorer(QObject):
         self.map.busy.set_text(text, fraction)
 
     def request_territory(self, stages: tuple[int, ...] | None = None) -> None:
+        """The map's background image: the judge's territory, or the discriminator's D(G(z))."""
         self._finer_territory = ()  # this request replaces the colouring's own next one
-        session = self.session
-        if session is None or session.judge is None or self.projection is None or not self.map.territory_shown():
+        session, background = self.session, self.map.background_kind()
+        if session is None or self.projection is None or background is None \
+                or (background == "territory" and session.judge is None):
             return
         if stages is None:
             stages = self.options.territory_stages_training if self.training else self.options.territory_stages
@@ -456,7 +464,12 @@ class Explorer(QObject):
         self._territory_region = (tuple(region[0]), tuple(region[1]))
         x_range, y_range = padded(*region, self.options.region_margin)
         self._last_territory_request = time.monotonic()
-        job = session.territory_job(self.projection, x_range, y_range, self._colors, tuple(stages))
+        if background == "realness":
+            from latentlab.app.realness_job import RealnessJob
+
+            job = RealnessJob(session.snapshot, self.projection, x_range, y_range, tuple(stages))
+        else:
+            job = session.territory_job(self.projection, x_range, y_range, self._colors, tuple(stages))
         self._lane(self.territory_lane).submit(job)
 
     def request_manifold(self) -> None:
@@ -484,7 +497,8 @@ class Explorer(QObject):
         if self.session is None:
             return
         if isinstance(value, TerritoryImage):
-            self.map.set_territory(value.rgba, value.x_range, value.y_range)
+            self.background_image = value  # the newest, for tests and exports
+            self.map.set_territory(value.rgba, value.x_range, value.y_range, value.background)
             self._territory_resolution = value.resolution
             self.territoryShown.emit()
             self._show_busy()
@@ -507,6 +521,14 @@ class Explorer(QObject):
     def _on_territory_toggled(self, on: bool) -> None:
         if on:  # (hidden, it is not recomputed: the view may have moved since)
             self.request_territory()
+        self._show_busy()
+
+    @Slot(bool)
+    def _on_realness_toggled(self, on: bool) -> None:
+        """The discriminator's background on (or off: back to the territory, if that is wanted)."""
+        if self.points is not None:
+            self.map.set_caption(self._caption())
+        self.request_territory()
         self._show_busy()
 
     @Slot(bool)

@@ -34,6 +34,7 @@ from latentlab.ui.base.theme import current as current_look
 from latentlab.ui.map.map_legend import TERRITORY_TIP, ClassLegend, swatch_icon, territory_icon
 from latentlab.ui.map.map_overlays import BusyNote, DecorationScatter, HoverPreview
 from latentlab.ui.map.point_cloud import PointCloudItem
+from latentlab.ui.map.realness_legend import REALNESS_TIP, realness_icon
 
 #: Wait this long after the last pan or zoom before asking for a new territory image.
 REGION_DEBOUNCE_MS = 150
@@ -68,6 +69,7 @@ def dot_size(n_points: int) -> tuple[float, float]:
 class LatentMap(QWidget):
     markerMoved = Signal(float, float)  # plane coordinates of the marker (click, drag or set_marker)
     territoryToggled = Signal(bool)  # the user showed (True) or hid the territory
+    realnessToggled = Signal(bool)  # the user showed (True) or hid the discriminator's background
     regionChanged = Signal(object, object)  # (x0, x1), (y0, y1): debounced after pan / zoom / resize
     pointHovered = Signal(int)  # index of the point under the cursor, -1 when none
     dimsChanged = Signal(int, int)  # latent dimensions shown on x and y (latents of more than 2-D)
@@ -91,6 +93,18 @@ class LatentMap(QWidget):
         self.territory_toggle.setToolTip(TERRITORY_TIP)
         self.territory_toggle.toggled.connect(self._on_territory_toggled)
         self.header.addWidget(self.territory_toggle)
+        # The discriminator's view D(G(z)) instead of the judge's territory (models that have one).
+        self.realness_toggle = QToolButton()
+        self.realness_toggle.setText("D(G(z))")
+        self.realness_toggle.setCheckable(True)
+        self.realness_toggle.setAutoRaise(True)
+        self.realness_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.realness_toggle.setIcon(realness_icon())
+        self.realness_toggle.setToolTip(REALNESS_TIP)
+        self.realness_toggle.setVisible(False)
+        self.realness_toggle.toggled.connect(self._on_realness_toggled)
+        self.header.addWidget(self.realness_toggle)
+        self._painted = "territory"  # what the background image shows: "territory" or "realness"
         self.set_dot_meaning("their true class")
         self.dims_label = QLabel("Slice through dims  x:")
         self.dim_x = QSpinBox()
@@ -340,15 +354,36 @@ class LatentMap(QWidget):
         self._hover_image = source
 
     # ------------------------------------------------------------ territory
-    def set_territory(self, rgba: np.ndarray | None, x_range=None, y_range=None) -> None:
-        """An (ny, nx, 4) uint8 image whose row 0 is the lowest y of the region."""
+    def set_territory(self, rgba: np.ndarray | None, x_range=None, y_range=None,
+                      background: str = "territory") -> None:
+        """An (ny, nx, 4) uint8 image whose row 0 is the lowest y of the region; ``background``:
+        what it shows, the judge's "territory" or the discriminator's "realness"."""
         if rgba is None:
             self.territory_item.clear()
             self.territory_item.setVisible(False)
             return
+        self._painted = background
         self.territory_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         self.territory_item.setRect(QRectF(x_range[0], y_range[0], x_range[1] - x_range[0], y_range[1] - y_range[0]))
-        self.territory_item.setVisible(self.territory_shown())
+        self.territory_item.setVisible(self.background_kind() == background)
+
+    def background_kind(self) -> str | None:
+        """What the user wants behind the points: "realness", "territory" or None."""
+        if self.realness_toggle.isChecked() and not self.realness_toggle.isHidden():
+            return "realness"
+        return "territory" if self.territory_shown() else None
+
+    def set_realness_available(self, available: bool) -> None:
+        """Offer the discriminator's background (a model with a discriminator) or not; when it
+        goes while shown, the judge's territory comes back (no signals: this is part of showing
+        another model, which asks for its own background)."""
+        if not available and self.realness_toggle.isChecked():
+            for toggle, on in ((self.realness_toggle, False), (self.territory_toggle, True)):
+                toggle.blockSignals(True)
+                toggle.setChecked(on)
+                toggle.blockSignals(False)
+        self.realness_toggle.setHidden(not available)
+        self.territory_item.setVisible(self._painted_is_wanted())
 
     def has_territory(self) -> bool:
         """True when a territory image is painted (and not hidden by the user)."""
@@ -363,8 +398,22 @@ class LatentMap(QWidget):
 
     @Slot(bool)
     def _on_territory_toggled(self, on: bool) -> None:
-        self.territory_item.setVisible(on and self.territory_item.image is not None)
+        if on and self.realness_toggle.isChecked():  # one background at a time
+            self.realness_toggle.setChecked(False)
+        self.territory_item.setVisible(self._painted_is_wanted())
         self.territoryToggled.emit(on)
+
+    @Slot(bool)
+    def _on_realness_toggled(self, on: bool) -> None:
+        if on and self.territory_toggle.isChecked():
+            self.territory_toggle.blockSignals(True)  # (the realness request follows)
+            self.territory_toggle.setChecked(False)
+            self.territory_toggle.blockSignals(False)
+        self.territory_item.setVisible(self._painted_is_wanted())
+        self.realnessToggled.emit(on)
+
+    def _painted_is_wanted(self) -> bool:
+        return self.territory_item.image is not None and self.background_kind() == self._painted
 
     # ----------------------------------------------------------------- view
     def set_caption(self, text: str) -> None:

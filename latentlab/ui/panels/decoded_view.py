@@ -7,6 +7,8 @@ shows an N x N grid of decodes over the map's visible region instead.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -50,6 +52,7 @@ class DecodedView(QWidget):
         self.readout = QLabel("Judge: —")
         self.readout.setObjectName("readout")
         self.readout.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.readout.setWordWrap(True)  # a long class name ("circle-on-blue") takes a second line
         font = QFont(self.readout.font())
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
@@ -84,11 +87,14 @@ class DecodedView(QWidget):
         return self._image
 
     def set_judgement(self, text: str, color: QColor | None = None) -> None:
-        """The judge's verdict; ``color`` (the class colour) marks it with a swatch."""
+        """The judge's verdict; ``color`` (the class colour) marks it with a swatch.
+
+        ``text`` is shown as text: it holds a class name from a file or a folder's name, which
+        rich text would take for HTML (``<img src=...>`` would make Qt read that file)."""
         # A filled box drawn behind spaces, not a "■" glyph (fonts without one show an empty box).
         swatch = (f'<span style="background-color:{color.name()}">&nbsp;&nbsp;&nbsp;</span>&nbsp;'
                   if color is not None else "")
-        self.readout.setText(f"{swatch}{text}")
+        self.readout.setText(f"{swatch}{html.escape(text)}")
 
     def set_coordinates(self, z) -> None:
         """The marker's latent: up to six values, fewer where the column is narrower (a 16-D

@@ -8,7 +8,7 @@ belongs to the open model and fine-tunes it, and is never read here.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from latentlab.ui.panels.dataset_picker import DatasetChoice, DatasetPicker
 
 if TYPE_CHECKING:
     from latentlab.app.state import AppState
@@ -51,6 +53,7 @@ class TrainingRequest:
     epochs: int
     lr: float
     device: str
+    dataset: DatasetChoice = field(default_factory=lambda: DatasetChoice("mnist-5k"))
 
 
 def available_devices() -> list[str]:
@@ -189,6 +192,9 @@ class TrainingPanel(QWidget):
         self.device.setToolTip("Where to train: auto picks a GPU when there is one. On a CPU, training from the "
                                "window uses all cores but one, so the window stays responsive")
 
+        #: What a new model is trained on; the window shows the open model's dataset here.
+        self.dataset = DatasetPicker()
+
         self.start_button = QPushButton("Train new")
         self.start_button.setToolTip("Train a new model with these settings (Space)")
         self.pause_button = QPushButton("Pause")
@@ -213,7 +219,7 @@ class TrainingPanel(QWidget):
             ("Latent size", self.latent_dim, "Width", self.hidden),
             ("β", self.beta, "γ", self.gamma),
             ("Epochs", self.epochs, "Learning rate", self.lr),
-            ("Device", self.device, "", None),
+            ("Device", self.device, "Data", self.dataset),
         ]
         for r, (l1, w1, l2, w2) in enumerate(rows):
             for c, (text, widget) in enumerate(((l1, w1), (l2, w2))):
@@ -261,6 +267,7 @@ class TrainingPanel(QWidget):
         for name in available_devices():
             if self.device.findText(name) < 0:
                 self.device.addItem(name)
+        self.dataset.refresh()
         family = self.family.currentData()
         if PRESET_DEFAULTS.get(family) != family_defaults(family):
             self._apply_family_defaults()
@@ -277,6 +284,7 @@ class TrainingPanel(QWidget):
             epochs=self.epochs.value(),
             lr=self.lr.value(),
             device=self.device.currentText(),
+            dataset=self.dataset.choice(),
         )
 
     def set_from_config(self, config: dict) -> None:
@@ -318,7 +326,12 @@ class TrainingPanel(QWidget):
         state.shown_changed.connect(self._on_shown)
         state.training_changed.connect(self._on_training)
         state.engine_changed.connect(self._on_engine)
+        state.session_changed.connect(self._on_session)
         self._on_training(state.training)
+
+    def _on_session(self, session) -> None:
+        if session is not None and session.has_data:  # Train new trains on the open model's data unless another is picked
+            self.dataset.select(session.dataset.name, session.dataset.image_shape)
 
     def _on_shown(self, shown) -> None:
         if shown is not None:
@@ -340,7 +353,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Resume" if paused else "Pause")
         for widget in (self.family, self.backbone, self.latent_dim, self.hidden, self.beta, self.gamma,
-                       self.epochs, self.lr, self.device):
+                       self.epochs, self.lr, self.device, self.dataset):
             widget.setEnabled(not running and self._applies(widget))
         if paused:
             self.progress.setFormat("paused · " + self.progress.format())
