@@ -43,7 +43,7 @@ class RealnessJob(Job):
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
         for res in self.resolutions:
-            if self.cancel.is_set():
+            if self.cancelled:
                 return
             with torch.inference_mode():
                 result = realness(model, self.projection, self.x_range, self.y_range, res)

@@ -189,10 +189,8 @@ def test_fashion_mnist_from_the_panel_trains_on_60000_images(qtbot, window, own_
     panel.epochs.setValue(1)
     pick(panel.dataset.combo, "fashion-mnist")
     assert panel.dataset.on_disk["fashion-mnist"]
-    with qtbot.waitSignal(window.trainingStarted if hasattr(window, "trainingStarted") else window.sessionChanged,
-                          timeout=30_000):
-        click(panel.start_button)
-    assert window.is_training
+    click(panel.start_button)
+    qtbot.waitUntil(lambda: window.is_training, timeout=30_000)
     dataset = window.session.dataset
     assert (dataset.name, len(dataset.train), len(dataset.test)) == ("fashion-mnist", 60_000, 10_000)
     assert window.session.class_names[0] == "T-shirt/top"
