@@ -25,6 +25,13 @@ def one_dialog(qtbot, dialog_log, title: str, timeout: int = 30_000) -> str:
     return dialog_log.errors[0][1]
 
 
+def no_warm_up_running(qtbot, window) -> None:
+    """The process's one warm-up (started by its first window) trains a tiny model: let it
+    end before Trainer.fit is made to raise, or it fails too (a second dialog)."""
+    qtbot.wait(20)  # its 0 ms timer fires
+    qtbot.waitUntil(lambda: window._warm_task is None, timeout=60_000)
+
+
 @pytest.fixture
 def failing(dialog_log):
     dialog_log.expect_errors = True
@@ -32,6 +39,7 @@ def failing(dialog_log):
 
 
 def test_a_training_run_that_raises(qtbot, window, checkpoints, failing, monkeypatch):
+    no_warm_up_running(qtbot, window)
     monkeypatch.setattr(training_job.Trainer, "fit", boom)
     assert window.open_checkpoint(checkpoints["vae"])
     with qtbot.waitSignal(window.trainingEnded, timeout=30_000) as ended:
@@ -56,6 +64,7 @@ def test_judge_training_that_raises(qtbot, window, checkpoints, failing, monkeyp
 
 
 def test_the_warm_up_that_raises(qtbot, window, failing, monkeypatch):
+    no_warm_up_running(qtbot, window)
     monkeypatch.setattr(training_job.Trainer, "fit", boom)
     window._start_warm_up()
     qtbot.waitUntil(lambda: window._warm_task is None, timeout=30_000)
