@@ -24,6 +24,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from latentlab.cli_families import (
+    add_model_flags,
+    apply_live_settings,
+    describe_model,
+    family_help,
+    format_lines,
+    settings_from_flags,
+)
 from latentlab.cli_checks import (
     ArgumentParser,
     add_data_consent_flag,
@@ -102,19 +110,13 @@ def _run_gui(args: argparse.Namespace) -> int:
 def _subcommand_parser() -> argparse.ArgumentParser:
     from latentlab.cli_train import DEFAULT_AUTOSAVE, autosave_spec
     from latentlab.data import DEFAULT_DATASET
-    from latentlab.models.backbones import backbone_names
 
     p = ArgumentParser(prog="latentlab")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
-    t.add_argument("--model", default="vae", help="family: ae, vae, msvae, gan, wgan-gp, judge (default vae)")
-    t.add_argument("--backbone", default=None, choices=backbone_names(), help="network type (default: mlp for ae/vae/msvae, conv for gan/wgan-gp/judge)")
-    t.add_argument("--latent-dim", type=int, default=None, help="latent size (default 2)")
-    t.add_argument("--hidden", type=int, default=None, help="width of the first hidden layer (default 512)")
-    t.add_argument("--beta", type=float, default=None, help="KL weight of vae/msvae (default 1)")
-    t.add_argument("--gamma", type=float, default=None, help="classifier weight of msvae (default 100)")
-    t.add_argument("--denoise", type=float, default=None, help="input noise std for a denoising ae")
+    t.add_argument("--model", default="vae", help=family_help())
+    add_model_flags(t)  # --backbone, --latent-dim, --beta, ...: every family's settings
     t.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name or folder:PATH (default {DEFAULT_DATASET})")
     t.add_argument("--image-size", type=int, default=None, help="resize images to this side")
     t.add_argument("--epochs", type=int, default=30)
@@ -137,14 +139,9 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(run=cmd_info)
 
-    s = sub.add_parser("sample", help="save a grid of generated images")
-    s.add_argument("checkpoint")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--out", required=True, help="PNG file")
-    s.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
-    s.add_argument("--source", choices=["prior", "mixture"], default=None, help="where latents come from")
-    s.add_argument("--scale", type=int, default=3, help="enlarge pixels this many times (1 to 32, default 3)")
-    s.set_defaults(run=cmd_sample)
+    from latentlab.cli_sample import add_parser as add_sample_parser
+
+    add_sample_parser(sub)
 
     e = sub.add_parser("encode", help="write latents and labels as CSV")
     e.add_argument("checkpoint")
@@ -171,8 +168,7 @@ def check_resume_fits(model, dataset) -> None:
             f"--resume: the checkpoint's model takes {c}x{h}x{w} images but {clean(dataset.name)} has "
             f"{'x'.join(map(str, dataset.image_shape))}; add --image-size {h} (and use a dataset with "
             f"{c} channel{'s' if c > 1 else ''}), or resume on the dataset it was trained on")
-    needs_classes = model.family == "judge" or hasattr(model, "classify")
-    if needs_classes and dataset.num_classes != model.config.num_classes:
+    if model.info().uses_labels and dataset.num_classes != model.config.num_classes:
         raise ConfigError(
             f"--resume: the checkpoint's {model.family} has {model.config.num_classes} classes but "
             f"{clean(dataset.name)} has {dataset.num_classes}; resume on a dataset with the same classes")
@@ -185,10 +181,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from latentlab.data import load_dataset
     from latentlab.errors import ConfigError
     from latentlab.models.checkpoint import check_save_destination, estimated_size, load_checkpoint
+    from latentlab.models.base import ROLE_MODEL
     from latentlab.models.registry import create_model, make_config
     from latentlab.training import distributed
     from latentlab.training.control import TrainControl
-    from latentlab.training.evaluate import evaluate, fit_sampling_mixture
+    from latentlab.training.finish import finish_training
     from latentlab.training.judges import get_judge
     from latentlab.training.trainer import Trainer, TrainSettings
 
@@ -208,13 +205,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         ckpt = load_checkpoint(args.resume)
         model, history = ckpt.model, ckpt.history
         check_resume_fits(model, dataset)
-        if args.beta is not None:
-            model.set_beta(args.beta)
+        apply_live_settings(model, settings_from_flags(args, model.family))
     else:
-        overrides = {k: v for k, v in {
-            "backbone": args.backbone, "latent_dim": args.latent_dim, "hidden": args.hidden,
-            "beta": args.beta, "gamma": args.gamma, "denoise": args.denoise,
-        }.items() if v is not None}
+        overrides = settings_from_flags(args, args.model)
         try:
             config = make_config(args.model, image_shape=list(dataset.image_shape),
                                  num_classes=dataset.num_classes, **overrides)
@@ -228,7 +221,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if autosave_s or autosave_epochs:
         settings.autosave_path = str(out)
     judge = None
-    if family != "judge" and not args.no_judge and main_rank:
+    if model.role == ROLE_MODEL and not args.no_judge and main_rank:
         judge_bar = None if quiet else ProgressBar(f"judge for {dataset.name}")
         threads = torch.get_num_threads()
         # As the window does, a judge trained here leaves a core free: on a 2-core machine shared
@@ -263,9 +256,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       "rank 0's are saved", file=sys.stderr)
         if not main_rank:
             return 0 if result.ok else 1
-        if fit_sampling_mixture(model, dataset) and model.default_sample_source == "mixture" \
-                and result.status == "finished":
-            trainer.metrics.update(evaluate(model, dataset, judge=judge))  # sample metrics need the mixture
+        finish_training(trainer, result.status)  # the sampling mixture, and the judge's figures from it
         return finish(trainer, result, out, signals, time.perf_counter() - started, _format_metrics)
 
 
@@ -278,10 +269,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     m, d = meta["model"], meta.get("dataset", {})
     say(f"checkpoint   {args.checkpoint}")
-    say(f"model        {m['family']} ({m['backbone']} backbone, latent {m['latent_dim']}, hidden {m['hidden']})")
-    extra = {k: v for k, v in m.items() if k not in ("family", "backbone", "latent_dim", "hidden", "image_shape", "num_classes")}
-    if extra:
-        say("settings     " + ", ".join(f"{k}={v}" for k, v in extra.items()))
+    for line in format_lines(describe_model(m)):
+        say(line)
     say(f"dataset      {d.get('name', '?')} ({len(d.get('class_names', []))} classes, images {d.get('image_shape')})")
     if meta.get("parameters") is not None:
         say(f"parameters   {meta['parameters']:,}")
@@ -291,30 +280,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     if meta.get("metrics"):
         say("metrics")
         print(_format_metrics(meta["metrics"], indent="  "))  # its labels are cleaned
-    return 0
-
-
-def cmd_sample(args: argparse.Namespace) -> int:
-    import torch
-
-    from latentlab.errors import ConfigError
-    from latentlab.latent.export import MAX_SCALE
-    from latentlab.latent.images import make_grid, save_png
-    from latentlab.models.checkpoint import load_checkpoint
-
-    if not 1 <= args.n <= 10_000:
-        raise ConfigError(f"--n must be from 1 to 10000, got {args.n}")
-    if not 1 <= args.scale <= MAX_SCALE:
-        raise ConfigError(f"--scale must be from 1 to {MAX_SCALE}, got {args.scale}")
-    check_output(args.out, (".png",), "grid.png")
-    model = load_checkpoint(args.checkpoint).model
-    if not model.has_decoder:
-        raise ConfigError(f"a {model.family} checkpoint cannot generate images")
-    gen = torch.Generator().manual_seed(args.seed)
-    with torch.no_grad():
-        images = model.sample(args.n, generator=gen, source=args.source)
-    path = save_png(make_grid(images), args.out, scale=args.scale)
-    say(f"saved {args.n} samples to {path}")
     return 0
 
 
@@ -343,7 +308,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     splits = {"test": [dataset.test], "train": [dataset.train], "all": [dataset.train, dataset.test]}[args.split]
     images = torch.cat([s.images for s in splits])
     labels = torch.cat([s.labels for s in splits])
-    z = encode_all(model, images).cpu().numpy()
+    z = encode_all(model, images, labels).cpu().numpy()  # a conditional model encodes under the labels
     out = save_latents_csv(args.out, z, labels, dataset.class_names)
     say(f"wrote {len(z)} latents ({z.shape[1]}-D) to {out}")
     return 0
@@ -393,6 +358,10 @@ METRIC_LABELS = {
     "sample_min_class_share": ("smallest class share of samples", "%"),
     "sample_mean_confidence": ("judge confidence on samples", "%"),
     "test_wasserstein": ("Wasserstein estimate (test)", ""),
+    "sample_agreement": ("samples judged as the class asked", "%"),
+    "sample_class_agreement": ("  ... per class", "%"),
+    "sample_min_class_agreement": ("  ... for the worst class", "%"),
+    "sample_min_class_confidence": ("  ... judge's belief, worst class", "%"),
 }
 
 

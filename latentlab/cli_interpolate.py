@@ -50,6 +50,10 @@ def add_parser(sub) -> None:
     p.add_argument("--pairs", help="several class pairs: 'standard' (10 digit pairs) or a list such as 3-8,1-7")
     p.add_argument("--index-a", type=int, metavar="I", help="start from test image I instead of a typical one")
     p.add_argument("--index-b", type=int, metavar="I", help="end at test image I")
+    p.add_argument("--class", dest="fixed_class", metavar="CLASS",
+                   help="conditional models: keep the class at CLASS and move z from the start image's "
+                   "style to the end image's (default: keep z at the start image's style and move the class "
+                   "from --from to --to through mixed one-hot labels)")
     p.add_argument("--steps", type=int, default=12, help="frames per path, both ends included (default 12)")
     p.add_argument("--mode", choices=["lerp", "slerp"], default="lerp", help="straight or spherical (default lerp)")
     p.add_argument("--out", help="PNG (aligned strips with metrics) or GIF (animated); with several pairs one file per pair, "
@@ -206,6 +210,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     import torch
 
     from latentlab.latent.compare import StripSet, encode_for_path, path_strip
+    from latentlab.latent.conditional import class_path_strip, latent_of, style_path_strip
     from latentlab.latent.inversion import RESTARTS, STEPS
     from latentlab.training.judges import get_judge
 
@@ -221,15 +226,28 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     images = dataset.test.images[indices]
     row_of = {index: row for row, index in enumerate(indices)}
     strips: list[list] = [[] for _ in pairs]  # strips[pair][model]
+    labels = dataset.test.labels[indices]
+    fixed = _fixed_class(args, models, dataset.class_names)
     for model, name in zip(models, names):
         if not model.has_encoder:
             log(f"{name}: inverting {len(indices)} test images through the {model.family} generator "
                 f"(it has no encoder; {inversion.get('restarts', RESTARTS)} starts x "
                 f"{inversion.get('steps', STEPS)} steps)")
-        z = encode_for_path(model, images.to(device), seed=args.seed, **inversion)
+        if model.conditional:  # each source image under its own label
+            z = latent_of(model, images, labels, seed=args.seed, **inversion)
+        else:
+            z = encode_for_path(model, images.to(device), seed=args.seed, **inversion)
         for k, p in enumerate(pairs):
-            strips[k].append(path_strip(model, z[row_of[p.index_a]], z[row_of[p.index_b]], args.steps, args.mode,
-                                        judge, name=name, start_class=p.a, end_class=p.b))
+            za, zb = z[row_of[p.index_a]], z[row_of[p.index_b]]
+            if model.conditional and fixed is not None:
+                strip = style_path_strip(model, za, zb, args.steps, args.mode, judge, fixed,
+                                         name=f"{name} [as {dataset.class_names[fixed]}]")
+            elif model.conditional:
+                strip = class_path_strip(model, za, p.a, p.b, args.steps, judge, name=f"{name} [z fixed]")
+            else:
+                strip = path_strip(model, za, zb, args.steps, args.mode, judge, name=name, start_class=p.a,
+                                   end_class=p.b)
+            strips[k].append(strip)
     sets = [
         StripSet(s, args.mode, p.a, p.b, list(dataset.class_names),
                  torch.stack([dataset.test.images[p.index_a], dataset.test.images[p.index_b]]))
@@ -243,6 +261,18 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         for path in written:
             print(f"saved {path}")
     return 0
+
+
+def _fixed_class(args: argparse.Namespace, models, class_names: list[str]) -> int | None:
+    """``--class`` as an index; it needs a conditional model among the checkpoints."""
+    if args.fixed_class is None:
+        return None
+    from latentlab.cli_sample import class_index, conditional_families
+
+    if not any(m.conditional for m in models):
+        raise ConfigError(f"--class keeps the class of a conditional model ({conditional_families()}) fixed; "
+                          "none of the checkpoints is conditional")
+    return class_index(args.fixed_class, class_names, next(m for m in models if m.conditional))
 
 
 def _out_path(out: str, pair: Pair, class_names: list[str], several: bool) -> Path:

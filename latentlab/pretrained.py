@@ -17,7 +17,7 @@ class Pretrained:
     key: str  # file stem, e.g. "vae-beta4"
     title: str  # menu text, e.g. "β-VAE, β = 4 (2-D)"
     family: str
-    group: str  # menu section: "autoencoders", "beta ladder", "generators", "higher-dimensional"
+    group: str  # menu section: "autoencoders", "beta ladder", "generators", "conditional", "higher-dimensional"
 
     @property
     def path(self) -> Path:
@@ -37,7 +37,15 @@ MODELS: tuple[Pretrained, ...] = (
     Pretrained("gan", "GAN, DCGAN-style (2-D)", "gan", "generators"),
     Pretrained("wgan-gp", "WGAN-GP (2-D)", "wgan-gp", "generators"),
     Pretrained("vae-16d", "VAE with a 16-D latent", "vae", "higher-dimensional"),
+    # Told the class: the window's legend picks it, and the CLI's --class
+    # (``latentlab sample resources/pretrained/cvae.safetensors --class 7``).
+    Pretrained("cvae", "Conditional VAE: ask for a digit (2-D)", "cvae", "conditional"),
+    Pretrained("cgan", "Conditional GAN: ask for a digit (2-D)", "cgan", "conditional"),
 )
+#: The conditional models among them.
+CONDITIONAL: tuple[Pretrained, ...] = tuple(m for m in MODELS if m.group == "conditional")
+#: Every shipped model, in the build's order.
+SHIPPED: tuple[Pretrained, ...] = MODELS
 
 #: The β ladder, in order of β (the plain VAE is its β = 1 rung), with each rung's β. The
 #: rungs share one orientation of the latent plane (see scripts/build_pretrained.py).
@@ -56,7 +64,7 @@ def catalogue() -> list[Pretrained]:
 
 
 def find(key: str) -> Pretrained | None:
-    return next((entry for entry in MODELS if entry.key == key), None)
+    return next((entry for entry in SHIPPED if entry.key == key), None)
 
 
 def default_checkpoint() -> Path | None:
@@ -71,7 +79,7 @@ def shipped_entry(path: str | Path | None) -> Pretrained | None:
         return None
     try:
         target = Path(path).resolve()
-        return next((entry for entry in MODELS if entry.path.resolve() == target), None)
+        return next((entry for entry in SHIPPED if entry.path.resolve() == target), None)
     except OSError:
         return None
 

@@ -17,6 +17,7 @@ from latentlab.app.tasks import Cancelled, TaskState
 from latentlab.data import DEFAULT_DATASET
 from latentlab.errors import ConfigError
 from latentlab.latent.compare import MAX_MODELS, StripSet, encode_for_path, path_strip
+from latentlab.latent.conditional import class_path_strip, latent_of
 from latentlab.latent.inversion import InversionStopped
 from latentlab.latent.outliers import OutlierRanking, rank_outliers
 from latentlab.latent.path_metrics import PathMetrics, judge_frames, path_metrics
@@ -56,6 +57,10 @@ class PathJob(Job):
     mode: str = "lerp"
     start_class: int | None = None
     end_class: int | None = None
+    #: A conditional model's class: the path is a style morph decoded under it (the two
+    #: images, ``labels``, are encoded under their own classes).
+    condition: int | None = None
+    labels: torch.Tensor | None = None
 
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
@@ -67,7 +72,7 @@ class PathJob(Job):
         if self.cancelled:
             return
         with torch.inference_mode():
-            frames = decode_latents(model, latents)
+            frames = decode_latents(model, latents, self.condition)
             classes = confidences = metrics = None
             if self.judge is not None:
                 classes, confidences = judge_frames(self.judge, frames)
@@ -78,7 +83,10 @@ class PathJob(Job):
     def _latents(self, model: LatentModel) -> np.ndarray:
         if self.latents is not None:
             return np.asarray(self.latents, np.float32)
-        za, zb = encode_for_path(model, self.images, should_stop=lambda: self.cancelled)
+        if model.conditional:
+            za, zb = latent_of(model, self.images, self.labels, should_stop=lambda: self.cancelled)
+        else:
+            za, zb = encode_for_path(model, self.images, should_stop=lambda: self.cancelled)
         return interpolate(za.detach().cpu().numpy(), zb.detach().cpu().numpy(), self.steps, self.mode)
 
 
@@ -192,12 +200,18 @@ def run_comparison(request: CompareRequest, state: TaskState) -> StripSet:
         _report(state, n + 1 + i, total, f"{verb} the two images with {name}…")
         with torch.inference_mode(False):
             try:
-                za, zb = encode_for_path(model, sources, should_stop=lambda: state.cancelled)
+                if model.conditional:  # each image under its own label (a cgan inverts it so)
+                    za, zb = latent_of(model, sources, test.labels[[ia, ib]], should_stop=lambda: state.cancelled)
+                else:
+                    za, zb = encode_for_path(model, sources, should_stop=lambda: state.cancelled)
             except InversionStopped:
                 raise Cancelled() from None
         with torch.inference_mode():
-            strips.append(path_strip(model, za, zb, request.steps, request.mode, judge, name=name,
-                                     start_class=start, end_class=end))
+            if model.conditional:  # the class moves from start to end at the first image's style
+                strips.append(class_path_strip(model, za, start, end, request.steps, judge, name=f"{name} [z fixed]"))
+            else:
+                strips.append(path_strip(model, za, zb, request.steps, request.mode, judge, name=name,
+                                         start_class=start, end_class=end))
     _report(state, total, total, "Done")
     return StripSet(strips, request.mode, start, end, list(dataset.class_names), sources)
 

@@ -93,6 +93,9 @@ class TerritoryJob(Job):
     colors: np.ndarray
     resolutions: tuple[int, ...] = (16, 32, 48)
     smooth: int = 4
+    #: A conditional model's class: every cell is decoded under it, and coloured by how
+    #: sure the judge is that it shows that class.
+    condition: int | None = None
 
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
@@ -100,7 +103,8 @@ class TerritoryJob(Job):
             if self.cancelled:
                 return
             with torch.inference_mode():
-                result = territory(model, self.judge, self.projection, self.x_range, self.y_range, res)
+                result = territory(model, self.judge, self.projection, self.x_range, self.y_range, res,
+                                   requested=self.condition)
             emit(TerritoryImage(territory_rgba(result, self.colors, smooth=self.smooth), self.x_range, self.y_range,
                                 res))
 
@@ -115,11 +119,12 @@ class ManifoldJob(Job):
     x_range: tuple[float, float]
     y_range: tuple[float, float]
     n: int = 16
+    condition: int | None = None  # a conditional model's class
 
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
         with torch.inference_mode():
-            image = manifold(model, self.projection, self.x_range, self.y_range, self.n)
+            image = manifold(model, self.projection, self.x_range, self.y_range, self.n, self.condition)
         emit(ManifoldImage(np.ascontiguousarray(image, np.float32), self.x_range, self.y_range, self.n))
 
 

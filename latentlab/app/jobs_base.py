@@ -24,11 +24,14 @@ TERRITORY_ALPHA = 0.35
 def territory_rgba(result: Territory, colors: np.ndarray, alpha: float = TERRITORY_ALPHA,
                    smooth: int = 1) -> np.ndarray:
     """(ny, nx, 4) uint8: the class colour of each cell, alpha = ``alpha`` x confidence.
+    A conditional model's territory (``result.requested``) is the requested class's colour
+    throughout, as strong as the judge is sure that the cell shows that class.
 
     ``smooth`` > 1 enlarges the image that many times with bilinear interpolation, so
     the borders between classes read as soft edges rather than blocks on a projector.
     """
-    classes = np.clip(result.classes, 0, len(colors) - 1)
+    classes = np.clip(result.classes if result.requested is None else np.full_like(result.classes, result.requested),
+                      0, len(colors) - 1)
     rgba = np.empty(classes.shape + (4,), np.float32)
     rgba[..., :3] = colors[classes]
     rgba[..., 3] = np.clip(result.confidence, 0.0, 1.0) * (alpha * 255.0)

@@ -14,3 +14,6 @@ class MapPoints:
     latents: np.ndarray  # (N, D) float32
     labels: np.ndarray  # (N,) int64, -1 where the class is not known yet
     from_data: bool  # True: test-set encodings; False: prior samples (GAN families)
+    #: True when ``labels`` are the classes a conditional model was asked for (its prior
+    #: samples are drawn under given classes), not classes for the judge to find.
+    requested: bool = False

@@ -39,6 +39,7 @@ class RealnessJob(Job):
     y_range: tuple[float, float]
     resolutions: tuple[int, ...] = (16, 32, 48)
     smooth: int = 4
+    condition: int | None = None  # a conditional model's class
 
     def run(self, models: ModelCache, emit: Emit) -> None:
         model = models.get(self.snapshot)
@@ -46,6 +47,6 @@ class RealnessJob(Job):
             if self.cancelled:
                 return
             with torch.inference_mode():
-                result = realness(model, self.projection, self.x_range, self.y_range, res)
+                result = realness(model, self.projection, self.x_range, self.y_range, res, y=self.condition)
             emit(RealnessImage(realness_rgba(result, smooth=self.smooth), self.x_range, self.y_range, res,
                                background="realness", scores=result.scores, score_kind=result.kind))

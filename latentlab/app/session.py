@@ -143,6 +143,8 @@ class Session:
         self.display = build_model(self.snapshot)
         self.display.mixture = model.mixture
         self.test_images = to_uint8_images(dataset.test.images)
+        #: The class a conditional model is asked for (the legend's picker); None otherwise.
+        self.condition: int | None = 0 if model.conditional else None
 
     # -------------------------------------------------------------- opening
     @classmethod
@@ -176,6 +178,15 @@ class Session:
     @property
     def has_beta(self) -> bool:
         return self.model.has_beta
+
+    @property
+    def conditional(self) -> bool:
+        """The model is told the class (``condition``) and its latent holds only the style."""
+        return self.model.conditional
+
+    def set_condition(self, cls: int) -> None:
+        """Ask a conditional model for class ``cls`` from now on (decodes, grid, territory)."""
+        self.condition = self.model.check_class(int(cls))
 
     @property
     def class_names(self) -> list[str]:
@@ -242,14 +253,23 @@ class Session:
         self.snapshot = snapshot
 
     @torch.inference_mode()
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        """Decode latent points with the display copy: (N, C, H, W) float32 in [0, 1]."""
+    def decode(self, z: np.ndarray, y: int | None = None) -> np.ndarray:
+        """Decode latent points with the display copy: (N, C, H, W) float32 in [0, 1] (a
+        conditional model under class ``y``, by default the ``condition``)."""
         zt = torch.from_numpy(np.ascontiguousarray(z, np.float32))
-        return self.display.decode(zt).numpy()
+        return self.display.decode(zt, self.condition if y is None else y).numpy()
 
-    def decode_image(self, z: np.ndarray) -> np.ndarray:
+    @torch.inference_mode()
+    def analogy_row(self, z: np.ndarray) -> np.ndarray:
+        """One latent point decoded under every class (a conditional model): (K, C, H, W),
+        one batched forward pass."""
+        from latentlab.latent.conditional import analogy_row
+
+        return analogy_row(self.display, torch.from_numpy(np.asarray(z, np.float32).reshape(-1))).numpy()
+
+    def decode_image(self, z: np.ndarray, y: int | None = None) -> np.ndarray:
         """One latent point -> an (H, W) or (H, W, 3) float image."""
-        return image_for_display(self.decode(np.atleast_2d(z)))
+        return image_for_display(self.decode(np.atleast_2d(z), y))
 
     @torch.inference_mode()
     def judge_image(self, image: np.ndarray) -> tuple[int, float] | None:
@@ -262,23 +282,31 @@ class Session:
     def territory_job(self, projection, x_range, y_range, colors: np.ndarray,
                       resolutions: tuple[int, ...]) -> TerritoryJob:
         """The job (a compute lane's) painting the judge's class territory of a region."""
-        return TerritoryJob(self.snapshot, self.judge, projection, x_range, y_range, colors, tuple(resolutions))
+        return TerritoryJob(self.snapshot, self.judge, projection, x_range, y_range, colors, tuple(resolutions),
+                            condition=self.condition)
 
     def manifold_job(self, projection, x_range, y_range, n: int) -> ManifoldJob:
         """The job (a compute lane's) decoding an n x n grid over a region."""
-        return ManifoldJob(self.snapshot, projection, x_range, y_range, n)
+        return ManifoldJob(self.snapshot, projection, x_range, y_range, n, condition=self.condition)
 
     @torch.inference_mode()
     def map_points(self) -> MapPoints:
-        """Test-set encodings (posterior means), or fixed prior samples for a model without encoder."""
+        """Test-set encodings (posterior means; a conditional model encodes each image under
+        its own label), or fixed prior samples for a model without encoder (a conditional
+        one's are asked for the classes in turn)."""
         if self.display.has_encoder:
-            images = self.dataset.test.images
+            images, labels = self.dataset.test.images, self.dataset.test.labels
             if len(images) == 0:  # opened without data (data_note says why): no points
                 return MapPoints(np.zeros((0, self.latent_dim), np.float32), np.zeros(0, np.int64), True)
-            z = torch.cat([self.display.encode(images[i : i + 500]) for i in range(0, len(images), 500)])
-            return MapPoints(z.float().numpy(), self.dataset.test.labels.numpy().astype(np.int64), True)
+            y = labels if self.conditional else None
+            z = torch.cat([self.display.encode(images[i : i + 500], None if y is None else y[i : i + 500])
+                           for i in range(0, len(images), 500)])
+            return MapPoints(z.float().numpy(), labels.numpy().astype(np.int64), True)
         gen = torch.Generator().manual_seed(PRIOR_SEED)
         z = torch.randn(PRIOR_POINTS, self.latent_dim, generator=gen).numpy()
+        if self.conditional:
+            requested = np.arange(PRIOR_POINTS, dtype=np.int64) % self.model.config.num_classes
+            return MapPoints(z, requested, False, requested=True)
         return MapPoints(z, np.full(PRIOR_POINTS, -1, np.int64), False)
 
     # ----------------------------------------------------------------- saving

@@ -24,6 +24,7 @@ import torch
 
 from latentlab.app.jobs import ModelSnapshot
 from latentlab.app.tasks import SNAPSHOTS_PER_S, TaskState
+from latentlab.training.finish import finish_training
 from latentlab.training.trainer import EpochReport, StepReport, Trainer, TrainingCallback, TrainSettings
 
 
@@ -81,7 +82,6 @@ class _Relay(TrainingCallback):
         self.epoch0 = epoch0
         self.interval = 1.0 / max(job.snapshots_per_s, 1e-3)
         self.last_snapshot = 0.0
-        self._test_x: torch.Tensor | None = None
 
     def on_step(self, trainer: Trainer, report: StepReport) -> None:
         self.state.set_partial_result(report)
@@ -107,29 +107,9 @@ class _Relay(TrainingCallback):
 
     @torch.no_grad()
     def encode(self, trainer: Trainer) -> tuple[np.ndarray | None, list[float] | None]:
-        model = trainer.model
-        if not model.has_encoder:
-            return None, None
-        if not hasattr(model, "posterior"):
-            return trainer.encode_test(), None
-        from latentlab.models.vae import kl_per_dim
-
-        if self._test_x is None:
-            self._test_x = self.job.dataset.test.images.to(trainer.device)
-        x = self._test_x
-        was_training = model.training
-        model.eval()
-        try:
-            mus, kl_sum = [], None
-            for i in range(0, len(x), 500):
-                mu, logvar = model.posterior(x[i : i + 500])
-                mus.append(mu)
-                part = kl_per_dim(mu, logvar).sum(0)
-                kl_sum = part if kl_sum is None else kl_sum + part
-        finally:
-            model.train(was_training)
-        latents = torch.cat(mus).float().cpu().numpy()
-        return latents, (kl_sum / max(len(x), 1)).float().cpu().tolist()
+        """Test latents and, for a model with a prior, the mean KL per dimension: the model
+        says (``latent_stats``; a conditional model encodes under the labels)."""
+        return trainer.test_latent_stats()
 
 
 def run_training(job: TrainingJob, state: TaskState) -> TrainOutcome:
@@ -140,11 +120,10 @@ def run_training(job: TrainingJob, state: TaskState) -> TrainOutcome:
     trainer = Trainer(job.model, job.dataset, job.settings, control=job.control,
                       callbacks=[relay], history=job.history)
     result = trainer.fit()
-    if result.status == "finished" and job.fit_mixture and job.model.has_encoder and job.model.has_decoder:
-        from latentlab.models.mixture import fit_latent_mixture
-
-        fit_latent_mixture(job.model, job.dataset.train.images.to(trainer.device),
-                           n_components=job.dataset.num_classes)
+    # The end every run has (the CLI's too): the sampling mixture. Without a judge: its
+    # figures cost ~4 s of CPU after the last epoch, which the window would have to
+    # show as a stage of its own (not done yet).
+    finish_training(trainer, result.status, fit_mixture=job.fit_mixture and result.status == "finished")
     final = relay.snapshot(trainer, float(len(trainer.history)), -1)
     state.set_partial_result(final)  # even when stopped: the weights the run ends with
     return TrainOutcome(result.status, result.message, list(trainer.history), dict(trainer.metrics),

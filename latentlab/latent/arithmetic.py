@@ -13,6 +13,7 @@ import torch
 
 from latentlab.errors import ConfigError
 from latentlab.latent.paths import class_centroids, require_centroid
+from latentlab.models.base import evaluating
 
 
 def class_vector(latents, labels, a: int, b: int, class_names: list[str] | None = None):
@@ -46,18 +47,15 @@ def apply_vector(z, v, scale: float = 1.0):
 
 
 @torch.no_grad()
-def decode_along(model, z: torch.Tensor, v, scales=(0.0, 0.5, 1.0, 1.5)) -> torch.Tensor:
+def decode_along(model, z: torch.Tensor, v, scales=(0.0, 0.5, 1.0, 1.5), y=None) -> torch.Tensor:
     """Decode z + s * v for each scale s in one batch: (len(scales), C, H, W) on the CPU.
 
     The picture of latent arithmetic: the original point, half the class difference, all
     of it, and an exaggeration; a model with a shared direction turns the class over
-    smoothly while keeping the style.
+    smoothly while keeping the style. A conditional model decodes under the class ``y``
+    (its latent holds the style, so there a vector changes the style, not the class).
     """
     z = torch.as_tensor(z, dtype=torch.float32).reshape(-1)
     points = torch.stack([apply_vector(z, v, float(s)) for s in scales]).to(model.device)
-    was_training = model.training
-    model.eval()
-    try:
-        return model.decode(points).float().cpu()
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        return model.decode(points, y).float().cpu()

@@ -108,13 +108,15 @@ def path_strip(
     name: str = "",
     start_class: int | None = None,
     end_class: int | None = None,
+    y=None,
 ) -> Strip:
-    """Interpolate between two latents, decode in one batch, judge and measure."""
+    """Interpolate between two latents, decode in one batch (a conditional model under the
+    class ``y``), judge and measure."""
     z = interpolate(za.reshape(-1), zb.reshape(-1), steps, mode).to(model.device)
     was_training = model.training
     model.eval()
     try:
-        frames = model.decode(z).float().cpu()
+        frames = model.decode(z, y).float().cpu()
     finally:
         model.train(was_training)
     classes, confs = judge_frames(judge, frames)

@@ -50,6 +50,7 @@ def invert(
     prior_weight: float = PRIOR_WEIGHT,
     seed: int = 0,
     should_stop: Callable[[], bool] | None = None,
+    labels: torch.Tensor | None = None,
 ) -> Inversion:
     """Optimise ``restarts`` latents per image with Adam for ``steps`` steps; keep the best.
 
@@ -58,6 +59,7 @@ def invert(
     every call (on one device). The best restart is chosen by pixel error alone.
     ``should_stop`` is asked before every step; when it returns True, ``InversionStopped``
     is raised (a window's job that was cancelled stops within one step, not seconds).
+    A conditional generator is inverted under ``labels`` (one class per image).
     """
     if not getattr(model, "has_decoder", False):
         raise ConfigError(f"a {getattr(model, 'family', '?')} model has no generator to invert")
@@ -72,6 +74,7 @@ def invert(
     device = model.device
     n = len(images)
     targets = images.detach().to(device, torch.float32).repeat_interleave(restarts, dim=0)
+    y = None if labels is None else torch.as_tensor(labels, device=device).reshape(-1).repeat_interleave(restarts)
     gen = torch.Generator().manual_seed(seed)
     z0 = torch.randn(n * restarts, model.latent_dim, generator=gen).to(device)
 
@@ -79,11 +82,13 @@ def invert(
     model.eval()
     try:
         z = torch.cat([
-            _optimise(model, z0[i : i + CHUNK], targets[i : i + CHUNK], steps, lr, prior_weight, should_stop)
+            _optimise(model, z0[i : i + CHUNK], targets[i : i + CHUNK], steps, lr, prior_weight, should_stop,
+                      None if y is None else y[i : i + CHUNK])
             for i in range(0, len(z0), CHUNK)
         ])
         with torch.no_grad():
-            recon = torch.cat([model.decode(z[i : i + CHUNK]) for i in range(0, len(z), CHUNK)])
+            recon = torch.cat([model.decode(z[i : i + CHUNK], None if y is None else y[i : i + CHUNK])
+                               for i in range(0, len(z), CHUNK)])
             err = (recon - targets).pow(2).flatten(1).mean(1).view(n, restarts)
             best = err.argmin(dim=1)
             rows = torch.arange(n, device=device) * restarts + best
@@ -97,7 +102,7 @@ def invert(
 
 
 def _optimise(model, z0: torch.Tensor, target: torch.Tensor, steps: int, lr: float, prior_weight: float,
-              should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
+              should_stop: Callable[[], bool] | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
     """Adam on z alone. The per-latent losses are summed, so each latent's gradient is its
     own (Adam's moments are per coordinate): the restarts do not interact."""
     z = z0.clone().requires_grad_(True)
@@ -106,7 +111,7 @@ def _optimise(model, z0: torch.Tensor, target: torch.Tensor, steps: int, lr: flo
         if should_stop is not None and should_stop():
             raise InversionStopped()
         with torch.enable_grad():
-            pixel = (model.decode(z) - target).pow(2).flatten(1).mean(1)
+            pixel = (model.decode(z, y) - target).pow(2).flatten(1).mean(1)
             loss = (pixel + prior_weight * z.pow(2).mean(1)).sum()
             (grad,) = torch.autograd.grad(loss, z)
         z.grad = grad

@@ -1,15 +1,17 @@
 """Outlier detection by reconstruction error: the images a model explains worst.
 
-The score of one image, in nats (the units of the training loss, summed over pixels):
+The score of one image is the model's own ``score_images``, in nats (the units of the
+training loss, summed over pixels); its ``score_name`` labels the axis:
 
-* **VAE family** (anything with ``elbo_parts``: vae, β-VAE, msvae): the negative ELBO,
-  reconstruction + KL(q(z|x) || N(0, I)), with β = 1 whatever β the model was trained
-  with, so the score is a bound on -log p(x) and scores of a β ladder are comparable.
-  The reconstruction term is averaged over ``samples`` draws of z (fixed seed), since
-  one draw makes the ranking jitter.
-* **Autoencoders**: the Bernoulli reconstruction error of decode(encode(x)), which is
-  the autoencoder's own training loss. There is no KL term: an AE has no prior.
-* **GANs** have no encoder and no likelihood; they are refused with a ConfigError.
+* **VAE families** ("-ELBO"): the negative ELBO, reconstruction + KL(q(z|x) || N(0, I)),
+  with β = 1 whatever β the model was trained with, so the score is a bound on
+  -log p(x) and scores of a β ladder are comparable. The reconstruction term is
+  averaged over ``samples`` draws of z (fixed seed), since one draw makes the ranking
+  jitter. A conditional VAE scores an image under its label (a bound on -log p(x | y)).
+* **Autoencoders** ("reconstruction error"): the Bernoulli reconstruction error of
+  decode(encode(x)), the autoencoder's own training loss. There is no KL term.
+* **GANs** have no encoder and no likelihood (``score_name`` None); they are refused
+  with a ConfigError.
 
 High scores are images unlike the training set: mislabelled, badly written, cropped.
 The reconstructions shown next to them are decoded from the deterministic latent
@@ -24,7 +26,6 @@ import numpy as np
 import torch
 
 from latentlab.errors import ConfigError
-from latentlab.models.ae import reconstruction_nats
 
 BATCH = 500
 ELBO_SAMPLES = 8
@@ -41,20 +42,16 @@ class OutlierRanking:
 
 
 def score_name(model) -> str:
-    return "-ELBO" if hasattr(model, "elbo_parts") else "reconstruction error"
+    return model.score_name or "score"
 
 
 @torch.no_grad()
-def _scores(model, x: torch.Tensor, samples: int) -> torch.Tensor:
-    if hasattr(model, "elbo_parts"):
-        mu, logvar = model.posterior(x)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
-        std = torch.exp(0.5 * logvar)
-        recon = torch.stack([
-            reconstruction_nats(model.decoder(mu + std * torch.randn_like(mu)), x) for _ in range(samples)
-        ]).mean(0)
-        return recon + kl
-    return reconstruction_nats(model.decoder(model.encode(x)), x)
+def _scores(model, x: torch.Tensor, y: torch.Tensor | None, samples: int) -> torch.Tensor:
+    return model.score_images(x, y, samples=samples)
+
+
+def _labels_of(labels: torch.Tensor | None, start: int, device) -> torch.Tensor | None:
+    return None if labels is None else labels[start : start + BATCH].to(device)
 
 
 def rank_outliers(model, images: torch.Tensor, labels=None, k: int = 16, *, samples: int = ELBO_SAMPLES,
@@ -64,13 +61,13 @@ def rank_outliers(model, images: torch.Tensor, labels=None, k: int = 16, *, samp
     Deterministic: the VAE's z draws come from a forked RNG seeded with ``seed``, so the
     caller's random stream is untouched.
     """
-    if not model.has_encoder:
+    if model.score_name is None:
         raise ConfigError(
-            f"a {model.family} model has no encoder, so it cannot score images by reconstruction error; "
-            "rank outliers with an autoencoder or a VAE"
+            f"a {model.family} model cannot score images by how well it explains them (it has no encoder "
+            "or no likelihood); rank outliers with an autoencoder or a VAE"
         )
-    if not hasattr(model, "decoder"):
-        raise ConfigError(f"a {model.family} model does not expose decoder logits to score reconstructions")
+    if model.conditional and labels is None:
+        raise ConfigError(f"a {model.family} model scores an image under its class: give the labels")
     shape = tuple(model.config.image_shape)
     if images.dim() != 4 or tuple(images.shape[1:]) != shape or len(images) == 0:
         raise ConfigError(f"outlier ranking needs images of shape (N, {', '.join(map(str, shape))}), "
@@ -79,6 +76,10 @@ def rank_outliers(model, images: torch.Tensor, labels=None, k: int = 16, *, samp
         raise ConfigError(f"k must be a whole number >= 1, got {k!r}")
     if samples < 1:
         raise ConfigError(f"samples must be >= 1, got {samples!r}")
+    label_t = None if labels is None else torch.as_tensor(
+        labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)).long().reshape(-1)
+    if label_t is not None and len(label_t) != len(images):
+        raise ConfigError(f"{len(label_t)} labels for {len(images)} images")
     device = model.device
     devices = [device] if device.type == "cuda" else []
     was_training = model.training
@@ -86,16 +87,16 @@ def rank_outliers(model, images: torch.Tensor, labels=None, k: int = 16, *, samp
     try:
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            scores = torch.cat([_scores(model, images[i : i + BATCH].to(device).float(), samples).cpu()
+            scores = torch.cat([_scores(model, images[i : i + BATCH].to(device).float(),
+                                        _labels_of(label_t, i, device), samples).cpu()
                                 for i in range(0, len(images), BATCH)])
         order = torch.argsort(scores, descending=True, stable=True)[: min(k, len(images))]
         with torch.no_grad():
-            recon = model.decode(model.encode(images[order].to(device).float())).float().cpu()
+            top_labels = None if label_t is None else label_t[order].to(device)
+            recon = model.reconstruct(images[order].to(device).float(), top_labels).float().cpu()
     finally:
         model.train(was_training)
-    label_arr = None
-    if labels is not None:
-        label_arr = (labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels))[order.numpy()]
+    label_arr = None if label_t is None else label_t.numpy()[order.numpy()]
     return OutlierRanking(
         indices=order.numpy().astype(np.int64),
         scores=scores[order].double().numpy(),

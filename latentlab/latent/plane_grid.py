@@ -22,9 +22,12 @@ def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], nx: 
 @dataclass
 class Territory:
     classes: np.ndarray  # (ny, nx) int, the judge's class of each cell's decode
-    confidence: np.ndarray  # (ny, nx) float in [0, 1]
+    confidence: np.ndarray  # (ny, nx) float in [0, 1]: in that class, or in ``requested``
     x_range: tuple[float, float]
     y_range: tuple[float, float]
+    #: A conditional model's class asked for in every cell; then ``confidence`` is the
+    #: judge's probability of that class. None for unconditional models.
+    requested: int | None = None
 
 
 def mosaic(images: np.ndarray, n: int) -> np.ndarray:

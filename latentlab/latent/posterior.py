@@ -72,11 +72,12 @@ def _posterior_net(model: LatentModel):
 
 
 @torch.no_grad()
-def posterior_of(model: LatentModel, image: np.ndarray) -> Posterior:
-    """μ and σ of one image, (C, H, W) or (1, C, H, W) in [0, 1]."""
+def posterior_of(model: LatentModel, image: np.ndarray, y: int | None = None) -> Posterior:
+    """μ and σ of one image, (C, H, W) or (1, C, H, W) in [0, 1] (a conditional model's
+    under the image's class ``y``)."""
     x = torch.as_tensor(np.asarray(image, np.float32))
     x = (x[None] if x.dim() == 3 else x).to(model.device)
-    mu, logvar = _posterior_net(model)(x)
+    mu, logvar = _posterior_net(model)(x) if y is None else _posterior_net(model)(x, y)
     return Posterior(mu[0].cpu().numpy(), torch.exp(0.5 * logvar[0]).cpu().numpy())
 
 
@@ -95,12 +96,14 @@ def ellipse_in_plane(posterior: Posterior, projection) -> Ellipse:
 
 @torch.no_grad()
 def draw_posterior_samples(
-    model: LatentModel, posterior: Posterior, projection, n: int = 1, generator: torch.Generator | None = None
+    model: LatentModel, posterior: Posterior, projection, n: int = 1, generator: torch.Generator | None = None,
+    y: int | None = None,
 ) -> PosteriorDraws:
-    """n draws z = μ + σ·ε from the posterior, where they land on the map, and their decodes."""
+    """n draws z = μ + σ·ε from the posterior, where they land on the map, and their decodes
+    (a conditional model's under class ``y``)."""
     _posterior_net(model)
     eps = torch.randn(n, len(posterior.mu), generator=generator)
     z = torch.as_tensor(posterior.mu)[None] + torch.as_tensor(posterior.sigma)[None] * eps
-    images = model.decode(z.to(model.device)).cpu().numpy()
+    images = (model.decode(z.to(model.device)) if y is None else model.decode(z.to(model.device), y)).cpu().numpy()
     z_np = z.numpy().astype(np.float32)
     return PosteriorDraws(eps.numpy(), z_np, np.asarray(projection.to_plane(z_np), np.float32), images)

@@ -61,8 +61,9 @@ def _discriminator(model: LatentModel):
 
 
 @torch.no_grad()
-def discriminator_scores(model: LatentModel, images: torch.Tensor) -> torch.Tensor:
-    """One score per image (N,) on the CPU: a probability of "real" or a critic value.
+def discriminator_scores(model: LatentModel, images: torch.Tensor, y=None) -> torch.Tensor:
+    """One score per image (N,) on the CPU: a probability of "real" or a critic value (a
+    conditional model's discriminator: of a real image of class ``y``).
 
     With ``pack`` > 1 each image is judged in a pack with fixed companions (module doc).
     """
@@ -74,7 +75,7 @@ def discriminator_scores(model: LatentModel, images: torch.Tensor) -> torch.Tens
         x = images[i : i + CHUNK].to(device)
         if companions is not None:
             x = torch.cat([x[:, None], companions[None].expand(len(x), -1, -1, -1, -1)], 1).flatten(0, 1)
-        s = discriminate(x)
+        s = discriminate(x) if y is None else discriminate(x, y)
         scores.append((torch.sigmoid(s) if model.score_kind == "logit" else s).cpu())
     return torch.cat(scores)
 
@@ -82,13 +83,14 @@ def discriminator_scores(model: LatentModel, images: torch.Tensor) -> torch.Tens
 @torch.no_grad()
 def realness(
     model: LatentModel, projection, x_range: tuple[float, float], y_range: tuple[float, float],
-    resolution: int = 48,
+    resolution: int = 48, y: int | None = None,
 ) -> Realness:
-    """D(G(z)) on every cell of the region (one batched decode and one batched judgement)."""
+    """D(G(z)) on every cell of the region (one batched decode and one batched judgement);
+    a conditional model's D(G(z, y), y) for its class ``y``."""
     _discriminator(model)
     ny = nx = resolution
     z = projection.to_latent(grid_points(x_range, y_range, nx, ny))
-    scores = discriminator_scores(model, decode_latents(model, z)).numpy().reshape(ny, nx)
+    scores = discriminator_scores(model, decode_latents(model, z, y), y).numpy().reshape(ny, nx)
     kind = "probability" if model.score_kind == "logit" else "critic"
     return Realness(scores.astype(np.float32), kind, tuple(x_range), tuple(y_range))
 

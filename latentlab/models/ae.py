@@ -5,33 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from latentlab.models.backbones import Decoder, Encoder
-from latentlab.models.base import LatentModel
-from latentlab.models.config import ModelConfig, require_non_negative
+from latentlab.models.base import LatentModel, reconstruction_nats
+from latentlab.models.config import ModelConfig, setting
 from latentlab.models.registry import register
-
-
-def reconstruction_nats(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Bernoulli negative log-likelihood, summed over pixels: one value per image."""
-    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
 
 @dataclass
 class AEConfig(ModelConfig):
-    #: Std of the Gaussian noise added to inputs during training; 0 is a plain AE.
-    denoise: float = 0.0
-
-    def validate(self) -> None:
-        super().validate()
-        require_non_negative(self, "denoise")
+    denoise: float = setting(
+        0.0, "Input noise", "Std of the Gaussian noise added to the inputs while training (a denoising "
+        "autoencoder); 0 is a plain autoencoder", minimum=0.0)
 
 
 @register("ae")
 class Autoencoder(LatentModel):
+    title = "Autoencoder"
     config_class = AEConfig
+    score_name = "reconstruction error"
     loss_parts = ("loss", "recon")
     default_sample_source = "mixture"  # an autoencoder has no prior
 
@@ -42,11 +35,19 @@ class Autoencoder(LatentModel):
         self.to_z = nn.Linear(self.encoder.out_features, c.latent_dim)
         self.decoder = Decoder(c.backbone, c.latent_dim, c.image_shape, c.hidden)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, y=None) -> torch.Tensor:
         return self.to_z(self.encoder(x))
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, y=None) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z))
+
+    def score_images(self, x: torch.Tensor, y=None, *, samples: int = 1) -> torch.Tensor:
+        """The reconstruction error of decode(encode(x)), the autoencoder's own loss (no prior,
+        so no KL term and no bound on -log p(x))."""
+        return reconstruction_nats(self.decoder(self.encode(x)), x)
+
+    def evaluation_terms(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"test_recon": self.score_images(x)}
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         noisy = x

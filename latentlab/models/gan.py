@@ -41,8 +41,7 @@ from torch import nn
 
 from latentlab.models.backbones import Decoder, Encoder
 from latentlab.models.base import LatentModel
-from latentlab.errors import ConfigError
-from latentlab.models.config import ModelConfig, require_non_negative, require_probability
+from latentlab.models.config import ModelConfig, setting
 from latentlab.models.registry import register
 
 FIXED_NOISE_SIZE = 64
@@ -60,33 +59,43 @@ def init_weights(module: nn.Module) -> None:
 
 
 @dataclass
-class GANConfig(ModelConfig):
+class AdversarialConfig(ModelConfig):
+    """Settings of every GAN family."""
+
     backbone: str = "conv"  # DCGAN: convolutional generator and discriminator
-    label_smoothing: float = 0.1
-    label_flip: float = 0.05
-    d_dropout: float = 0.3
-    pack: int = 2
-    mode_seeking: float = 0.0
-    r1: float = 0.0
-    ema: float = 0.999
-
-    def validate(self) -> None:
-        super().validate()
-        require_probability(self, "label_smoothing", "label_flip", upper=0.5)
-        require_probability(self, "d_dropout")
-        require_pack(self)
-        require_non_negative(self, "mode_seeking", "r1")
-        require_ema(self)
+    mode_seeking: float = setting(
+        0.0, "Mode seeking", "Weight of the mode-seeking term (MSGAN): nearby latents may not all give the "
+        "same image; 0 turns it off", minimum=0.0)
+    ema: float = setting(
+        0.999, "Generator average", "Decay of the moving average of the generator's weights that samples and "
+        "maps use (0 turns it off: the live generator)", minimum=0.0, maximum=1.0, maximum_open=True)
 
 
-def require_pack(config: ModelConfig) -> None:
-    if not 1 <= config.pack <= 8:
-        raise ConfigError(f"pack must be from 1 to 8, got {config.pack!r}")
+@dataclass
+class DiscriminatorConfig(AdversarialConfig):
+    """The stabilising tricks of a discriminator trained with binary targets (gan, cgan)."""
+
+    label_smoothing: float = setting(
+        0.1, "Label smoothing", "Real images get the target 1 − s instead of 1 (one-sided smoothing), so the "
+        "discriminator never becomes certain", minimum=0.0, maximum=0.5, maximum_open=True)
+    label_flip: float = setting(
+        0.05, "Label noise", "Each discriminator target is swapped with this probability", minimum=0.0,
+        maximum=0.5, maximum_open=True)
+    d_dropout: float = setting(
+        0.3, "Discriminator dropout", "Dropout in the discriminator, which keeps it from overpowering the "
+        "generator", minimum=0.0, maximum=1.0, maximum_open=True)
+    r1: float = setting(
+        0.0, "R1 penalty", "Weight of the R1 gradient penalty on real images, which keeps the discriminator "
+        "smooth around the data; 0 turns it off", minimum=0.0)
 
 
-def require_ema(config: ModelConfig) -> None:
-    if not 0.0 <= config.ema < 1.0:
-        raise ConfigError(f"ema must be in [0, 1) (0 turns the averaged generator off), got {config.ema!r}")
+PACK = dict(label="Pack", help="The discriminator judges packs of this many images at once (PacGAN), so it "
+            "sees a lack of variety; 1 turns it off", minimum=1, maximum=8)
+
+
+@dataclass
+class GANConfig(DiscriminatorConfig):
+    pack: int = setting(2, **PACK)
 
 
 class AdversarialModel(LatentModel):
@@ -100,14 +109,16 @@ class AdversarialModel(LatentModel):
     default_batch_size = 64
     adam_betas: tuple[float, float] = (0.5, 0.999)
 
-    def __init__(self, config: ModelConfig, *, d_dropout: float, d_norm: bool) -> None:
+    def __init__(self, config: ModelConfig, *, d_dropout: float, d_norm: bool, pack: int = 1,
+                 condition_size: int = 0) -> None:
+        """``condition_size`` extra inputs of the generator (the one-hot class of a cgan)."""
         super().__init__(config)
         c = config
-        self.pack = c.pack
+        self.pack = pack
         channels, height, width = c.image_shape
-        self.generator = Decoder(c.backbone, c.latent_dim, c.image_shape, c.hidden, batch_norm=True)
+        self.generator = Decoder(c.backbone, c.latent_dim + condition_size, c.image_shape, c.hidden, batch_norm=True)
         self.disc_trunk = Encoder(
-            c.backbone, (channels * c.pack, height, width), c.hidden, act="lrelu", dropout=d_dropout, norm=d_norm
+            c.backbone, (channels * pack, height, width), c.hidden, act="lrelu", dropout=d_dropout, norm=d_norm
         )
         self.disc_head = nn.Linear(self.disc_trunk.out_features, 1)
         self.apply(init_weights)
@@ -118,10 +129,14 @@ class AdversarialModel(LatentModel):
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
             self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def generator_input(self, z: torch.Tensor, y=None) -> torch.Tensor:
+        """What the generator's first layer takes: z (a cgan appends the class)."""
+        return z
+
+    def decode(self, z: torch.Tensor, y=None) -> torch.Tensor:
         """G(z) in [0, 1]: the live generator while training, the averaged one in eval mode."""
         use_average = self.generator_ema is not None and not self.training
-        return torch.sigmoid((self.generator_ema if use_average else self.generator)(z))
+        return torch.sigmoid((self.generator_ema if use_average else self.generator)(self.generator_input(z, y)))
 
     @torch.no_grad()
     def update_average(self) -> None:
@@ -136,7 +151,7 @@ class AdversarialModel(LatentModel):
         for average, live in zip(self.generator_ema.buffers(), self.generator.buffers()):
             average.copy_(live)  # batch-norm statistics: the live generator's
 
-    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+    def discriminate(self, x: torch.Tensor, y=None) -> torch.Tensor:
         """One score (a logit for the GAN, a critic value for WGAN-GP) per pack of images.
 
         Images are grouped into packs of ``pack`` consecutive images (the batch is trimmed
@@ -162,7 +177,9 @@ class AdversarialModel(LatentModel):
         ]
 
     def fixed_samples(self) -> torch.Tensor:
-        return self.decode(self.fixed_noise)
+        """The fixed noise decoded (a conditional model: under the classes in turn)."""
+        n = len(self.fixed_noise)
+        return self.decode(self.fixed_noise, torch.arange(n, device=self.device) % self.num_classes)
 
     def mode_seeking_penalty(self, z: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """MSGAN's term, weighted: ``w / (mean|G(z1) - G(z2)| / mean|z1 - z2| + 1e-5)`` over the
@@ -179,12 +196,19 @@ class AdversarialModel(LatentModel):
 
 @register("gan")
 class GAN(AdversarialModel):
+    title = "GAN (DCGAN-style)"
     config_class = GANConfig
     loss_parts = ("loss", "d_loss", "g_loss", "d_real", "d_fake")
 
-    def __init__(self, config: GANConfig) -> None:
-        super().__init__(config, d_dropout=config.d_dropout, d_norm=False)
+    def __init__(self, config: GANConfig, *, pack: int | None = None, condition_size: int = 0) -> None:
+        super().__init__(config, d_dropout=config.d_dropout, d_norm=False,
+                         pack=config.pack if pack is None else pack, condition_size=condition_size)
         self.supports_amp = config.r1 == 0  # R1 differentiates twice: keep it in float32
+
+    def critic(self, x: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(D's logits, an extra loss term) for images ``x`` of classes ``y``: the extra term is
+        0 here; a conditional GAN with an auxiliary classifier puts its cross-entropy there."""
+        return self.discriminate(x, y), x.new_zeros(())
 
     def _targets(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
@@ -196,40 +220,46 @@ class GAN(AdversarialModel):
             real, fake = torch.where(flip, fake, real), torch.where(flip, real, fake)
         return real, fake
 
-    def _d_loss(self, x: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def fake_classes(self, y):
+        """The classes the generated half of a batch is asked for (ignored here)."""
+        return y
+
+    def _d_loss(self, x: torch.Tensor, fake: torch.Tensor, y=None, y_fake=None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         real_t, fake_t = self._targets(x.shape[0], x.device)
         use_r1 = self.config.r1 > 0 and torch.is_grad_enabled()
         if use_r1:
             x = x.detach().requires_grad_(True)
-        d_real, d_fake = self.discriminate(x), self.discriminate(fake)
+        (d_real, extra), (d_fake, _) = self.critic(x, y), self.critic(fake, y_fake)
         loss = F.binary_cross_entropy_with_logits(d_real, real_t) + F.binary_cross_entropy_with_logits(d_fake, fake_t)
+        loss = loss + extra  # the auxiliary classifier learns the classes from real images only
         if use_r1:
             (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
             loss = loss + 0.5 * self.config.r1 * grad.pow(2).flatten(1).sum(1).mean() * self.pack
         return loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
 
-    def _g_loss(self, z: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        scores = self.discriminate(fake)
+    def _g_loss(self, z: torch.Tensor, fake: torch.Tensor, y=None) -> torch.Tensor:
+        scores, extra = self.critic(fake, y)
         adversarial = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
-        return adversarial + self.mode_seeking_penalty(z, fake)
+        return adversarial + extra + self.mode_seeking_penalty(z, fake)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Both players' losses on one batch; ``loss`` is their sum (for monitoring only)."""
-        z = self.prior_sample(x.shape[0])
-        fake = self.decode(z)
-        d_loss, d_real, d_fake = self._d_loss(x, fake)
-        g_loss = self._g_loss(z, fake)
+        z, y_fake = self.prior_sample(x.shape[0]), self.fake_classes(y)
+        fake = self.decode(z, y_fake)
+        d_loss, d_real, d_fake = self._d_loss(x, fake, y, y_fake)
+        g_loss = self._g_loss(z, fake, y_fake)
         return {"loss": d_loss + g_loss, "d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
 
     def train_step(self, x, y, optimizers, step):
         opt_g, opt_d = optimizers
-        z = self.prior_sample(x.shape[0])
-        fake = self.decode(z)
-        d_loss, d_real, d_fake = self._d_loss(x, fake.detach())
+        z, y_fake = self.prior_sample(x.shape[0]), self.fake_classes(y)
+        fake = self.decode(z, y_fake)
+        d_loss, d_real, d_fake = self._d_loss(x, fake.detach(), y, y_fake)
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        g_loss = self._g_loss(z, fake)
+        g_loss = self._g_loss(z, fake, y_fake)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.models.base import LatentModel
-from latentlab.models.config import ModelConfig
+from latentlab.models.base import ROLE_JUDGE, LatentModel
+from latentlab.models.config import ModelConfig, setting
 from latentlab.models.registry import register
 
 
@@ -35,16 +35,24 @@ def random_affine(x: torch.Tensor, max_shift: float = 0.1, max_degrees: float = 
 @dataclass
 class JudgeConfig(ModelConfig):
     backbone: str = "conv"
-    #: Width of the feature layer (the space of the Fréchet distance).
-    latent_dim: int = 128
-    augment: bool = True
+    latent_dim: int = setting(
+        128, "Feature width", "Width of the judge's feature layer, the space of the Fréchet distance",
+        minimum=1, maximum=1024)
+    augment: bool = setting(
+        True, "Augment", "Train on small random rotations, scalings and shifts of the images")
 
 
 @register("judge")
 class Judge(LatentModel):
+    """The judge's role is "judge": it is trained and saved like a model (``latentlab train
+    --model judge``) but labels other models' images instead of being explored."""
+
+    title = "Judge (classifier)"
+    role = ROLE_JUDGE
     config_class = JudgeConfig
     has_encoder = False
     has_decoder = False
+    classifier = "image"
     loss_parts = ("loss", "accuracy")
 
     def __init__(self, config: JudgeConfig) -> None:
@@ -81,3 +89,6 @@ class Judge(LatentModel):
         logits = self.classify(x)
         loss = F.cross_entropy(logits, y)
         return {"loss": loss, "accuracy": (logits.argmax(1) == y).float().mean()}
+
+    def evaluation_terms(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"test_accuracy": (self.classify(x).argmax(1) == y).float()}

@@ -63,13 +63,18 @@ class LatentMixture:
 
 
 @torch.no_grad()
-def fit_latent_mixture(model: "LatentModel", images: torch.Tensor, n_components: int = 10, seed: int = 0) -> LatentMixture:
-    """Encode ``images`` with ``model`` (posterior means), fit a mixture, attach and return it."""
+def fit_latent_mixture(model: "LatentModel", images: torch.Tensor, n_components: int = 10, seed: int = 0,
+                       labels: torch.Tensor | None = None) -> LatentMixture:
+    """Encode ``images`` with ``model`` (posterior means; a conditional model under ``labels``),
+    fit a mixture, attach and return it."""
     was_training = model.training
     model.eval()
     try:
         device = model.device
-        z = torch.cat([model.encode(images[i : i + 1000].to(device)) for i in range(0, len(images), 1000)])
+        z = torch.cat([
+            model.encode(images[i : i + 1000].to(device), None if labels is None else labels[i : i + 1000].to(device))
+            for i in range(0, len(images), 1000)
+        ])
     finally:
         model.train(was_training)
     model.mixture = LatentMixture.fit(z, n_components=n_components, seed=seed)

@@ -14,23 +14,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.models.config import require_non_negative
+from latentlab.models.config import setting
 from latentlab.models.registry import register
 from latentlab.models.vae import VAE, VAEConfig
 
 
 @dataclass
 class MSVAEConfig(VAEConfig):
-    gamma: float = 100.0
-
-    def validate(self) -> None:
-        super().validate()
-        require_non_negative(self, "gamma")
+    gamma: float = setting(
+        100.0, "γ", "Weight of the classifier head's cross-entropy: larger pulls the classes further apart "
+        "in the latent space", minimum=0.0)
 
 
 @register("msvae")
 class MultiStageVAE(VAE):
+    title = "Multi-stage VAE"
     config_class = MSVAEConfig
+    classifier = "latent"
     loss_parts = ("loss", "recon", "kl", "ce")
 
     def __init__(self, config: MSVAEConfig) -> None:
@@ -51,3 +51,7 @@ class MultiStageVAE(VAE):
         ce = F.cross_entropy(self.head(p["z"]), y)
         c = self.config
         return {"loss": recon + c.beta * kl + c.gamma * ce, "recon": recon, "kl": kl, "ce": ce}
+
+    def evaluation_terms(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        p = self.elbo_parts(x, y)
+        return {**self.elbo_terms(p), "head_accuracy": (self.classify(p["mu"]).argmax(1) == y).float()}

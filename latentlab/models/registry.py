@@ -1,4 +1,9 @@
-"""The family registry: a dict filled by a decorator, so adding a family touches one file."""
+"""The family registry: a dict filled by a decorator, so adding a family touches one file.
+
+What a family is and can do (title, role, capabilities, hyper-parameters) is declared on
+its class (see ``base.py``); ``family_info`` and ``families`` read it for the CLI, ``info``
+and the window, and ``hyperparameters`` lists a family's editable settings.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from latentlab.errors import ConfigError
 
 if TYPE_CHECKING:
-    from latentlab.models.base import LatentModel
-    from latentlab.models.config import ModelConfig
+    from latentlab.models.base import FamilyInfo, LatentModel
+    from latentlab.models.config import HyperParameter, ModelConfig
 
 FAMILIES: dict[str, type["LatentModel"]] = {}
 
@@ -74,6 +79,27 @@ def family_names() -> list[str]:
     return list(FAMILIES)
 
 
+def family_info(family: str) -> "FamilyInfo":
+    """Title, role, capabilities and hyper-parameters of ``family`` (builds no model)."""
+    return family_class(family).info()
+
+
+def families(*, role: str | None = None, trainable: bool | None = None) -> list["FamilyInfo"]:
+    """Every registered family's info, in registration order, optionally only those of
+    ``role`` ("model" or "judge") and trainability. The window's training list is
+    ``families(role="model", trainable=True)``."""
+    _load_builtin_families()
+    infos = [cls.info() for cls in FAMILIES.values()]
+    return [i for i in infos if (role is None or i.role == role) and (trainable is None or i.trainable == trainable)]
+
+
+def hyperparameters(family: str) -> list["HyperParameter"]:
+    """The settings a user may choose for ``family`` (label, help, range or choices,
+    default), in declaration order: what the training panel and the CLI's flags show."""
+    return list(family_info(family).hyperparameters)
+
+
 def _load_builtin_families() -> None:
-    # Importing the modules runs their @register decorators.
-    from latentlab.models import ae, gan, judge, msvae, vae, wgan_gp  # noqa: F401
+    # Importing the modules runs their @register decorators, in this order (the order of
+    # menus and help texts).
+    from latentlab.models import vae, msvae, cvae, ae, gan, wgan_gp, cgan, judge  # noqa: F401, I001

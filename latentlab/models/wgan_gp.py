@@ -12,32 +12,24 @@ from dataclasses import dataclass
 
 import torch
 
-from latentlab.errors import ConfigError
-from latentlab.models.config import ModelConfig, require_non_negative
-from latentlab.models.gan import AdversarialModel, require_ema, require_pack
+from latentlab.models.config import setting
+from latentlab.models.gan import PACK, AdversarialConfig, AdversarialModel
 from latentlab.models.registry import register
 
 
 @dataclass
-class WGANGPConfig(ModelConfig):
-    backbone: str = "conv"
-    gp_lambda: float = 10.0
-    n_critic: int = 5
-    pack: int = 1
-    mode_seeking: float = 0.0  # see gan.py
-    ema: float = 0.999  # see gan.py
-
-    def validate(self) -> None:
-        super().validate()
-        require_non_negative(self, "gp_lambda", "mode_seeking")
-        require_pack(self)
-        require_ema(self)
-        if not 1 <= self.n_critic <= 100:
-            raise ConfigError(f"n_critic must be from 1 to 100, got {self.n_critic!r}")
+class WGANGPConfig(AdversarialConfig):
+    gp_lambda: float = setting(
+        10.0, "Gradient penalty", "Weight λ of the gradient penalty that keeps the critic 1-Lipschitz",
+        minimum=0.0)
+    n_critic: int = setting(
+        5, "Critic steps", "Critic updates per generator update", minimum=1, maximum=100)
+    pack: int = setting(1, **PACK)
 
 
 @register("wgan-gp")
 class WGANGP(AdversarialModel):
+    title = "WGAN-GP"
     config_class = WGANGPConfig
     score_kind = "critic"
     # 5e-4, not the paper's 1e-4: on mnist-5k at 60 epochs (about 750 generator updates) 1e-4
@@ -49,7 +41,7 @@ class WGANGP(AdversarialModel):
 
     def __init__(self, config: WGANGPConfig) -> None:
         # No batch norm in the critic: the penalty is per sample (the WGAN-GP paper).
-        super().__init__(config, d_dropout=0.0, d_norm=False)
+        super().__init__(config, d_dropout=0.0, d_norm=False, pack=config.pack)
         self._last_g_loss: torch.Tensor | None = None  # reported between generator steps
 
     def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

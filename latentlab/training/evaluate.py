@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from latentlab.data import ImageDataset
-from latentlab.models.ae import reconstruction_nats
 from latentlab.models.base import LatentModel
 from latentlab.training.frechet import frechet_distance
 
@@ -27,10 +26,29 @@ def _batches(x: torch.Tensor, y: torch.Tensor, size: int = EVAL_BATCH) -> Iterat
 
 
 @torch.no_grad()
-def encode_all(model: LatentModel, images: torch.Tensor) -> torch.Tensor:
-    """Deterministic latents (posterior means) of every image, on the model's device."""
+def encode_all(model: LatentModel, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Deterministic latents (posterior means) of every image, on the model's device; a
+    conditional model encodes each image under its label."""
+    return latent_stats_all(model, images, labels)[0]
+
+
+@torch.no_grad()
+def latent_stats_all(
+    model: LatentModel, images: torch.Tensor, labels: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(latents (N, D) on the model's device, mean KL per latent dimension (D,) or None for a
+    family without a prior): what the map and the KL bars show, asked of the model."""
     device = model.device
-    return torch.cat([model.encode(images[i : i + EVAL_BATCH].to(device)) for i in range(0, len(images), EVAL_BATCH)])
+    means, kl_sum = [], None
+    for i in range(0, len(images), EVAL_BATCH):
+        yb = None if labels is None else labels[i : i + EVAL_BATCH].to(device)
+        stats = model.latent_stats(images[i : i + EVAL_BATCH].to(device), yb)
+        means.append(stats.mean)
+        if stats.kl_dims is not None:
+            part = stats.kl_dims.sum(0)
+            kl_sum = part if kl_sum is None else kl_sum + part
+    z = torch.cat(means) if means else torch.zeros(0, model.latent_dim, device=device)
+    return z, None if kl_sum is None else kl_sum / max(len(images), 1)
 
 
 @torch.no_grad()
@@ -46,6 +64,14 @@ def judge_predict(judge: LatentModel, images: torch.Tensor) -> tuple[torch.Tenso
     device = judge.device
     out = [judge.predict(images[i : i + EVAL_BATCH].to(device)) for i in range(0, len(images), EVAL_BATCH)]
     return torch.cat([c for c, _ in out]).cpu(), torch.cat([p for _, p in out]).cpu()
+
+
+@torch.no_grad()
+def judge_probabilities(judge: LatentModel, images: torch.Tensor) -> torch.Tensor:
+    """The judge's class probabilities (N, K) for every image, on the CPU."""
+    device = judge.device
+    return torch.cat([torch.softmax(judge.classify(images[i : i + EVAL_BATCH].to(device)), 1).cpu()
+                      for i in range(0, len(images), EVAL_BATCH)])
 
 
 def evaluate(
@@ -80,81 +106,81 @@ def evaluate(
 
 
 def _test_metrics(model: LatentModel, dataset: ImageDataset, judge: LatentModel | None) -> dict:
+    """The model's own per-image figures (``evaluation_terms``) averaged over the test split,
+    and the judge's accuracy on reconstructions for models that encode and decode."""
     device = model.device
     x_all, y_all = dataset.test.images, dataset.test.labels
-    sums: dict[str, float] = {}
-    kl_dims = None
-    correct_head = correct_judge = 0
-
-    def add(name: str, value: torch.Tensor) -> None:
-        sums[name] = sums.get(name, 0.0) + float(value.sum())
-
+    sums: dict[str, torch.Tensor] = {}
+    correct_judge = 0
+    judge_recon = judge is not None and model.has_encoder and model.has_decoder
     for xb, yb in _batches(x_all, y_all):
         xb, yb = xb.to(device), yb.to(device)
-        if model.family == "judge":
-            correct_head += int((model.classify(xb).argmax(1) == yb).sum())
-            continue
-        if model.has_beta:  # vae, msvae
-            p = model.elbo_parts(xb)
-            add("recon", p["recon"])
-            add("kl", p["kl"])
-            kl_dims = p["kl_dims"].sum(0) if kl_dims is None else kl_dims + p["kl_dims"].sum(0)
-            if hasattr(model, "classify"):
-                correct_head += int((model.classify(p["mu"]).argmax(1) == yb).sum())
-            recon_images = model.decode(p["mu"])
-        elif model.has_encoder:  # ae
-            z = model.encode(xb)
-            add("recon", reconstruction_nats(model.decoder(z), xb))
-            recon_images = model.decode(z)
-        else:  # GAN families: both players' losses on the test images
-            for name, value in model.loss(xb).items():
-                add(name, value * len(xb))
-            continue
-        if judge is not None:
-            cls, _ = judge.predict(recon_images.to(judge.device))
+        for name, value in model.evaluation_terms(xb, yb).items():
+            total = value.detach().float().sum(0)
+            sums[name] = total if name not in sums else sums[name] + total
+        if judge_recon:
+            cls, _ = judge.predict(model.reconstruct(xb, yb).to(judge.device))
             correct_judge += int((cls.to(device) == yb).sum())
-
     n = len(x_all)
-    out: dict[str, float | list[float]] = {}
-    if model.family == "judge":
-        return {"test_accuracy": correct_head / n}
-    if model.has_beta:
-        out["test_recon"] = sums["recon"] / n
-        out["test_kl"] = sums["kl"] / n
-        out["test_neg_elbo"] = (sums["recon"] + sums["kl"]) / n
-        out["kl_per_dim"] = (kl_dims / n).cpu().tolist()
-        if hasattr(model, "classify"):
-            out["head_accuracy"] = correct_head / n
-    elif model.has_encoder:
-        out["test_recon"] = sums["recon"] / n
-    else:
-        out.update({f"test_{k}": v / n for k, v in sums.items()})
-    if judge is not None and model.has_encoder:
+    out: dict[str, float | list[float]] = {
+        name: float(total) / n if total.dim() == 0 else (total / n).cpu().tolist() for name, total in sums.items()
+    }
+    if judge_recon:
         out["judge_recon_accuracy"] = correct_judge / n
     return out
 
 
 @torch.no_grad()
 def sample_quality(model: LatentModel, judge: LatentModel, dataset: ImageDataset, n: int = 1000) -> dict:
-    """The judge's view of ``n`` samples: class shares, confidence, Fréchet distance."""
-    samples = torch.cat([model.sample(min(EVAL_BATCH, n - i)) for i in range(0, n, EVAL_BATCH)])
-    cls, conf = judge_predict(judge, samples)
+    """The judge's view of ``n`` samples: class shares, confidence, Fréchet distance; for a
+    conditional model (which is asked for the classes in turn) also how often and how
+    confidently the judge sees the class that was asked for."""
+    requested = torch.arange(n) % dataset.num_classes if model.conditional else None
+    samples = torch.cat([
+        model.sample(min(EVAL_BATCH, n - i), y=None if requested is None else requested[i : i + EVAL_BATCH])
+        for i in range(0, n, EVAL_BATCH)
+    ])
+    probabilities = judge_probabilities(judge, samples)
+    conf, cls = probabilities.max(1)
     shares = torch.bincount(cls, minlength=dataset.num_classes).float() / n
     fid = frechet_distance(judge_features(judge, samples), judge_features(judge, dataset.test.images))
-    return {
+    out = {
         "sample_class_shares": shares.tolist(),
         "sample_min_class_share": float(shares.min()),
         "sample_mean_confidence": float(conf.mean()),
         "judge_fid": fid,
     }
+    if requested is not None:
+        out.update(class_agreement(cls, probabilities, requested, dataset.num_classes))
+    return out
+
+
+def class_agreement(judged: torch.Tensor, probabilities: torch.Tensor, requested: torch.Tensor,
+                    num_classes: int) -> dict:
+    """How well samples asked for ``requested`` classes match them in the judge's eyes: the
+    share judged as asked, per class and overall, the worst class's share, and the lowest
+    per-class mean probability the judge gives the class asked for."""
+    agree = (judged == requested).float()
+    asked_probability = probabilities.gather(1, requested[:, None]).squeeze(1)
+    per_class = [float(agree[requested == c].mean()) for c in range(num_classes) if (requested == c).any()]
+    confidence = [float(asked_probability[requested == c].mean()) for c in range(num_classes)
+                  if (requested == c).any()]
+    return {
+        "sample_agreement": float(agree.mean()),
+        "sample_class_agreement": per_class,
+        "sample_min_class_agreement": min(per_class),
+        "sample_min_class_confidence": min(confidence),
+    }
 
 
 def fit_sampling_mixture(model: LatentModel, dataset: ImageDataset) -> bool:
     """Fit the Gaussian mixture that autoencoders sample from (the material's recipe; VAEs
-    may use it too) on the encoded training split. False for models without an encoder."""
+    may use it too) on the encoded training split (a conditional model encodes each image
+    under its label). False for models without an encoder."""
     if not (model.has_encoder and model.has_decoder):
         return False
     from latentlab.models.mixture import fit_latent_mixture
 
-    fit_latent_mixture(model, dataset.train.images.to(model.device), n_components=dataset.num_classes)
+    fit_latent_mixture(model, dataset.train.images.to(model.device), n_components=dataset.num_classes,
+                       labels=dataset.train.labels)
     return True

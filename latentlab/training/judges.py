@@ -22,7 +22,7 @@ import torch
 
 from latentlab.data import ImageDataset, Split, cache_dir, resources_dir
 from latentlab.errors import CheckpointError, TrainingError
-from latentlab.models.base import LatentModel
+from latentlab.models.base import ROLE_JUDGE, LatentModel
 from latentlab.models.registry import create_model, make_config
 
 JUDGE_EPOCHS = 15
@@ -75,7 +75,7 @@ def find_judge(dataset: ImageDataset | dict, device: str | torch.device = "cpu")
         except CheckpointError:
             continue  # a broken cache entry is retrained, not fatal
         if (
-            ckpt.model.family == "judge"
+            ckpt.model.role == ROLE_JUDGE
             and list(ckpt.dataset.get("image_shape", [])) == list(info["image_shape"])
             and list(ckpt.dataset.get("class_names", [])) == list(info["class_names"])
         ):

@@ -23,7 +23,7 @@ from latentlab.errors import ConfigError
 from latentlab.models.base import LatentModel
 from latentlab.training.control import TrainControl
 from latentlab.training.device import amp_dtype, resolve_device
-from latentlab.training.evaluate import encode_all, evaluate
+from latentlab.training.evaluate import evaluate, latent_stats_all
 from latentlab.training.progress import describe_position, epochs_trained
 
 if TYPE_CHECKING:
@@ -182,14 +182,22 @@ class Trainer:
     @torch.no_grad()
     def encode_test(self) -> np.ndarray | None:
         """Latents of the test split (posterior means), or None for a family without encoder."""
+        return self.test_latent_stats()[0]
+
+    @torch.no_grad()
+    def test_latent_stats(self) -> tuple[np.ndarray | None, list[float] | None]:
+        """(test-split latents, their mean KL per latent dimension): what the map and the KL
+        bars show while training; (None, None) without an encoder, KL None without a prior.
+        A conditional model encodes each test image under its label."""
         if not self.model.has_encoder:
-            return None
+            return None, None
         was_training = self.model.training
         self.model.eval()
         try:
-            return encode_all(self.model, self._test_x).float().cpu().numpy()
+            z, kl = latent_stats_all(self.model, self._test_x, self._test_y)
         finally:
             self.model.train(was_training)
+        return z.float().cpu().numpy(), None if kl is None else kl.float().cpu().tolist()
 
     # -------------------------------------------------------------------- loop
     def fit(self) -> TrainResult:
@@ -207,7 +215,7 @@ class Trainer:
         self.status = "running"
         data = self.dataset.to(self.device)
         x_all, y_all = data.train.images, data.train.labels
-        self._test_x = data.test.images
+        self._test_x, self._test_y = data.test.images, data.test.labels
         n = len(x_all)
         bs = min(self.batch_size, n)
         steps_per_epoch = max(1, n // bs)

@@ -68,17 +68,18 @@ def outputs(model: LatentModel) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(7)
     z = torch.randn(5, model.latent_dim, generator=gen)
     x = torch.rand(5, *SHAPE, generator=gen)
+    y = torch.arange(5) % 3
     out = {}
     if model.has_decoder:
-        out["decode"] = model.decode(z)
+        out["decode"] = model.decode(z, y)
     if model.has_encoder:
-        out["encode"] = model.encode(x)
-    if model.family == "judge":
+        out["encode"] = model.encode(x, y)
+    if model.classifier == "image":
         out["classify"] = model.classify(x)
-    if model.family == "msvae":
+    if model.classifier == "latent":
         out["classify"] = model.classify(z)
     if hasattr(model, "discriminate"):
-        out["discriminate"] = model.discriminate(x)
+        out["discriminate"] = model.discriminate(x, y)
     return out
 
 

@@ -11,7 +11,7 @@ from latentlab.models import config_from_dict, create_model, family_names, make_
 from latentlab.models.mixture import LatentMixture
 from latentlab.models.registry import MAX_PARAMETERS
 
-FAMILIES = ["ae", "vae", "msvae", "gan", "wgan-gp", "judge"]
+FAMILIES = ["ae", "vae", "msvae", "cvae", "gan", "wgan-gp", "cgan", "judge"]
 SMALL = dict(hidden=32, image_shape=[1, 8, 8], num_classes=2)
 
 
@@ -31,14 +31,14 @@ def test_interface_shapes(family, backbone, latent_dim):
     if family == "judge":
         latent_dim = 16
     model = small(family, backbone=backbone, latent_dim=latent_dim).eval()
-    x = torch.rand(4, 1, 8, 8)
-    if model.has_encoder:
-        assert model.encode(x).shape == (4, latent_dim)
-        assert torch.equal(model.encode(x), model.encode(x)), "encode must be deterministic"
+    x, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1])
+    if model.has_encoder:  # every family takes the labels; unconditional ones ignore them
+        assert model.encode(x, y).shape == (4, latent_dim)
+        assert torch.equal(model.encode(x, y), model.encode(x, y)), "encode must be deterministic"
     if model.has_decoder:
-        out = model.decode(torch.randn(3, latent_dim))
+        out = model.decode(torch.randn(3, latent_dim), y[:3])
         assert out.shape == (3, 1, 8, 8) and out.min() >= 0 and out.max() <= 1
-    parts = model.loss(x, torch.tensor([0, 1, 0, 1]))
+    parts = model.loss(x, y)
     assert "loss" in parts and set(model.loss_parts) <= set(parts)
     assert all(v.ndim == 0 for v in parts.values())
 

@@ -10,7 +10,7 @@ import pytest
 
 from latentlab.data import load_dataset
 from latentlab.models.checkpoint import load_checkpoint
-from latentlab.pretrained import MODELS, catalogue, default_checkpoint, pretrained_dir
+from latentlab.pretrained import MODELS, SHIPPED, catalogue, default_checkpoint, pretrained_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,8 @@ def judge():
 
 def test_every_model_of_the_menu_ships_with_its_metrics():
     assert [m.key for m in catalogue()] == [m.key for m in MODELS]
-    assert set(MANIFEST) == {"judge", *(m.key for m in MODELS)}
+    assert all(m.path.is_file() for m in SHIPPED)
+    assert set(MANIFEST) == {"judge", *(m.key for m in SHIPPED)}
     assert default_checkpoint() == pretrained_dir() / "vae.safetensors"
 
 
@@ -68,3 +69,10 @@ def test_the_shipped_models_meet_the_teaching_goals():
         assert m[gan]["sample_min_class_share"] >= 0.04, gan
     kls = [m[k]["test_kl"] for k in ("vae-beta0.5", "vae", "vae-beta2", "vae-beta4", "vae-beta8")]
     assert kls == sorted(kls, reverse=True)  # a larger β buys a smaller KL
+    # Issue 13: conditional models draw the class they are asked for (1,000 prior samples per class).
+    cvae, cgan = MANIFEST["cvae"]["goals"], MANIFEST["cgan"]["goals"]
+    assert cvae["samples_per_class"] == cgan["samples_per_class"] == 1000
+    assert cvae["min_class_agreement"] >= 0.97
+    assert m["cvae"]["test_neg_elbo"] <= m["vae"]["test_neg_elbo"]  # the label is information
+    assert cgan["min_class_agreement"] >= 0.95 and cgan["min_class_confidence"] >= 0.90
+    assert m["cgan"]["judge_fid"] < m["gan"]["judge_fid"]

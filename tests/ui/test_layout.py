@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QWidget
 
 from latentlab.pretrained import default_checkpoint
 from latentlab.ui.main import session_state
@@ -58,7 +59,15 @@ def settle(qtbot, window) -> None:
     """Let the images and the layout follow the last change (a strip's height follows its
     width). Not wait_until_idle: that also waits for the process's one-off warm-up."""
     qtbot.waitUntil(lambda: window.explorer.idle and window.analysis.idle, timeout=30_000)
-    qtbot.wait(50)
+    # Then until two looks 100 ms apart find every widget where it was: a loaded machine
+    # may take more than one pass of the event loop to finish the layout.
+    previous = None
+    for _ in range(30):
+        qtbot.wait(100)
+        now = [(w.objectName(), w.geometry().getRect()) for w in window.findChildren(QWidget) if w.isVisible()]
+        if now == previous:
+            return
+        previous = now
 
 
 def assert_laid_out(window, digit_px: int, what: str) -> None:

@@ -389,6 +389,9 @@ class AnalysisActions(QObject):
         if source != SOURCE_FREEHAND:
             path["description"] += f", {MODE_WORDS[mode]}"
         path["description"] += f", {steps} frames"
+        if session.conditional:  # a style morph: every frame is asked for the picked class
+            path.update(start_class=session.condition, end_class=session.condition, condition=session.condition)
+            path["description"] += f", all asked for {session.class_names[session.condition]}"
         self.lane.submit(PathJob(session.snapshot, session.judge, steps=steps, mode=mode, **path))
         self.dock.show()
         return True
@@ -425,7 +428,7 @@ class AnalysisActions(QObject):
         a, b = int(test.labels[i]), int(test.labels[j])
         if not session.model.has_encoder:
             self.status("Inverting the two images through the generator (a few seconds)…", 0)
-        return dict(images=test.images[[i, j]].float(), start_class=a, end_class=b,
+        return dict(images=test.images[[i, j]].float(), labels=test.labels[[i, j]], start_class=a, end_class=b,
                     description=f"test image #{i} ({names[a]}) → #{j} ({names[b]})")
 
     def _freehand_path(self, steps: int, mode: str) -> dict | None:

@@ -370,8 +370,10 @@ class CompareWindow(QWidget):
 
     @staticmethod
     def all_pretrained_paths() -> list[Path]:
-        """Every shipped model that is installed (at most MAX_MODELS, more than ship)."""
-        return [e.path for e in pretrained.catalogue()][:MAX_MODELS]
+        """Every shipped model that is installed and walks from one image to the other (at
+        most MAX_MODELS, more than ship). The conditional ones answer another question (the
+        class moving at a fixed style): add them by file to compare them."""
+        return [e.path for e in pretrained.catalogue() if e not in pretrained.CONDITIONAL][:MAX_MODELS]
 
     @Slot()
     def load_beta_ladder(self) -> None:
@@ -382,7 +384,7 @@ class CompareWindow(QWidget):
     def load_all_pretrained(self) -> None:
         self.clear_models()
         added = self.add_paths(self.all_pretrained_paths())
-        shipped = len(pretrained.MODELS)
+        shipped = len(pretrained.MODELS) - len(pretrained.CONDITIONAL)
         note = (f"Loaded all {added} shipped models." if added == shipped else
                 f"Loaded {added} shipped models: {shipped - added} of the {shipped} are not installed.")
         self.models_note.setText(f"{note} GANs invert the two images first: a few seconds each.")
@@ -394,7 +396,8 @@ class CompareWindow(QWidget):
             f"The shipped β-VAEs, β = 0.5 to 8 ({len(ladder)} of {len(pretrained.BETA_LADDER)} installed)")
         self.all_button.setEnabled(len(everything) >= MIN_MODELS)
         self.all_button.setToolTip(f"Every shipped model: autoencoders, the β ladder, GANs and the 16-D VAE "
-                                   f"({len(everything)} of {len(pretrained.MODELS)} installed)")
+                                   f"({len(everything)} of {len(pretrained.MODELS) - len(pretrained.CONDITIONAL)} "
+                                   "installed)")
 
     # ============================================================== compute
     def request(self) -> CompareRequest:

@@ -60,10 +60,11 @@ from latentlab.ui.map.latent_map import LatentMap
 from latentlab.ui.map.posterior_view import PosteriorView
 from latentlab.ui.map.projection_controller import ProjectionController
 from latentlab.ui.map.projection_picker import ProjectionPicker
+from latentlab.ui.panels.analogy_row import AnalogyRow
 from latentlab.ui.panels.beta_panel import BetaPanel
 from latentlab.ui.panels.decoded_view import DecodedView
 from latentlab.ui.panels.loss_plot import LossPlot
-from latentlab.ui.panels.training_panel import TrainingPanel, describe_data, summarize
+from latentlab.ui.panels.training_panel import FAMILY_TITLES, TrainingPanel, describe_data, summarize
 from latentlab.ui.work.runtime import SWITCH_INTERVAL_S, freeze_startup_objects, unfreeze_startup_objects
 from latentlab.ui.work.tasks import Task
 
@@ -75,7 +76,9 @@ if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before 
 
 #: The decoded view's column: narrower would cut its readouts.
 RIGHT_MIN_WIDTH = 280
-TRAINABLE_FAMILIES = ("vae", "msvae", "ae", "gan", "wgan-gp")
+#: The training panel's families on the first screen (before PyTorch): the preset list;
+#: the registry's full list replaces it when PyTorch has loaded (training_panel.py).
+TRAINABLE_FAMILIES = tuple(FAMILY_TITLES)
 #: Beside the picker while a >2-D latent is shown as PCA (its tooltip: PCA_EXPLAINED); the
 #: shorter ones where the map's header has less room.
 PCA_NOTES = ("a flat shadow: classes may overlap here, not in the model",
@@ -147,7 +150,9 @@ class MainWindow(QMainWindow):
         self.screen_fit.attach(self.bottom_action, is_presenting=self._presenting, say=self.state.say,
                                closing=self._closing)
         self.explorer = Explorer(self.latent_map, self.decoded_view, self.options.explorer, self,
-                                 errors=self.errors, state=self.state)
+                                 errors=self.errors, state=self.state, analogy_row=self.analogy_row)
+        self.latent_map.classPicked.connect(self.explorer.set_condition)
+        self.analogy_row.classPicked.connect(self.explorer.set_condition)
         self._connect_projections()
         self._build_analysis()
         # Analyse ▸ Show posterior (a VAE's ellipse on the map) and ▸ Inside the encoder
@@ -222,6 +227,8 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.latent_map = LatentMap()
         self.decoded_view = DecodedView()
+        self.analogy_row = AnalogyRow()  # shown for conditional models
+        self.analogy_row.setVisible(False)
         self.beta_panel = BetaPanel()
         self.training_panel = TrainingPanel(list(TRAINABLE_FAMILIES), load_defaults=False)
         self.loss_plot = LossPlot()
@@ -242,6 +249,7 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 0, 0, 0)
         right_layout.addWidget(self.decoded_view, 3)
+        right_layout.addWidget(self.analogy_row)
         right_layout.addWidget(self.beta_panel, 2)
         right.setMinimumWidth(RIGHT_MIN_WIDTH)
 

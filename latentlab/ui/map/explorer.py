@@ -28,6 +28,7 @@ from latentlab.app.jobs_base import ManifoldImage, SampleLabels, TerritoryImage
 from latentlab.ui.base.palette import class_rgb
 from latentlab.ui.map.latent_map import LatentMap
 from latentlab.ui.map.realness_legend import model_can_discriminate
+from latentlab.ui.panels.analogy_row import AnalogyRow
 from latentlab.ui.panels.decoded_view import DecodedView
 from latentlab.ui.work.tasks import ComputeLane
 
@@ -59,6 +60,9 @@ class ExplorerOptions:
 
 #: The picker's kinds; PCA and UMAP need a latent of more than two dimensions.
 KINDS = ("slice", "pca", "umap")
+#: The judge readout under the decoded image is one line in large type: longer class names
+#: (a folder's "circle-on-blue") are cut with an ellipsis; the legend shows them whole.
+JUDGED_NAME_CHARS = 12
 
 
 def make_projection(latents: np.ndarray, dims: tuple[int, int] = (0, 1), kind: str = "slice",
@@ -97,15 +101,20 @@ class Explorer(QObject):
     projectionChanged = Signal()
     #: A territory image was painted on the map (start-up waits for the first one).
     territoryShown = Signal()
+    #: A conditional model is asked for another class (the legend's picker, the analogy row).
+    conditionChanged = Signal(int)
 
     def __init__(self, latent_map: LatentMap, decoded_view: DecodedView, options: ExplorerOptions | None = None,
                  parent: QObject | None = None, *, errors: ErrorSink | None = None,
-                 state: AppState | None = None) -> None:
+                 state: AppState | None = None, analogy_row: AnalogyRow | None = None) -> None:
         """``errors``: where the lanes' failures are shown; ``state``: the app state that
-        learns the marker's place and the projection kind (None: nobody listens)."""
+        learns the marker's place and the projection kind (None: nobody listens); ``analogy_row``: the marker's point under every class
+        (a conditional model's)."""
         super().__init__(parent)
         self.map = latent_map
         self.view = decoded_view
+        #: The marker's point under every class, for a conditional model (hidden otherwise).
+        self.analogy = analogy_row
         self.options = options or ExplorerOptions()
         self.state = state
         self.session: ExplorableSession | None = None
@@ -177,11 +186,18 @@ class Explorer(QObject):
             self.points = None
             self.projection = None
             self.view.clear()
+            if self.analogy is not None:
+                self.analogy.setVisible(False)
             self.markerDistance.emit(float("nan"))
             self._show_busy()
             return
         self._colors = class_rgb(len(session.class_names))
         self.map.set_classes(session.class_names)
+        conditional = self.conditional
+        self.map.set_class_picker(conditional, getattr(session, "condition", None) or 0)
+        if self.analogy is not None:
+            self.analogy.setVisible(conditional)
+            self.analogy.clear()
         self.map.set_realness_available(model_can_discriminate(getattr(session, "model", None)))
         self.points = session.map_points()
         self.map.set_latent_dim(session.latent_dim)
@@ -192,7 +208,8 @@ class Explorer(QObject):
         self.map.set_points(self.projection.to_plane(self.points.latents), self.points.labels)
         self.map.set_hover_source(self._hover_image)
         self.map.set_caption(self._caption())
-        self.map.set_dot_meaning("their true class" if self.points.from_data else "the judge's class of G(z)")
+        self.map.set_dot_meaning("their true class" if self.points.from_data else
+                                 "the class asked for" if self.points.requested else "the judge's class of G(z)")
         self.set_marker(*marker)
         self._decode_marker()  # even when the marker did not move
         stages = None
@@ -218,6 +235,8 @@ class Explorer(QObject):
         note = session.data_note  # a model opened without its data says why
         if note:
             return f"{'No points' if self.points.from_data else f'{n:,} samples z ~ N(0, I), no classes'}: {note}"
+        if self.conditional:
+            return self._conditional_caption()
         if self.points.from_data:
             what = "posterior means" if session.has_beta else "encodings"
             points = f"{n:,} test images ({what}), coloured by their true class"
@@ -228,6 +247,39 @@ class Explorer(QObject):
         if session.judge is None:
             return points
         return f"{points}; background (territory): the judge's class of the decoded image"
+
+    def _conditional_caption(self) -> str:
+        """Short enough for one line at 1024 pixels: the model is told the class, so the
+        classes overlap on the map (z holds only the style)."""
+        session, n = self.session, len(self.points.latents)
+        if self.points.from_data:
+            points = f"{n:,} test images encoded with their class: the classes overlap"
+        else:
+            points = f"{n:,} samples z ~ N(0, I) of the class asked for: the classes overlap"
+        if session.judge is None:
+            return points
+        return f"{points}; background: how sure the judge is that it sees a {session.class_names[session.condition]}"
+
+    @property
+    def conditional(self) -> bool:
+        """The open model is told the class (its ``condition``)."""
+        return bool(getattr(self.session, "conditional", False))
+
+    @Slot(int)
+    def set_condition(self, cls: int) -> None:
+        """Ask a conditional model for class ``cls``: the decode, the analogy row's frame, the
+        manifold grid, the territory and the caption follow."""
+        session = self.session
+        if session is None or not self.conditional or cls == session.condition:
+            return
+        session.set_condition(cls)
+        self.map.set_picked_class(cls)
+        self.map.set_caption(self._caption())
+        self._decode_marker()
+        self.request_territory()
+        if self.view.grid_mode:
+            self.request_manifold()
+        self.conditionChanged.emit(cls)
 
     def judge_arrived(self) -> None:
         """The session got a judge (trained in the background): colour what needs it."""
@@ -260,6 +312,8 @@ class Explorer(QObject):
         z = self.projection.to_latent(xy)
         self.view.show_image(self.session.decode_image(z))
         self.view.set_coordinates(z[0])
+        if self.analogy is not None and self.conditional:
+            self.analogy.show_row(self.session.analogy_row(z[0]), self.session.condition)
         self.markerDistance.emit(float(self.projection.distance_to_data(xy)[0]))
         self.decode_count += 1
         self.decoded.emit()
@@ -277,7 +331,8 @@ class Explorer(QObject):
         cls, conf = verdict
         name = session.class_names[cls] if cls < len(session.class_names) else str(cls)
         color = self.map.colors[cls] if cls < len(self.map.colors) else None
-        self.view.set_judgement(f"Judge: {name}  ({conf:.0%} sure)", color)
+        shown = name if len(name) <= JUDGED_NAME_CHARS else name[: JUDGED_NAME_CHARS - 1] + "…"
+        self.view.set_judgement(f"Judge: {shown}  ({conf:.0%} sure)", color)
 
     # -------------------------------------------------------------- hover
     def _hover_image(self, index: int) -> tuple[np.ndarray, str]:
@@ -286,6 +341,9 @@ class Explorer(QObject):
         name = session.class_names[label] if 0 <= label < len(session.class_names) else "?"
         if points.from_data:
             return session.test_images[index], f"test image #{index}, class {name}"
+        if points.requested:  # a conditional generator's sample, under the class it was asked for
+            image = session.decode_image(points.latents[index], label)
+            return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8), f"G(z, {name}) of prior sample #{index}"
         image = session.decode_image(points.latents[index])
         return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8), f"G(z) of prior sample #{index}, judged {name}"
 
@@ -436,8 +494,8 @@ class Explorer(QObject):
     def _samples_unjudged(self) -> bool:
         """True while a GAN's samples wait for the judge's classes (grey dots)."""
         points, session = self.points, self.session
-        return (points is not None and not points.from_data and session is not None and session.judge is not None
-                and bool(np.any(points.labels < 0)))
+        return (points is not None and not points.from_data and not points.requested and session is not None
+                and session.judge is not None and bool(np.any(points.labels < 0)))
 
     def _show_busy(self) -> None:
         """Say over the map what it waits for, while it has no colouring yet."""
@@ -467,7 +525,8 @@ class Explorer(QObject):
         if background == "realness":
             from latentlab.app.realness_job import RealnessJob
 
-            job = RealnessJob(session.snapshot, self.projection, x_range, y_range, tuple(stages))
+            job = RealnessJob(session.snapshot, self.projection, x_range, y_range, tuple(stages),
+                              condition=getattr(session, "condition", None))
         else:
             job = session.territory_job(self.projection, x_range, y_range, self._colors, tuple(stages))
         self._lane(self.territory_lane).submit(job)
@@ -486,7 +545,7 @@ class Explorer(QObject):
     def request_labels(self) -> None:
         """Colour a GAN's prior samples by the judge's class of G(z)."""
         session, points = self.session, self.points
-        if session is None or points is None or points.from_data or session.judge is None:
+        if session is None or points is None or points.from_data or points.requested or session.judge is None:
             return
         from latentlab.app.jobs import SampleLabelsJob
 

@@ -73,6 +73,7 @@ class LatentMap(QWidget):
     regionChanged = Signal(object, object)  # (x0, x1), (y0, y1): debounced after pan / zoom / resize
     pointHovered = Signal(int)  # index of the point under the cursor, -1 when none
     dimsChanged = Signal(int, int)  # latent dimensions shown on x and y (latents of more than 2-D)
+    classPicked = Signal(int)  # a conditional model's class picked in the legend
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -191,6 +192,7 @@ class LatentMap(QWidget):
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
         self.legend.toggled.connect(self._on_class_toggled)
+        self.legend.picked.connect(self.classPicked)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -255,6 +257,17 @@ class LatentMap(QWidget):
 
     def dot_size(self) -> float:
         return float(self.clouds[0].size) if self.clouds else dot_size(len(self._labels))[0] * self.size_scale
+
+    def set_class_picker(self, on: bool, current: int = 0) -> None:
+        """A conditional model: the legend picks the class asked for (``classPicked``) and
+        every class's dots are shown; otherwise it toggles the dots."""
+        for index in list(self._hidden):
+            self.set_class_visible(index, True)
+        self.legend.set_picking(on, current)
+        self.legend_label.setText("Ask for:" if on else "Dots:")
+
+    def set_picked_class(self, index: int) -> None:
+        self.legend.set_current(index)
 
     def set_class_visible(self, index: int, visible: bool) -> None:
         self.legend.buttons[index].setChecked(visible)
@@ -434,16 +447,29 @@ class LatentMap(QWidget):
         lines = 1
         # The title is HTML, and a caption may quote a file's text: escaped, then broken.
         parts = [html.escape(part, quote=False) for part in text.split("; ", 1)]
-        if metrics.horizontalAdvance(text) > self.plot.width() - 24 and len(parts) == 2:
+        # the title is centred over the view box, right of the y axis
+        room, one_line = min(self.plot.width(), self.view_box.width()) - 24, "; ".join(parts)
+        fits = metrics.horizontalAdvance(text) <= room
+        if fits and self._caption_shown is not None and self._caption_shown[:2] == (one_line, size):
+            # shown on one line already: pyqtgraph's HTML label can be wider than the metrics say
+            fits = self.plot_item.titleLabel.item.boundingRect().width() <= room
+        if not fits and len(parts) == 2:
             text, lines = ";<br>".join(parts), 2
         else:
-            text = "; ".join(parts)
+            text = one_line
         height = max(30, lines * metrics.lineSpacing() + 8)  # setTitle fixes the row at 30 pixels
         shown = (text, size, look.muted, height)
         if shown == self._caption_shown:  # a resize that does not change the lines: no re-layout
             return
         self._caption_shown = shown
         self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
+        if lines == 1 and len(parts) == 2 \
+                and self.plot_item.titleLabel.item.boundingRect().width() > room:
+            # pyqtgraph's HTML label came out wider than the font's metrics said: break it after all
+            text, lines = ";<br>".join(parts), 2
+            height = max(30, lines * metrics.lineSpacing() + 8)
+            self._caption_shown = (text, size, look.muted, height)
+            self.plot_item.setTitle(text, size=f"{size:.1f}pt", color=look.muted)
         # The rendered text's own height (pyqtgraph's HTML label is taller than the widget
         # font's metrics say at presentation sizes: the first line was cut at 1080p).
         height = max(height, int(np.ceil(self.plot_item.titleLabel.item.boundingRect().height())) + 2)

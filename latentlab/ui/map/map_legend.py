@@ -60,9 +60,14 @@ def territory_icon(colors: Sequence[QColor], size: int = 14) -> QPixmap:
 
 
 class ClassLegend(QWidget):
-    """A row of toggle buttons, one per class, in the class colours."""
+    """A row of toggle buttons, one per class, in the class colours.
+
+    For a conditional model the row is the class picker instead (``set_picking``): exactly
+    one button is checked, the class the model is asked for, and a click picks another.
+    """
 
     toggled = Signal(int, bool)
+    picked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,10 +75,12 @@ class ClassLegend(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(2)
         self.buttons: list[QToolButton] = []
+        self.picking = False
 
     def set_classes(self, names: Sequence[str], colors: Sequence[QColor]) -> None:
         for button in self.buttons:
             self._layout.removeWidget(button)
+            button.hide()  # (deleted later: not drawn meanwhile)
             button.deleteLater()
         self.buttons = []
         while self._layout.count():
@@ -88,12 +95,41 @@ class ClassLegend(QWidget):
             button.setAutoRaise(True)
             button.setToolTip(f"Class {name}: show or hide its dots (the territory keeps its colour)")
             button.setProperty("class_index", i)
+            button.setProperty("class_name", name)
             button.toggled.connect(self._on_button_toggled)
             self._layout.addWidget(button)
             self.buttons.append(button)
         self._layout.addStretch(1)
+        self.picking = False
+
+    def set_picking(self, on: bool, current: int = 0) -> None:
+        """Make the row the class picker (``on``: only ``current`` checked) or the dots'
+        visibility toggles again (all checked)."""
+        self.picking = on
+        for i, button in enumerate(self.buttons):
+            button.blockSignals(True)
+            button.setChecked(i == current if on else True)
+            button.blockSignals(False)
+            name = button.property("class_name")
+            button.setToolTip(
+                f"Ask the model for a {name}: the decoded image, the manifold grid and the territory show "
+                "this class" if on else f"Class {name}: show or hide its dots (the territory keeps its colour)")
+
+    def set_current(self, index: int) -> None:
+        """The picker's class (no signal)."""
+        if self.picking:
+            for i, button in enumerate(self.buttons):
+                button.blockSignals(True)
+                button.setChecked(i == index)
+                button.blockSignals(False)
 
     @Slot(bool)
     def _on_button_toggled(self, on: bool) -> None:
         button = self.sender()
-        self.toggled.emit(int(button.property("class_index")), on)
+        index = int(button.property("class_index"))
+        if not self.picking:
+            self.toggled.emit(index, on)
+            return
+        self.set_current(index)  # one class is always asked for: a click on it keeps it
+        if on:
+            self.picked.emit(index)

@@ -147,6 +147,7 @@ class PosteriorView(QObject):
         self.timer.setInterval(SAMPLE_INTERVAL_MS)
         self.timer.timeout.connect(self.redraw_samples)
         self._generator = None
+        self._label: int | None = None  # a conditional model's class of the shown image
 
         self.map.pointHovered.connect(self._on_point_hovered)
         self.explorer.projectionChanged.connect(self._refresh)
@@ -233,8 +234,10 @@ class PosteriorView(QObject):
             self._generator = torch.Generator().manual_seed(index)
         self.index = index
         image = session.dataset.test.images[index].numpy()
+        # A conditional model encodes the image under its own class, and decodes the draws so.
+        self._label = int(session.dataset.test.labels[index]) if getattr(session, "conditional", False) else None
         try:
-            self.posterior = posterior_of(session.display, image)
+            self.posterior = posterior_of(session.display, image, self._label)
         except LatentLabError:
             self.posterior = None
         self._redraw()
@@ -284,7 +287,7 @@ class PosteriorView(QObject):
         from latentlab.latent.posterior import draw_posterior_samples
 
         self.draws = draw_posterior_samples(session.display, self.posterior, self.explorer.projection, DRAWS,
-                                            self._generator)
+                                            self._generator, self._label)
         self.samples.setData(self.draws.xy[:, 0], self.draws.xy[:, 1])
         self.samples.setVisible(True)
         sigma = ", ".join(f"{s:.2f}" for s in self.posterior.sigma[:4])

@@ -52,7 +52,6 @@ class DecodedView(QWidget):
         self.readout = QLabel("Judge: —")
         self.readout.setObjectName("readout")
         self.readout.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.readout.setWordWrap(True)  # a long class name ("circle-on-blue") takes a second line
         font = QFont(self.readout.font())
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)

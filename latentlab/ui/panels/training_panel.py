@@ -31,6 +31,9 @@ from latentlab.ui.panels.dataset_picker import DatasetChoice, DatasetPicker
 if TYPE_CHECKING:
     from latentlab.app.state import AppState
 
+#: The trainable families and their titles before PyTorch has loaded (the first screen).
+#: Once it has, the registry's list (``families(role="model", trainable=True)``) and titles
+#: are used: a family registered anywhere appears; a test checks the two agree.
 FAMILY_TITLES = {
     "vae": "VAE (β-VAE)",
     "msvae": "Multi-stage VAE",
@@ -38,6 +41,18 @@ FAMILY_TITLES = {
     "gan": "GAN",
     "wgan-gp": "WGAN-GP",
 }
+
+
+def family_title(family: str) -> str:
+    """The family's title in lists and summaries (the registry's, once PyTorch is loaded)."""
+    if family in FAMILY_TITLES:
+        return FAMILY_TITLES[family]
+    from latentlab.models.registry import family_info
+
+    try:
+        return family_info(family).title
+    except Exception:  # noqa: BLE001 - an unknown family keeps its name
+        return family
 DEFAULT_EPOCHS = 10
 DEFAULT_HIDDEN = 512
 
@@ -80,7 +95,7 @@ SUMMARY_METRICS = (
 
 def summarize(family: str, epochs: int, metrics: dict) -> str:
     """One or two lines about a model: epochs trained and its headline test figures."""
-    parts = [f"{FAMILY_TITLES.get(family, family)}, {epochs} epoch{'s' if epochs != 1 else ''} trained"]
+    parts = [f"{family_title(family)}, {epochs} epoch{'s' if epochs != 1 else ''} trained"]
     shown = 0
     for key, label, fmt in SUMMARY_METRICS:
         value = metrics.get(key)
@@ -103,15 +118,16 @@ class FamilyDefaults:
 
     lr: float
     backbone: str
-    gamma: float | None = None  # the multi-stage VAE's classifier weight
+    gamma: float | None = None  # the classifier weight of a family that has one (the multi-stage VAE)
+    has_beta: bool = False  # a KL weight β
 
 
 #: The families' defaults before PyTorch has loaded, so the first screen shows the values
 #: the full session will (they changed under the user: γ 0 -> 100). Once PyTorch is there
 #: the registry's (``family_defaults``) are used; a test checks that the two agree.
 PRESET_DEFAULTS = {
-    "vae": FamilyDefaults(1e-3, "mlp"),
-    "msvae": FamilyDefaults(1e-3, "mlp", gamma=100.0),
+    "vae": FamilyDefaults(1e-3, "mlp", has_beta=True),
+    "msvae": FamilyDefaults(1e-3, "mlp", gamma=100.0, has_beta=True),
     "ae": FamilyDefaults(1e-3, "mlp"),
     "gan": FamilyDefaults(2e-4, "conv"),
     "wgan-gp": FamilyDefaults(5e-4, "conv"),
@@ -126,7 +142,7 @@ def family_defaults(family: str) -> FamilyDefaults:
     defaults = {f.name: f.default for f in dataclasses.fields(cls.config_class)}
     gamma = defaults.get("gamma")
     return FamilyDefaults(float(cls.default_lr), str(defaults.get("backbone", "mlp")),
-                          float(gamma) if isinstance(gamma, (int, float)) else None)
+                          float(gamma) if isinstance(gamma, (int, float)) else None, bool(cls.has_beta))
 
 
 def format_eta(seconds: float) -> str:
@@ -147,7 +163,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.family = QComboBox()
         for name in families:
-            self.family.addItem(FAMILY_TITLES.get(name, name), name)
+            self.family.addItem(family_title(name), name)
         self.family.setToolTip("Model family to train: VAEs have a β (KL weight), the multi-stage VAE also a "
                                "γ (classifier weight), GANs have no encoder. Picking one sets its default "
                                "backbone and learning rate")
@@ -253,7 +269,8 @@ class TrainingPanel(QWidget):
 
         self.family.currentIndexChanged.connect(self._on_family_changed)
         self._defaults_loaded = False
-        self.gamma.setValue(PRESET_DEFAULTS["msvae"].gamma)  # shown (disabled) for the other families
+        # γ shown (disabled) for the families without one: the value of the family with one
+        self.gamma.setValue(next(d.gamma for d in PRESET_DEFAULTS.values() if d.gamma is not None))
         self._apply_family_defaults()  # the preset ones: the same values, without PyTorch
         if load_defaults:
             self.load_model_defaults()
@@ -263,10 +280,15 @@ class TrainingPanel(QWidget):
         """The registry's family defaults and the GPUs (imports PyTorch). The fields keep
         what they show where the registry agrees with PRESET_DEFAULTS (a test checks it), so
         nothing changes under the user when PyTorch arrives."""
+        from latentlab.models.registry import families
+
         self._defaults_loaded = True
         for name in available_devices():
             if self.device.findText(name) < 0:
                 self.device.addItem(name)
+        for info in families(role="model", trainable=True):  # every registered family, in order
+            if self.family.findData(info.family) < 0:
+                self.family.addItem(info.title, info.family)
         self.dataset.refresh()
         family = self.family.currentData()
         if PRESET_DEFAULTS.get(family) != family_defaults(family):
@@ -308,7 +330,7 @@ class TrainingPanel(QWidget):
         """The chosen family's learning rate and backbone (conv for the DCGAN), and γ."""
         family = self.family.currentData()
         defaults = family_defaults(family) if self._defaults_loaded else PRESET_DEFAULTS.get(family)
-        self.gamma.setEnabled(family == "msvae")
+        self.gamma.setEnabled(self._applies(self.gamma))
         self.beta.setEnabled(self._applies(self.beta))
         if defaults is None:
             return
@@ -359,16 +381,15 @@ class TrainingPanel(QWidget):
             self.progress.setFormat("paused · " + self.progress.format())
 
     def _applies(self, widget: QWidget) -> bool:
-        """β only for families with a KL term, γ only for the multi-stage VAE."""
-        if widget is self.gamma:
-            return self.family.currentData() == "msvae"
-        if widget is self.beta:
-            if not self._defaults_loaded:  # the same answer without PyTorch
-                return self.family.currentData() in ("vae", "msvae")
-            from latentlab.models.registry import family_class
-
-            return family_class(self.family.currentData()).has_beta
-        return True
+        """β only for families with a KL term, γ only for those with a classifier weight, as
+        the families declare (before PyTorch: the same answers from PRESET_DEFAULTS)."""
+        if widget not in (self.beta, self.gamma):
+            return True
+        family = self.family.currentData()
+        defaults = family_defaults(family) if self._defaults_loaded else PRESET_DEFAULTS.get(family)
+        if defaults is None:
+            return False
+        return defaults.has_beta if widget is self.beta else defaults.gamma is not None
 
     def set_progress(self, epoch: int, epochs: int, fraction: float, eta_s: float, rate: float) -> None:
         self.progress.setValue(int(round(fraction * 1000)))
