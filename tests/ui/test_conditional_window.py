@@ -65,6 +65,7 @@ def test_the_legend_asks_the_cvae_for_a_class(cvae_window, qtbot):
     # Clicking the checked chip again keeps the class (one class is always asked for).
     click_widget(qtbot, button)
     assert button.isChecked() and window.session.condition == 7
+    assert window.state.condition == 7  # the app state holds the class asked for
 
 
 def test_the_analogy_row_follows_a_drag_and_picks_a_class(cvae_window, qtbot):
@@ -129,6 +130,7 @@ def test_an_unconditional_model_after_a_conditional_one_gets_its_toggles_back(cv
     window = cvae_window
     assert window.open_checkpoint(SHIPPED / "vae.safetensors")
     qtbot.waitUntil(lambda: window.explorer.idle, timeout=20000)
+    assert window.state.condition is None  # an unconditional model is told no class
     lmap = window.latent_map
     assert not lmap.legend.picking and lmap.legend_label.text() == "Dots:"
     assert all(b.isChecked() for b in lmap.legend.buttons) and not window.analogy_row.isVisible()

@@ -195,6 +195,8 @@ class Explorer(QObject):
         self.map.set_classes(session.class_names)
         conditional = self.conditional
         self.map.set_class_picker(conditional, getattr(session, "condition", None) or 0)
+        if self.state is not None:  # the class a conditional model generates (None: not told one)
+            self.state.set_condition(session.condition if conditional else None)
         if self.analogy is not None:
             self.analogy.setVisible(conditional)
             self.analogy.clear()
@@ -279,6 +281,8 @@ class Explorer(QObject):
         self.request_territory()
         if self.view.grid_mode:
             self.request_manifold()
+        if self.state is not None:
+            self.state.set_condition(cls)
         self.conditionChanged.emit(cls)
 
     def judge_arrived(self) -> None:
