@@ -98,6 +98,15 @@ def test_a_map_lane_job_that_raises(qtbot, window, checkpoints, failing, monkeyp
     assert window.decoded_view.image() is not None
 
 
+def test_the_discriminators_background_that_raises(qtbot, window, checkpoints, failing, monkeypatch):
+    from latentlab.app.realness_job import RealnessJob
+
+    monkeypatch.setattr(RealnessJob, "run", boom)
+    assert window.open_checkpoint(checkpoints["gan"])
+    window.latent_map.realness_toggle.click()  # D(G(z)) as the map's background: the territory's lane
+    one_dialog(qtbot, failing, "Computing the territory failed")
+
+
 def test_an_analysis_job_that_raises(qtbot, window, checkpoints, failing, monkeypatch):
     from latentlab.app.analysis_jobs import PathJob
 
