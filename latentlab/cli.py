@@ -7,6 +7,8 @@
     latentlab encode CKPT --out latents.csv      latents and labels as CSV
     latentlab interpolate CKPT [CKPT ...] --from 3 --to 8 --out strip.png
                                                  decoded paths and their metrics
+    latentlab fit-prior CKPT --kind flow|gmm     a latent prior; the sampling sources compared
+    latentlab debias --target 8 --keep 0.1       the latent-density debiasing demo
 
 Errors in the user's input print one line and exit with status 2; nothing prints a
 traceback unless it is a bug. Text that comes from a file goes through
@@ -43,7 +45,7 @@ from latentlab.cli_checks import (
 from latentlab.errors import LatentLabError
 from latentlab.safe_text import clean, json_safe
 
-SUBCOMMANDS = ("train", "info", "sample", "encode", "interpolate")
+SUBCOMMANDS = ("train", "info", "sample", "encode", "interpolate", "fit-prior", "debias")
 EXIT_USAGE = 2
 #: A reader that closed the pipe (``latentlab info X | head -2``): stop quietly, as a
 #: process killed by SIGPIPE would (128 + 13).
@@ -154,6 +156,11 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     from latentlab.cli_interpolate import add_parser as add_interpolate_parser
 
     add_interpolate_parser(sub)
+    from latentlab.cli_debias import add_parser as add_debias_parser
+    from latentlab.cli_priors import add_parser as add_fit_prior_parser
+
+    add_fit_prior_parser(sub)
+    add_debias_parser(sub)
     return p
 
 
@@ -277,6 +284,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     history, training = meta.get("history") or [], meta.get("training") or {}
     say(f"epochs       {_describe_epochs(history, training)}")
     say(f"saved        {meta.get('created', '?')} by latentlab {meta.get('latentlab_version', '?')}")
+    if meta.get("flow_prior_layers"):
+        say(f"flow prior   {meta['flow_prior_layers']} coupling layers (sample --source flow)")
     if meta.get("metrics"):
         say("metrics")
         print(_format_metrics(meta["metrics"], indent="  "))  # its labels are cleaned
@@ -362,6 +371,7 @@ METRIC_LABELS = {
     "sample_class_agreement": ("  ... per class", "%"),
     "sample_min_class_agreement": ("  ... for the worst class", "%"),
     "sample_min_class_confidence": ("  ... judge's belief, worst class", "%"),
+    "test_nll": ("test negative log-likelihood", "nats/image"),
 }
 
 

@@ -118,6 +118,8 @@ def describe_model(model_config: dict) -> list[tuple[str, str]]:
         info = family_info(family)
     except ConfigError:
         return [("model", f"{family} ({arch})")]
+    if not info.has_latent_space:
+        arch = f"{model_config.get('backbone')} backbone, no latent space, hidden {model_config.get('hidden')}"
     lines = [("model", f"{family}: {info.title} ({arch})"), ("can", ", ".join(info.capabilities()) or "-")]
     if info.conditional:
         lines.append(("condition", f"the class, one of {model_config.get('num_classes')}: sample with --class C "

@@ -26,12 +26,17 @@ def add_parser(sub) -> None:
     s.add_argument("--n", type=int, default=64, help="number of samples (with --per-class: per class)")
     s.add_argument("--out", required=True, help="PNG file")
     s.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
-    s.add_argument("--source", choices=["prior", "mixture"], default=None, help="where latents come from")
+    s.add_argument("--source", choices=["prior", "mixture", "flow"], default=None,
+                   help="where latents come from (flow: a prior fitted by `latentlab fit-prior`)")
     s.add_argument("--scale", type=int, default=3, help="enlarge pixels this many times (1 to 32, default 3)")
     s.add_argument("--class", dest="cls", metavar="CLASS",
                    help="conditional models: generate this class (its name or index, e.g. 7)")
     s.add_argument("--per-class", action="store_true",
                    help="conditional models: one row per class, the same latent points in every row")
+    s.add_argument("--complete", type=int, default=None, metavar="INDEX",
+                   help="pixelcnn: complete test image INDEX instead (the image, then N completions)")
+    s.add_argument("--hide", default="bottom half", metavar="REGION",
+                   help="with --complete: what to hide: 'bottom half', 'right half', 'centre square' or 'top half'")
     s.set_defaults(run=cmd_sample)
 
 
@@ -80,10 +85,21 @@ def cmd_sample(args: argparse.Namespace) -> int:
     check_output(args.out, (".png",), "grid.png")
     ckpt = load_checkpoint(args.checkpoint)
     model = ckpt.model
-    if not model.has_decoder:
+    if not model.can_sample:
         raise ConfigError(f"a {model.family} checkpoint cannot generate images")
-    class_names = list(ckpt.dataset.get("class_names") or [str(i) for i in range(model.num_classes)])
     gen = torch.Generator().manual_seed(args.seed)
+    if args.complete is not None or not model.has_latent_space:  # pixel by pixel: with progress
+        from latentlab.cli_pixelcnn import complete_test_image, sample_pixelwise
+
+        if args.cls is not None or args.per_class:
+            raise ConfigError("--class and --per-class are for conditional models with a latent space")
+        if args.complete is not None:
+            images, what = complete_test_image(args, gen), f"test image #{args.complete} and {args.n} completions"
+        else:
+            images, what = sample_pixelwise(model, args.n, gen, args.source), f"{args.n} samples"
+        print(clean(f"saved {what} to {save_png(make_grid(images), args.out, scale=args.scale)}"))
+        return 0
+    class_names = list(ckpt.dataset.get("class_names") or [str(i) for i in range(model.num_classes)])
     with torch.no_grad():
         if args.per_class:
             require_conditional(model, "--per-class")

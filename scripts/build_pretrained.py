@@ -52,6 +52,9 @@ TABLE_BEGIN = "<!-- pretrained-table: begin (written by scripts/build_pretrained
 TABLE_END = "<!-- pretrained-table: end -->"
 LADDER_BEGIN = "<!-- ladder-displacement: begin (written by scripts/build_pretrained.py) -->"
 LADDER_END = "<!-- ladder-displacement: end -->"
+MAIN_README = ROOT / "README.md"
+LIKELIHOOD_BEGIN = "<!-- likelihood-table: begin (written by scripts/build_pretrained.py) -->"
+LIKELIHOOD_END = "<!-- likelihood-table: end -->"
 #: Epochs of fine-tuning per rung of the β ladder, from its neighbour.
 LADDER_EPOCHS = 30
 
@@ -78,7 +81,13 @@ RECIPES: dict[str, dict] = {
     # The auxiliary classifier is the family's default (see models/cgan.py); its weight 6 and
     # a gentler mode seeking (0.1) make the 1s and 9s judged as asked (resources/README.md).
     "cgan": {"family": "cgan", "config": {"aux_weight": 6.0, "mode_seeking": 0.1}, "epochs": 100},
+    # Density models (docs/density-models.md), not in the window's model menu (yet): a gated
+    # PixelCNN, and the shipped AE with a RealNVP prior fitted to its codes (no retraining).
+    "pixelcnn": {"family": "pixelcnn", "config": {"binarize_context": True}, "epochs": 4},
+    "ae-flow": {"family": "ae", "prior_of": "ae", "prior": {"layers": 8, "hidden": 64, "steps": 3000}},
 }
+#: Shipped files that are not in ``latentlab.pretrained.MODELS`` (the window's menu).
+EXTRAS = ("pixelcnn", "ae-flow")
 
 #: The metrics the manifest records per family, with how they are shown.
 SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -100,6 +109,14 @@ SHOWN["cgan"] = (("sample_agreement", "judge agrees with the class", "{:.1%}"),
                  ("sample_min_class_agreement", "worst class", "{:.1%}"),
                  ("sample_min_class_confidence", "worst class's confidence", "{:.1%}"),
                  ("judge_fid", "judge FID", "{:.0f}"))
+SHOWN["pixelcnn"] = (("test_nll", "test NLL", "{:.1f}"),)
+#: By key, where a model is shown differently from its family.
+SHOWN_BY_KEY = {
+    "ae-flow": (("mixture_judge_fid", "mixture: judge FID", "{:.0f}"),
+                ("mixture_sample_min_class_share", "min class share", "{:.1%}"),
+                ("flow_judge_fid", "flow: judge FID", "{:.0f}"),
+                ("flow_sample_min_class_share", "min class share", "{:.1%}")),
+}
 
 
 def model_path(key: str) -> Path:
@@ -115,13 +132,35 @@ def round_weights_(model: torch.nn.Module, dtype: torch.dtype = STORAGE_DTYPE) -
 
 
 def measure_all(model, dataset, judge) -> dict:
-    """Every test metric, lists included (KL per dimension, class shares): the checkpoint's."""
-    return evaluate(model, dataset, judge=judge, seed=SEED)
+    """Every test metric, lists included (KL per dimension, class shares): the checkpoint's.
+    With a flow prior, also each sampling source's figures (``prior_…``, ``mixture_…``,
+    ``flow_…``) and the test codes' log-density under the mixture and the flow."""
+    metrics = evaluate(model, dataset, judge=judge, seed=SEED)
+    if model.flow_prior is not None:
+        from latentlab.latent.priors import code_log_likelihoods, compare_sources
+
+        for source, value in code_log_likelihoods(model, dataset.test.images).items():
+            metrics[f"{source}_test_code_log_likelihood"] = value
+        for source, figures in compare_sources(model, judge, dataset, seed=SEED).items():
+            metrics.update({f"{source}_{k}": v for k, v in figures.items()})
+    return metrics
 
 
 def measure(model, dataset, judge) -> dict:
     """The scalar metrics: the manifest's, and what the test re-measures."""
     return {k: v for k, v in measure_all(model, dataset, judge).items() if isinstance(v, (int, float))}
+
+
+class EpochLog(TrainingCallback):
+    """One line per evaluated epoch: a long build shows where it is."""
+
+    def __init__(self, key: str) -> None:
+        self.key, self.started = key, time.perf_counter()
+
+    def on_epoch(self, trainer, report) -> None:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in report.metrics.items() if isinstance(v, float))
+        print(f"  {self.key} epoch {report.epoch}/{report.epochs} ({time.perf_counter() - self.started:.0f} s)"
+              + (f": {shown}" if shown else ""), flush=True)
 
 
 #: Samples per class for a conditional model's goals (issue 13: 1,000 prior samples per class).
@@ -177,6 +216,8 @@ def source_path(key: str, out_dir: Path | None) -> Path:
 def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None = None) -> dict:
     """Train, round, measure and save one model; ``out_dir`` (experiments) instead of the shipped folder."""
     recipe = RECIPES[key]
+    if "prior_of" in recipe:
+        return build_prior(key, dataset, judge, out_dir)
     torch.manual_seed(SEED)
     source = recipe.get("from")
     if source:  # a rung of the β ladder: its neighbour's weights, history and orientation
@@ -195,7 +236,7 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
     evaluate_every = 1 if model.has_encoder else 0
     settings = TrainSettings(epochs=recipe["epochs"], seed=SEED, device="cpu", evaluate_every=evaluate_every)
     started = time.perf_counter()
-    callbacks = [Progress(key, dataset, judge, watch_every)] if watch_every else []
+    callbacks = [EpochLog(key), *([Progress(key, dataset, judge, watch_every)] if watch_every else [])]
     trainer = Trainer(model, dataset, settings, callbacks=callbacks, history=history)
     result = trainer.fit()
     if result.status != "finished":
@@ -217,6 +258,25 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
     if "goals" in entry:
         print(f"{key}: goals {entry['goals']}", flush=True)
     return entry
+
+
+def build_prior(key: str, dataset, judge, out_dir: Path | None = None) -> dict:
+    """A shipped model with a flow prior fitted to its training codes (the model is not retrained)."""
+    from latentlab.models.flow import fit_latent_flow
+
+    recipe = RECIPES[key]
+    start = load_checkpoint(source_path(recipe["prior_of"], out_dir))
+    model = start.model
+    started = time.perf_counter()
+    fit_latent_flow(model, dataset.train.images, seed=SEED, **recipe["prior"])
+    seconds = time.perf_counter() - started
+    all_metrics = measure_all(model, dataset, judge)
+    metrics = {k: v for k, v in all_metrics.items() if isinstance(v, (int, float))}
+    save_checkpoint((out_dir / model_path(key).name) if out_dir else model_path(key), model.cpu(),
+                    dataset=dataset.info(), metrics=all_metrics, history=start.history,
+                    training={**start.training, "prior": recipe}, weights_dtype=STORAGE_DTYPE)
+    print(f"{key}: flow fitted in {seconds:.0f} s; " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
+    return {"family": recipe["family"], "metrics": metrics, "train_seconds": round(seconds, 1)}
 
 
 # ------------------------------------------------------------------ the β ladder's orientation
@@ -317,13 +377,35 @@ def render_ladder(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_section(begin: str, end: str, body: str) -> None:
-    text = README.read_text()
+def write_section(begin: str, end: str, body: str, readme: Path = README) -> None:
+    text = readme.read_text()
     if begin not in text or end not in text:
-        raise SystemExit(f"{README} lacks the markers {begin!r} … {end!r}")
+        raise SystemExit(f"{readme} lacks the markers {begin!r} … {end!r}")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    README.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
+    readme.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
+
+
+#: The test split's own entropy, Σ −x log x − (1 − x) log(1 − x) over pixels, mean per image:
+#: the floor of every Bernoulli cross-entropy on these grey levels.
+def target_entropy(dataset) -> float:
+    x = dataset.test.images.double()
+    h = -(torch.special.xlogy(x, x) + torch.special.xlogy(1 - x, 1 - x))
+    return float(h.flatten(1).sum(1).mean())
+
+
+def render_likelihood_table(manifest: dict, floor: float) -> str:
+    """The PixelCNN's test NLL next to the VAEs' −ELBO (the main README's table)."""
+    rows = [("`vae`", "VAE, 2-D latent", "−ELBO (bounds −log p(x) from above)", manifest.get("vae", {}), "test_neg_elbo"),
+            ("`vae-16d`", "VAE, 16-D latent", "−ELBO (bounds −log p(x) from above)", manifest.get("vae-16d", {}),
+             "test_neg_elbo"),
+            ("`pixelcnn`", "gated PixelCNN", "−log p(x), exact", manifest.get("pixelcnn", {}), "test_nll")]
+    lines = ["| shipped model | what | score | nats per test image |", "|---|---|---|---:|"]
+    for key, title, what, entry, metric in rows:
+        if metric in entry.get("metrics", {}):
+            lines.append(f"| {key} | {title} | {what} | {entry['metrics'][metric]:.1f} |")
+    lines.append(f"| | the targets' own entropy (the floor) | | {floor:.1f} |")
+    return "\n".join(lines)
 
 
 def render_table(manifest: dict) -> str:
@@ -331,7 +413,7 @@ def render_table(manifest: dict) -> str:
     for key, entry in manifest.items():
         path = model_path(key)
         size = path.stat().st_size / 1e6 if path.exists() else float("nan")
-        shown = SHOWN[entry["family"]]
+        shown = SHOWN_BY_KEY.get(key, SHOWN[entry["family"]])
         text = "; ".join(f"{label} {fmt.format(entry['metrics'][name])}" for name, label, fmt in shown
                          if name in entry["metrics"])
         goals = entry.get("goals")
@@ -422,10 +504,12 @@ def main() -> int:
     built = {k: manifest[k] for k in keys}
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}  # another build may have written
     manifest.update(built)
-    order = ["judge", *[m.key for m in SHIPPED]]
+    order = ["judge", *[m.key for m in SHIPPED], *EXTRAS]
     manifest = {k: manifest[k] for k in order if k in manifest}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     write_readme_table(manifest)
+    write_section(LIKELIHOOD_BEGIN, LIKELIHOOD_END, render_likelihood_table(manifest, target_entropy(dataset)),
+                  MAIN_README)
     if any(k in BETA_LADDER for k in keys):
         write_section(LADDER_BEGIN, LADDER_END, render_ladder(ladder_displacements(dataset)))
     print(f"wrote {manifest_path} and the table in {README}")

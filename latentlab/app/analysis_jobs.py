@@ -92,19 +92,51 @@ class PathJob(Job):
 
 @dataclass
 class OutliersJob(Job):
-    """The k test images the model reconstructs worst (-ELBO for VAEs)."""
+    """The k test images with the highest outlier score: ``reconstruction`` (−ELBO for VAEs,
+    reconstruction error for AEs), ``flow`` (−log p of the code under the model's flow prior,
+    whose tensors travel with the job) or ``likelihood`` (−log p(x) under the PixelCNN of
+    ``likelihood_model``, a checkpoint path)."""
 
     kind = "outliers"
     snapshot: ModelSnapshot
     images: torch.Tensor  # (N, C, H, W) float in [0, 1]
     labels: torch.Tensor
     k: int = 16
+    score: str = "reconstruction"
+    flow_tensors: dict | None = None
+    likelihood_model: str | None = None
 
     def run(self, models: ModelCache, emit: Emit) -> None:
+        from latentlab.latent.outliers import flow_code_scores, likelihood_scores, ranking_of
+
         model = models.get(self.snapshot)
         with torch.inference_mode():
-            ranking: OutlierRanking = rank_outliers(model, self.images, self.labels, self.k)
-        emit(ranking)
+            if self.score == "reconstruction":
+                emit(rank_outliers(model, self.images, self.labels, self.k))
+                return
+            if self.score == "flow":
+                from latentlab.models.flow import LatentFlow
+
+                if not self.flow_tensors:
+                    raise ConfigError("this model has no flow prior; fit one with `latentlab fit-prior CKPT --kind flow`")
+                model.flow_prior = LatentFlow.from_tensors(self.flow_tensors, dim=model.latent_dim)
+                try:
+                    scores, name = flow_code_scores(model, self.images), "-log p(code) under the flow"
+                finally:
+                    model.flow_prior = None
+            elif self.score == "likelihood":
+                from latentlab.models.checkpoint import load_checkpoint
+
+                if self.likelihood_model is None:
+                    raise ConfigError("there is no PixelCNN to score with; train one with `latentlab train --model pixelcnn`")
+                scorer = load_checkpoint(self.likelihood_model, device="cpu").model
+                if tuple(scorer.config.image_shape) != tuple(self.images.shape[1:]):
+                    raise ConfigError(f"the PixelCNN draws {tuple(scorer.config.image_shape)} images, "
+                                      f"this dataset's are {tuple(self.images.shape[1:])}")
+                scores, name = likelihood_scores(scorer, self.images), "PixelCNN -log p(x)"
+            else:
+                raise ConfigError(f"unknown outlier score {self.score!r}")
+            emit(ranking_of(model, self.images, self.labels, self.k, scores, name))
 
 
 # ------------------------------------------------------------------- comparison

@@ -142,6 +142,7 @@ class Session:
         self.snapshot = ModelSnapshot.of(self.model)
         self.display = build_model(self.snapshot)
         self.display.mixture = model.mixture
+        self.display.flow_prior = model.flow_prior  # saved with it (Density ▸ Fit a flow prior)
         self.test_images = to_uint8_images(dataset.test.images)
         #: The class a conditional model is asked for (the legend's picker); None otherwise.
         self.condition: int | None = 0 if model.conditional else None
@@ -251,6 +252,8 @@ class Session:
         else:
             self.display.load_state_dict(snapshot.state)
         self.snapshot = snapshot
+        # New weights move the codes: a flow prior fitted to the old ones no longer fits them.
+        self.model.flow_prior = self.display.flow_prior = None
 
     @torch.inference_mode()
     def decode(self, z: np.ndarray, y: int | None = None) -> np.ndarray:

@@ -90,18 +90,80 @@ def rank_outliers(model, images: torch.Tensor, labels=None, k: int = 16, *, samp
             scores = torch.cat([_scores(model, images[i : i + BATCH].to(device).float(),
                                         _labels_of(label_t, i, device), samples).cpu()
                                 for i in range(0, len(images), BATCH)])
-        order = torch.argsort(scores, descending=True, stable=True)[: min(k, len(images))]
+    finally:
+        model.train(was_training)
+    return ranking_of(model, images, labels, k, scores.double().numpy(), score_name(model))
+
+
+def ranking_of(model, images: torch.Tensor, labels, k: int, scores: np.ndarray, name: str) -> OutlierRanking:
+    """The ``k`` images with the highest ``scores`` (one per image, any score), worst first,
+    with ``model``'s reconstructions of them (from the posterior mean)."""
+    scores_t = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+    order = torch.argsort(scores_t, descending=True, stable=True)[: min(k, len(images))]
+    label_t = None if labels is None else torch.as_tensor(
+        labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)).long().reshape(-1)
+    was_training = model.training
+    model.eval()
+    try:
         with torch.no_grad():
-            top_labels = None if label_t is None else label_t[order].to(device)
-            recon = model.reconstruct(images[order].to(device).float(), top_labels).float().cpu()
+            top_labels = None if label_t is None else label_t[order].to(model.device)
+            recon = model.reconstruct(images[order].to(model.device).float(), top_labels).float().cpu()
     finally:
         model.train(was_training)
     label_arr = None if label_t is None else label_t.numpy()[order.numpy()]
     return OutlierRanking(
         indices=order.numpy().astype(np.int64),
-        scores=scores[order].double().numpy(),
+        scores=scores_t[order].numpy(),
         reconstructions=recon,
         labels=label_arr,
-        all_scores=scores.double().numpy(),
-        score_name=score_name(model),
+        all_scores=scores_t.numpy(),
+        score_name=name,
     )
+
+
+# ------------------------------------------------------------- alternative scores
+#: Outlier scores (higher = more unusual), by name: ``reconstruction`` is the score above
+#: (−ELBO or reconstruction error), ``flow`` the code's −log density under the model's flow
+#: prior, ``likelihood`` −log p(x) under a model with an exact likelihood (a PixelCNN).
+SCORE_KINDS = ("reconstruction", "flow", "likelihood")
+SCORE_UNITS = {"reconstruction": "nats per image", "flow": "nats per code", "likelihood": "nats per image"}
+
+
+@torch.no_grad()
+def flow_code_scores(model, images: torch.Tensor) -> np.ndarray:
+    """−log p(z) of each image's code (posterior mean) under the model's flow prior, in nats
+    per code: how unusual the code is, however well the image reconstructs."""
+    from latentlab.models.flow import encode_images
+
+    if not model.has_encoder or model.flow_prior is None:
+        raise ConfigError(f"this {model.family} model has no flow prior on its codes; "
+                          "fit one with `latentlab fit-prior CHECKPOINT --kind flow`")
+    return (-model.flow_prior.log_prob(encode_images(model, images.float()))).double().numpy()
+
+
+@torch.no_grad()
+def likelihood_scores(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> np.ndarray:
+    """−log p(x) in nats per image under a model with an exact likelihood (``has_likelihood``)."""
+    if not model.has_likelihood:
+        raise ConfigError(f"a {model.family} model has no exact likelihood; score it by reconstruction")
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model.nll(images[i : i + BATCH].to(model.device).float(),
+                         None if labels is None else labels[i : i + BATCH])
+               for i in range(0, len(images), BATCH)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).double().cpu().numpy()
+
+
+def image_scores(model, images: torch.Tensor, kind: str = "reconstruction", *, samples: int = ELBO_SAMPLES,
+                 seed: int = 0) -> np.ndarray:
+    """Every image's outlier score of ``kind`` (one of ``SCORE_KINDS``), in input order."""
+    if kind == "flow":
+        return flow_code_scores(model, images)
+    if kind == "likelihood":
+        return likelihood_scores(model, images)
+    if kind != "reconstruction":
+        raise ConfigError(f"unknown outlier score {kind!r}; choose one of {', '.join(SCORE_KINDS)}")
+    return rank_outliers(model, images, k=1, samples=samples, seed=seed).all_scores

@@ -97,6 +97,10 @@ class FamilyInfo:
     default_lr: float
     default_batch_size: int
     hyperparameters: tuple[HyperParameter, ...]
+    #: False for a model drawn pixel by pixel (a PixelCNN): no map, its own view.
+    has_latent_space: bool = True
+    #: An exact log-likelihood, ``nll(x, y)``.
+    has_likelihood: bool = False
 
     @property
     def uses_labels(self) -> bool:
@@ -106,7 +110,9 @@ class FamilyInfo:
     def capabilities(self) -> list[str]:
         """Plain words for what the family has, e.g. ["encoder", "decoder", "β"]."""
         words = {"encoder": self.has_encoder, "decoder": self.has_decoder, "β": self.has_beta,
-                 "class condition": self.conditional, f"classifier head ({self.classifier})": bool(self.classifier)}
+                 "class condition": self.conditional, f"classifier head ({self.classifier})": bool(self.classifier),
+                 "exact likelihood": self.has_likelihood, "no latent space (drawn pixel by pixel)":
+                 not self.has_latent_space}
         return [word for word, present in words.items() if present]
 
 
@@ -126,6 +132,10 @@ class LatentModel(nn.Module, ABC):
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     has_encoder: ClassVar[bool] = True
     has_decoder: ClassVar[bool] = True
+    #: False for families without a latent space (PixelCNN: pixel by pixel, no encode or decode).
+    has_latent_space: ClassVar[bool] = True
+    #: True for families with an exact likelihood: ``nll(x, y)`` gives −log p(x) in nats per image.
+    has_likelihood: ClassVar[bool] = False
     #: True for families whose loss has a KL weight the user may change while training.
     has_beta: ClassVar[bool] = False
     #: True for families whose encode and decode take a class (see the module docstring).
@@ -150,6 +160,8 @@ class LatentModel(nn.Module, ABC):
         self.config = config
         #: Optional Gaussian mixture fitted on the encoded training set, for sampling.
         self.mixture: LatentMixture | None = None
+        #: Optional normalizing flow fitted on the encoded training set (``flow.LatentFlow``).
+        self.flow_prior = None
 
     @classmethod
     def info(cls) -> FamilyInfo:
@@ -159,12 +171,18 @@ class LatentModel(nn.Module, ABC):
             conditional=cls.conditional, classifier=cls.classifier, score_name=cls.score_name,
             default_lr=cls.default_lr, default_batch_size=cls.default_batch_size,
             hyperparameters=tuple(hyperparameters(cls.config_class)),
+            has_latent_space=cls.has_latent_space, has_likelihood=cls.has_likelihood,
         )
 
     # ----------------------------------------------------------------- interface
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
+
+    @property
+    def can_sample(self) -> bool:
+        """Whether ``sample`` makes images (through the decoder, or pixel by pixel)."""
+        return self.has_decoder
 
     @property
     def num_classes(self) -> int:
@@ -191,7 +209,8 @@ class LatentModel(nn.Module, ABC):
         self, n: int, generator: torch.Generator | None = None, source: str | None = None
     ) -> torch.Tensor:
         """n latent points from ``source``: ``"prior"``, ``"mixture"`` (the fitted latent
-        mixture) or None for the family's default (the mixture for autoencoders)."""
+        mixture), ``"flow"`` (the fitted flow prior) or None for the family's default (the
+        mixture for autoencoders)."""
         source = source or self.default_sample_source
         if source == "prior":
             return self.prior_sample(n, generator)
@@ -202,7 +221,14 @@ class LatentModel(nn.Module, ABC):
                     "train it with `latentlab train` (which fits one) or sample from the prior"
                 )
             return self.mixture.sample(n, generator=generator).to(self.device)
-        raise ConfigError(f"unknown sample source {source!r}; use prior or mixture")
+        if source == "flow":
+            if self.flow_prior is None:
+                raise ConfigError(
+                    f"this {self.family} model has no flow prior to sample from; "
+                    "fit one with `latentlab fit-prior CHECKPOINT --kind flow`"
+                )
+            return self.flow_prior.sample(n, generator=generator).to(self.device)
+        raise ConfigError(f"unknown sample source {source!r}; use prior, mixture or flow")
 
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
                y=None) -> torch.Tensor:

@@ -4,7 +4,8 @@ Folder form (any path not ending in ``.safetensors``)::
 
     config.json             format_version, latentlab_version, created, model, dataset,
                             training, parameters
-    model.safetensors       the state_dict, plus the latent mixture as "mixture.*"
+    model.safetensors       the state_dict, plus the latent mixture as "mixture.*" and the
+                            flow prior as "flow_prior.*"
     metrics.json            {"test_neg_elbo": 150.2, ...}
     history.json            [{...per-epoch record...}, ...]
     optimizer.safetensors   optional: the optimisers' tensors ("opt{i}.state.{id}.{name}")
@@ -56,6 +57,7 @@ from latentlab.models.checkpoint_schema import (
     validate_record,
 )
 from latentlab.models.config import ModelConfig
+from latentlab.models.flow import LatentFlow
 from latentlab.models.mixture import LatentMixture
 from latentlab.models.registry import config_from_dict, create_model
 
@@ -80,6 +82,7 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_JSON_BYTES = 16 * 1024 * 1024
 METADATA_KEY = "latentlab"
 MIXTURE_PREFIX = "mixture."
+FLOW_PREFIX = "flow_prior."
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ class Checkpoint:
                 "history": self.history,
             },
             mixture_components=None if mixture is None else int(mixture.weights.shape[0]),
+            flow_prior_layers=None if self.model.flow_prior is None else self.model.flow_prior.layers,
         )
 
 
@@ -145,7 +149,7 @@ def save_checkpoint(
     The single-file form holds no optimiser state: ``optimizers`` is ignored there.
     ``weights_dtype`` (e.g. ``torch.float16``) stores the model's float32 weights in that
     type, halving the file (the shipped checkpoints use it); loading casts them back to
-    the model's dtype. The latent mixture always stays float32.
+    the model's dtype. The latent mixture and the flow prior always stay float32.
     Replaces an existing latentlab checkpoint; refuses to replace anything else.
     Returns the path written.
     """
@@ -314,17 +318,19 @@ def _weights_for_save(path: Path, model: LatentModel, dtype: torch.dtype | None 
     """Contiguous CPU copies of the state_dict (float32 ones cast to ``dtype`` if given) and
     the mixture; each copy owns its storage."""
     state = model.state_dict()
-    clash = [k for k in state if k.startswith(MIXTURE_PREFIX)]
+    clash = [k for k in state if k.startswith((MIXTURE_PREFIX, FLOW_PREFIX))]
     if clash:
         raise CheckpointError(
-            f"cannot save {path}: the model's weight names {_few(clash)} clash with the latent "
-            f"mixture's reserved prefix {MIXTURE_PREFIX!r}"
+            f"cannot save {path}: the model's weight names {_few(clash)} clash with the reserved "
+            f"prefixes {MIXTURE_PREFIX!r} and {FLOW_PREFIX!r} of the latent priors"
         )
     tensors = {k: _owned_cpu_copy(v) for k, v in state.items()}
     if dtype is not None:
         tensors = {k: v.to(dtype) if v.dtype == torch.float32 else v for k, v in tensors.items()}
     if model.mixture is not None:
         tensors.update({MIXTURE_PREFIX + k: _owned_cpu_copy(v) for k, v in model.mixture.tensors().items()})
+    if model.flow_prior is not None:
+        tensors.update({FLOW_PREFIX + k: _owned_cpu_copy(v) for k, v in model.flow_prior.tensors().items()})
     bad = _non_finite_keys(tensors)
     if bad:
         raise CheckpointError(
@@ -497,7 +503,9 @@ def load_checkpoint(
     config = _config_of(path, record)
     header = _weights_header(path, weights_file)
     mixture_keys = {k for k in header if k.startswith(MIXTURE_PREFIX)}
-    _check_architecture(path, config, {k: v["shape"] for k, v in header.items() if k not in mixture_keys})
+    flow_keys = {k for k in header if k.startswith(FLOW_PREFIX)}
+    _check_architecture(path, config, {k: v["shape"] for k, v in header.items()
+                                       if k not in mixture_keys and k not in flow_keys})
 
     # Only now read the tensor data, whose size the architecture check has bounded.
     data = _read_bytes(weights_file)
@@ -515,6 +523,7 @@ def load_checkpoint(
             "learning rate"
         )
     mixture = _mixture_from(path, config, {k[len(MIXTURE_PREFIX):]: tensors.pop(k).clone() for k in mixture_keys})
+    flow = _flow_from(path, config, {k[len(FLOW_PREFIX):]: tensors.pop(k).clone() for k in flow_keys})
 
     with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the caller's RNG stream
         model = create_model(config)
@@ -524,6 +533,7 @@ def load_checkpoint(
         raise _corrupt(weights_file, f"the weights do not load into the model: {exc}") from None
     del tensors
     model.mixture = mixture
+    model.flow_prior = flow
     model.to(device).eval()
 
     optimizer_state = None
@@ -555,7 +565,9 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict:
     header = _weights_header(path, weights_file)
     mixture_weights = header.get(MIXTURE_PREFIX + "weights")
     components = int(mixture_weights["shape"][0]) if mixture_weights and mixture_weights["shape"] else None
-    return _meta_dict(path, {**record, "model": config.to_dict()}, mixture_components=components)
+    flow_layers = len({k.split(".")[2] for k in header if k.startswith(FLOW_PREFIX + "couplings.")}) or None
+    return _meta_dict(path, {**record, "model": config.to_dict()}, mixture_components=components,
+                      flow_prior_layers=flow_layers)
 
 
 def is_checkpoint(path: str | os.PathLike[str]) -> bool:
@@ -715,12 +727,14 @@ def _weights_header(path: Path, weights_file: Path) -> dict[str, dict]:
     return header
 
 
-def _meta_dict(path: Path | None, record: dict, *, mixture_components: int | None) -> dict:
+def _meta_dict(path: Path | None, record: dict, *, mixture_components: int | None,
+               flow_prior_layers: int | None = None) -> dict:
     keys = ("format_version", "latentlab_version", "created", "model", "parameters",
             "dataset", "training", "metrics", "history")
     meta = {"path": None if path is None else str(path)}
     meta.update({k: copy.deepcopy(record[k]) for k in keys})
     meta["mixture_components"] = mixture_components
+    meta["flow_prior_layers"] = flow_prior_layers
     return meta
 
 
@@ -904,6 +918,22 @@ def _mixture_from(path: Path, config: ModelConfig, tensors: dict[str, torch.Tens
     except ConfigError as exc:
         raise _corrupt(path, f"the latent mixture is invalid: {exc}") from None
     return mixture
+
+
+#: A flow prior's tensors may hold at most this many numbers (a shipped one holds ~70,000).
+MAX_FLOW_NUMBERS = 50_000_000
+
+
+def _flow_from(path: Path, config: ModelConfig, tensors: dict[str, torch.Tensor]) -> LatentFlow | None:
+    if not tensors:
+        return None
+    try:
+        if sum(t.numel() for t in tensors.values()) > MAX_FLOW_NUMBERS:
+            raise ConfigError("it is too large")
+        flow = LatentFlow.from_tensors(tensors, dim=config.latent_dim)
+    except ConfigError as exc:
+        raise _corrupt(path, f"the flow prior is invalid: {exc}") from None
+    return flow
 
 
 def _read_optimizer_state(path: Path) -> list[dict] | None:

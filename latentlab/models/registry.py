@@ -102,4 +102,4 @@ def hyperparameters(family: str) -> list["HyperParameter"]:
 def _load_builtin_families() -> None:
     # Importing the modules runs their @register decorators, in this order (the order of
     # menus and help texts).
-    from latentlab.models import vae, msvae, cvae, ae, gan, wgan_gp, cgan, judge  # noqa: F401, I001
+    from latentlab.models import vae, msvae, cvae, ae, gan, wgan_gp, cgan, pixelcnn, judge  # noqa: F401, I001

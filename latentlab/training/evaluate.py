@@ -131,13 +131,16 @@ def _test_metrics(model: LatentModel, dataset: ImageDataset, judge: LatentModel 
 
 
 @torch.no_grad()
-def sample_quality(model: LatentModel, judge: LatentModel, dataset: ImageDataset, n: int = 1000) -> dict:
-    """The judge's view of ``n`` samples: class shares, confidence, Fréchet distance; for a
-    conditional model (which is asked for the classes in turn) also how often and how
-    confidently the judge sees the class that was asked for."""
+def sample_quality(model: LatentModel, judge: LatentModel, dataset: ImageDataset, n: int = 1000,
+                   source: str | None = None) -> dict:
+    """The judge's view of ``n`` samples (latents from ``source``, see ``sample_latents``):
+    class shares, confidence, Fréchet distance; for a conditional model (which is asked for
+    the classes in turn) also how often and how confidently the judge sees the class that
+    was asked for."""
     requested = torch.arange(n) % dataset.num_classes if model.conditional else None
     samples = torch.cat([
-        model.sample(min(EVAL_BATCH, n - i), y=None if requested is None else requested[i : i + EVAL_BATCH])
+        model.sample(min(EVAL_BATCH, n - i), source=source,
+                     y=None if requested is None else requested[i : i + EVAL_BATCH])
         for i in range(0, n, EVAL_BATCH)
     ])
     probabilities = judge_probabilities(judge, samples)

@@ -136,6 +136,7 @@ class Trainer:
         callbacks: Sequence[TrainingCallback] = (),
         judge: LatentModel | None = None,
         history: list[dict] | None = None,
+        sample_weights: torch.Tensor | None = None,
         distributed: DistContext | None = None,
     ) -> None:
         self.settings = settings or TrainSettings()
@@ -162,6 +163,8 @@ class Trainer:
         self._good_state = self.snapshot_state()
         self._good_epoch = 0
         self._last_autosave = time.monotonic()
+        #: Optional sampling weight per training image (debiasing): see ``_epoch_order``.
+        self.sample_weights = _checked_weights(sample_weights, len(dataset.train))
         #: "running" while fit runs, then the result's status; saved with the checkpoint.
         self.status = "new"
         #: (epoch, steps done in it, steps per epoch): what the model's weights have seen.
@@ -229,7 +232,7 @@ class Trainer:
         for epoch in range(1, s.epochs + 1):
             if self.control.stop_requested:
                 break
-            perm = torch.randperm(n, device=self.device, generator=gen)
+            perm = self._epoch_order(n, gen)
             if self.distributed:
                 self.distributed.agree_on(perm)  # every rank shards the very same batches
             sums = _EpochSums()
@@ -318,6 +321,13 @@ class Trainer:
         return TrainResult(status, message, whole, self.history, self.metrics, self.position)
 
     # ---------------------------------------------------------------- helpers
+    def _epoch_order(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """The training images of one epoch, in order: a permutation, or with ``sample_weights``
+        n draws with replacement in proportion to the weights (an epoch is still n images)."""
+        if self.sample_weights is None:
+            return torch.randperm(n, device=self.device, generator=gen)
+        return torch.multinomial(self.sample_weights.to(self.device), n, replacement=True, generator=gen)
+
     def _apply_live_settings(self) -> None:
         beta, lr = self.control.beta, self.control.lr
         if beta is not None and self.model.has_beta and beta != self.model.config.beta:
@@ -385,6 +395,16 @@ class Trainer:
             path, self.model, dataset=self.dataset.info(), metrics=self.metrics,
             history=self.saved_history(), training=self.training_record(), optimizers=self.optimizers,
         )
+
+
+def _checked_weights(weights: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    if weights is None:
+        return None
+    weights = torch.as_tensor(weights, dtype=torch.float32).flatten()
+    if len(weights) != n or not torch.isfinite(weights).all() or (weights < 0).any() or not weights.sum() > 0:
+        raise ConfigError(f"sampling weights must be {n} finite numbers >= 0 (one per training image), "
+                          "not all zero")
+    return weights
 
 
 class _EpochSums:

@@ -23,3 +23,17 @@ def bars(n: int, seed: int = 0) -> Split:
 @pytest.fixture
 def tiny_dataset() -> ImageDataset:
     return ImageDataset("bars", ["horizontal", "vertical"], bars(128, 0), bars(32, 1))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small models run many tiny operations: one intra-op thread is faster, and on a busy
+    machine a second thread that waits for a core makes every step slow (the density tests
+    took 705 s with two threads and 27 s with one). Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -39,7 +39,7 @@ def judge():
 def test_every_model_of_the_menu_ships_with_its_metrics():
     assert [m.key for m in catalogue()] == [m.key for m in MODELS]
     assert all(m.path.is_file() for m in SHIPPED)
-    assert set(MANIFEST) == {"judge", *(m.key for m in SHIPPED)}
+    assert set(MANIFEST) == {"judge", *(m.key for m in SHIPPED), *build.EXTRAS}  # + the density models
     assert default_checkpoint() == pretrained_dir() / "vae.safetensors"
 
 
@@ -76,3 +76,7 @@ def test_the_shipped_models_meet_the_teaching_goals():
     assert m["cvae"]["test_neg_elbo"] <= m["vae"]["test_neg_elbo"]  # the label is information
     assert cgan["min_class_agreement"] >= 0.95 and cgan["min_class_confidence"] >= 0.90
     assert m["cgan"]["judge_fid"] < m["gan"]["judge_fid"]
+    # Issue 15: the PixelCNN's exact test NLL is clearly below the 16-D VAE's -ELBO (same units),
+    # and the flow prior's samples are closer to the test digits than the mixture's (judge FID).
+    assert m["pixelcnn"]["test_nll"] < m["vae-16d"]["test_neg_elbo"] - 20
+    assert m["ae-flow"]["flow_judge_fid"] < m["ae-flow"]["mixture_judge_fid"]

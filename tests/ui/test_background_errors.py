@@ -127,3 +127,30 @@ def test_the_umap_process_that_fails(qtbot, window, checkpoints, failing, monkey
         controller.request_umap("k", np.zeros((10, 4), np.float32))
     assert "2-D" in one_dialog(qtbot, failing, "UMAP failed: the map shows PCA")
     assert window.projection_picker.status.text().startswith("UMAP failed")
+
+
+def test_a_flow_prior_fit_that_raises(qtbot, window, checkpoints, failing, monkeypatch):
+    from latentlab.app import flow_fit
+
+    monkeypatch.setattr(flow_fit, "fit_flow_prior", boom)
+    assert window.open_checkpoint(checkpoints["vae"])
+    actions = window.density
+    with qtbot.waitSignal(actions.fitEnded, timeout=30_000):
+        actions.fit_flow_action.trigger()
+    assert "boom" in one_dialog(qtbot, failing, "Could not fit a flow prior")
+    assert window.session.model.flow_prior is None and not window.session.dirty
+    assert actions.fit_flow_action.isEnabled() and not actions.fit_progress.isVisible()  # it can be tried again
+
+
+def test_the_debiasing_demo_that_raises(qtbot, window, checkpoints, failing, monkeypatch):
+    from latentlab.app import debias_job
+
+    monkeypatch.setattr(debias_job, "run_debias_demo", boom)
+    assert window.open_checkpoint(checkpoints["vae"])
+    window.density.debias_action.trigger()
+    dialog = window.density.debias_dialog
+    with qtbot.waitSignal(dialog.done_, timeout=30_000) as done:
+        dialog.run_button.click()
+    assert "boom" in done.args[0] and "boom" in one_dialog(qtbot, failing, "The debiasing demo failed")
+    qtbot.waitUntil(lambda: not dialog.running)
+    assert dialog.run_button.isEnabled() and dialog.status.text().startswith("Failed")

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -33,6 +34,17 @@ if TYPE_CHECKING:
     from latentlab.app.state import AppState
 
 DEFAULT_K = 16
+#: The scores the dialog offers: (job score, menu text, tooltip).
+SCORES = (
+    ("reconstruction", "reconstruction (−ELBO for VAEs)",
+     "How badly the model reconstructs the image; for a VAE the negative ELBO, a bound on −log p(x)"),
+    ("flow", "flow prior: −log p(code)",
+     "How unusual the image's latent code is under the model's flow prior (a normalizing flow fitted to the "
+     "training codes), however well the image reconstructs"),
+    ("likelihood", "PixelCNN: −log p(x)",
+     "The exact negative log-likelihood of the image under the shipped PixelCNN, which predicts each pixel "
+     "from the pixels before it"),
+)
 SCALE = 3
 GAP = 6
 
@@ -64,6 +76,12 @@ class OutliersDialog(QDialog):
         self.k.setRange(1, 200)
         self.k.setValue(DEFAULT_K)
         self.k.setToolTip("How many of the worst-explained test images to list")
+        self.score = QComboBox()
+        for key, text, tip in SCORES:
+            self.score.addItem(text, key)
+            self.score.setItemData(self.score.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.score.setToolTip("What makes an image an outlier: hover each choice for what it measures")
+        self.score.currentIndexChanged.connect(self._on_score_changed)
         self.rank_button = QPushButton("Rank")
         self.rank_button.clicked.connect(self.rank)
         self.header = QLabel("")
@@ -77,6 +95,8 @@ class OutliersDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(QLabel("Show the top"))
         row.addWidget(self.k)
+        row.addWidget(QLabel("by"))
+        row.addWidget(self.score)
         row.addWidget(self.rank_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
@@ -99,11 +119,43 @@ class OutliersDialog(QDialog):
             self.header.setText(f"A {session.family} has no encoder, so images have no reconstruction to score.")
             return False
         test = session.dataset.test
-        self._job = OutliersJob(session.snapshot, test.images, test.labels, self.k.value())
+        self._update_scores()
+        score = self.score.currentData()
+        flow = session.model.flow_prior
+        self._job = OutliersJob(session.snapshot, test.images, test.labels, self.k.value(), score=score,
+                                flow_tensors=None if flow is None else flow.tensors(),
+                                likelihood_model=self._likelihood_model(session))
         self.lane.submit(self._job)
         self.rank_button.setEnabled(False)
         self.header.setText(f"Scoring {len(test):,} test images…")
         return True
+
+    @staticmethod
+    def _likelihood_model(session) -> str | None:
+        """The shipped PixelCNN, when it models this session's images."""
+        from latentlab.pretrained import pretrained_dir
+
+        path = pretrained_dir() / "pixelcnn.safetensors"
+        if not path.is_file() or tuple(session.model.config.image_shape) != (1, 28, 28):
+            return None
+        return str(path)
+
+    def _update_scores(self) -> None:
+        """Offer only the scores the open model has: the flow's needs a flow prior."""
+        session = self.state.session
+        available = {"reconstruction": True,
+                     "flow": session is not None and session.model.flow_prior is not None,
+                     "likelihood": session is not None and self._likelihood_model(session) is not None}
+        model = self.score.model()
+        for row, (key, _, _) in enumerate(SCORES):
+            model.item(row).setEnabled(available[key])
+        if not available[self.score.currentData()]:
+            self.score.setCurrentIndex(0)
+
+    @Slot(int)
+    def _on_score_changed(self, _index: int) -> None:
+        if self.isVisible() and self.state.session is not None:
+            self.rank()
 
     @Slot(object, object)
     def _on_result(self, job, value) -> None:
@@ -134,6 +186,7 @@ class OutliersDialog(QDialog):
             name = names[label] if 0 <= label < len(names) else "?"
             item = QListWidgetItem(QIcon(pair_pixmap(original, recon[row])),
                                    f"#{int(index)}  class {name}\n{ranking.score_name} = {score:.1f} nats")
+            item.setToolTip(f"Score: {self.score.currentText()}")
             item.setData(Qt.ItemDataRole.UserRole, int(index))
             self.list.addItem(item)
         median = float(np.median(ranking.all_scores))

@@ -41,6 +41,7 @@ from latentlab.app.state import AppState
 from latentlab.app.tasks import SNAPSHOTS_PER_S, report_exception
 from latentlab.errors import LatentLabError
 from latentlab.ui.analysis.analysis_actions import AnalysisActions
+from latentlab.ui.analysis.density_actions import DensityActions
 from latentlab.ui.analysis.inside_dock import FIRST_SIZE as INSIDE_DOCK_SIZE
 from latentlab.ui.analysis.inside_dock import InsideDock
 from latentlab.ui.base import dialogs
@@ -161,6 +162,10 @@ class MainWindow(QMainWindow):
         self.inside_dock = InsideDock(self.state, self.explorer, self.analysis.menu, self.analysis.compare_action,
                                       place=self._place_inside_dock, parent=self)
         self.addAction(self.inside_dock.action)
+        # Analyse ▸ Density models: PixelCNN, flow prior, debiasing
+        self.density = DensityActions(self.state, self.analysis.menu, self.errors, self.open_checkpoint,
+                                      self.statusBar(), parent=self)
+        self.addActions(self.density.actions())
         options = self.options
         self.training = TrainingController(self.state, self.explorer, self.training_panel, self.loss_plot,
                                            self.errors, ask_discard=self.confirm_discard,
@@ -468,6 +473,8 @@ class MainWindow(QMainWindow):
         if not discard and not self.confirm_discard(
                 "The open model has unsaved training. Save it before opening another?"):
             return False
+        if self.density.opens_elsewhere(path):
+            return True
         from latentlab.app.session import Session
 
         title = f"Could not open {Path(path).name}"
@@ -964,7 +971,7 @@ class MainWindow(QMainWindow):
         calm = 0
         while time.monotonic() < deadline:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.explorer.idle and self.analysis.idle and self._judge_task is None and self._warm_task is None:
+            if self.explorer.idle and self.analysis.idle and self.density.idle and self._judge_task is None and self._warm_task is None:
                 calm += 1
                 if calm >= 3:
                     return True
@@ -1060,5 +1067,6 @@ class MainWindow(QMainWindow):
             if task is not None:
                 task.wait()
         self.analysis.shutdown()
+        self.density.shutdown()
         self.explorer.shutdown()
         unfreeze_startup_objects()

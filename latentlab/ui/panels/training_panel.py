@@ -287,7 +287,8 @@ class TrainingPanel(QWidget):
             if self.device.findText(name) < 0:
                 self.device.addItem(name)
         for info in families(role="model", trainable=True):  # every registered family, in order
-            if self.family.findData(info.family) < 0:
+            # One without a latent space (a PixelCNN) has no map to train into: the CLI trains it.
+            if info.has_latent_space and self.family.findData(info.family) < 0:
                 self.family.addItem(info.title, info.family)
         self.dataset.refresh()
         family = self.family.currentData()
