@@ -23,8 +23,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt  # noqa: E402
 from PySide6.QtGui import QKeyEvent  # noqa: E402
 
 from latentlab.pretrained import find  # noqa: E402
-from latentlab.ui.app import ensure_application  # noqa: E402
-from latentlab.ui.main_window import MainWindow, WindowOptions  # noqa: E402
+from latentlab.ui.main.app import ensure_application  # noqa: E402
+from latentlab.ui.main.main_window import MainWindow, WindowOptions  # noqa: E402
 
 
 def key(widget, code) -> None:

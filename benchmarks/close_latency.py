@@ -46,8 +46,8 @@ def child(checkpoint: str, delay_s: float, answer: str, after_weights: bool) -> 
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from latentlab.cli import main
-    from latentlab.ui.app import ensure_application
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.main.app import ensure_application
+    from latentlab.ui.main.main_window import MainWindow
 
     ensure_application()  # run_app reuses it; the driver's timer lives in its event loop
     _trace_phases()
@@ -95,8 +95,8 @@ def child(checkpoint: str, delay_s: float, answer: str, after_weights: bool) -> 
 
 def _trace_phases() -> None:
     """Print when each step of closing starts and ends (for the breakdown of slow runs)."""
-    import latentlab.ui.app as app
-    from latentlab.ui.main_window import MainWindow
+    import latentlab.ui.main.app as app
+    from latentlab.ui.main.main_window import MainWindow
 
     def traced(owner, name: str) -> None:
         original = getattr(owner, name)

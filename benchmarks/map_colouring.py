@@ -31,10 +31,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from latentlab.app.jobs_base import SampleLabels, TerritoryImage  # noqa: E402
 from latentlab.data import resources_dir  # noqa: E402
-from latentlab.ui.app import ensure_application  # noqa: E402
-from latentlab.ui.jobs_base import SampleLabels, TerritoryImage  # noqa: E402
-from latentlab.ui.main_window import MainWindow  # noqa: E402
+from latentlab.ui.main.app import ensure_application  # noqa: E402
+from latentlab.ui.main.main_window import MainWindow  # noqa: E402
 
 MODELS = ("gan", "wgan-gp", "vae", "ae")
 

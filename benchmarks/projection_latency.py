@@ -76,13 +76,13 @@ def gap_probe_class():
 
 def umap_fit(app, latents, cache_root: str, timeout_s: float) -> dict:
     from latentlab.latent.umap_service import UmapService
-    from latentlab.ui.projection_controller import ProjectionController
+    from latentlab.ui.map.projection_controller import ProjectionController
 
     controller = ProjectionController(service=UmapService(cache_root))
     outcome: dict = {}
     stages: list[tuple[float, str]] = []
-    controller.progress.connect(lambda fraction, message: stages.append((time.perf_counter(), message)))
-    controller.ready.connect(lambda projection: outcome.setdefault("projection", projection))
+    controller.progress.connect(lambda fraction, message, eta: stages.append((time.perf_counter(), message)))
+    controller.done.connect(lambda projection: outcome.setdefault("projection", projection))
     controller.failed.connect(lambda message: outcome.setdefault("failed", message))
     probe = gap_probe_class()()
     probe.start()
@@ -118,13 +118,14 @@ def timed_fit(app, latents, cache_root: str, key: str) -> dict:
     """A request in a fresh UmapService (a new app run): seconds to the preview and to the final
     layout, and the worker process's CPU seconds."""
     from latentlab.latent.umap_service import UmapService
-    from latentlab.ui.projection_controller import ProjectionController
+    from latentlab.ui.map.projection_controller import ProjectionController
 
     service = UmapService(cache_root)
     controller = ProjectionController(service=service)
     readies: list[float] = []
     failed: list[str] = []
-    controller.ready.connect(lambda projection: readies.append(time.perf_counter()))
+    for signal in (controller.partial, controller.done):
+        signal.connect(lambda projection: readies.append(time.perf_counter()))
     controller.failed.connect(failed.append)
     t0 = time.perf_counter()
     controller.request_umap(key, latents)
@@ -143,7 +144,7 @@ def shipped_to_screen(app) -> tuple[float, str]:
     from PySide6.QtCore import QSettings
 
     from latentlab.locations import resources_dir
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.main.main_window import MainWindow
 
     with tempfile.TemporaryDirectory(prefix="latentlab-settings-") as folder:
         window = MainWindow(settings=QSettings(str(Path(folder) / "s.ini"), QSettings.Format.IniFormat))
@@ -208,10 +209,10 @@ def drag_latency(app, model, dataset, projection, latents, labels, n_moves: int)
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
-    from latentlab.ui.decoded_view import DecodedView
-    from latentlab.ui.latent_map import LatentMap
-    from latentlab.ui.projection_picker import ProjectionPicker
-    from latentlab.ui.session import Session
+    from latentlab.ui.panels.decoded_view import DecodedView
+    from latentlab.ui.map.latent_map import LatentMap
+    from latentlab.ui.map.projection_picker import ProjectionPicker
+    from latentlab.app.session import Session
 
     session = Session(model, dataset)
     window = QWidget()
@@ -330,7 +331,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from latentlab.latent.embedding import EmbeddingProjection
-    from latentlab.ui.app import ensure_application
+    from latentlab.ui.main.app import ensure_application
 
     app = ensure_application()
     print(f"latentlab projection latency  ({os.cpu_count()} CPU cores, torch {torch.__version__} "

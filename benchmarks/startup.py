@@ -16,7 +16,7 @@ person sees, beside the app's own trace.
 
 Each run is a new process (offscreen Qt, a fresh settings folder, so no session is
 restored: a first start after installing) that records both moments through
-``LATENTLAB_STARTUP_TRACE`` (latentlab/ui/startup.py) and quits. One unrecorded run
+``LATENTLAB_STARTUP_TRACE`` (latentlab/ui/main/startup.py) and quits. One unrecorded run
 first fills the disk cache; the medians are printed with the load average, since on a
 shared machine other processes' load is the largest source of variation.
 """

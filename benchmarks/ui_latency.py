@@ -46,13 +46,13 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gap_probe import GapProbe, task_times, thread_usage  # noqa: E402  (benchmarks/gap_probe.py)
 import runs  # noqa: E402  (benchmarks/runs.py)
+from latentlab.app.session import Session, find_judge_cached  # noqa: E402
 from latentlab.data import load_dataset  # noqa: E402
 from latentlab.models.registry import create_model, make_config  # noqa: E402
 from latentlab.training.trainer import Trainer, TrainingCallback, TrainSettings  # noqa: E402
-from latentlab.ui.app import ensure_application  # noqa: E402
-from latentlab.ui.latent_map import LatentMap  # noqa: E402
-from latentlab.ui.main_window import MainWindow, WindowOptions  # noqa: E402
-from latentlab.ui.session import Session, find_judge_cached  # noqa: E402
+from latentlab.ui.main.app import ensure_application  # noqa: E402
+from latentlab.ui.main.main_window import MainWindow, WindowOptions  # noqa: E402
+from latentlab.ui.map.latent_map import LatentMap  # noqa: E402
 
 
 def pct(values, q) -> float:
@@ -90,7 +90,7 @@ def map_dataset(name: str, split: str):
 def judge_for(dataset):
     """The dataset's cached judge; for a 28 x 28 set without one, mnist-5k's (its territory
     costs the same to compute), so that no judge trains in the background of a benchmark."""
-    from latentlab.ui.session import remember_judge
+    from latentlab.app.session import remember_judge
 
     judge = find_judge_cached(dataset)
     if judge is None and dataset.image_shape == (1, 28, 28):
@@ -348,11 +348,11 @@ def apply_experiments(names: list[str]) -> None:
     """Change one setting of the running app, to compare it with the shipped one (--experiment)."""
     for name in names:
         if name == "nice0":
-            from latentlab.ui import runtime
+            from latentlab.ui.work import runtime
 
             runtime.demote_current_thread.__defaults__ = (0,)
         elif name == "lane1":
-            from latentlab.ui import jobs
+            from latentlab.app import jobs
 
             init = jobs.ModelCache.__init__
 
@@ -364,7 +364,7 @@ def apply_experiments(names: list[str]) -> None:
         elif name == "gui1":
             torch.set_num_threads(1)
         elif name == "switch5":
-            from latentlab.ui import main_window
+            from latentlab.ui.main import main_window
 
             main_window.SWITCH_INTERVAL_S = 0.005
         else:

@@ -103,7 +103,7 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
-    from latentlab.ui.app import run_app
+    from latentlab.ui.main.app import run_app
 
     return run_app(checkpoint=args.checkpoint, screenshot=args.screenshot, exit_process=True)
 

@@ -41,9 +41,9 @@ def frame_path(window, margin: float = 1.2) -> None:
 def interpolation(checkpoint: str, out: str) -> None:
     from PySide6.QtCore import QSettings
 
-    from latentlab.ui.app import ensure_application
-    from latentlab.ui.explorer import ExplorerOptions
-    from latentlab.ui.main_window import MainWindow, WindowOptions
+    from latentlab.ui.main.app import ensure_application
+    from latentlab.ui.map.explorer import ExplorerOptions
+    from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
     app = ensure_application()
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,8 +71,8 @@ def interpolation(checkpoint: str, out: str) -> None:
 
 
 def compare(out: str, checkpoints: list[str]) -> None:
-    from latentlab.ui.app import ensure_application
-    from latentlab.ui.compare_window import CompareWindow
+    from latentlab.ui.main.app import ensure_application
+    from latentlab.ui.analysis.compare_window import CompareWindow
 
     app = ensure_application()
     window = CompareWindow(headless=True)

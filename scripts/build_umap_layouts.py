@@ -32,7 +32,7 @@ def shipped_latents() -> dict[str, "object"]:
     """name -> the latents the window maps, for shipped models with a latent of more than 2-D."""
     from latentlab.locations import resources_dir
     from latentlab.models.checkpoint import read_checkpoint_meta
-    from latentlab.ui.session import Session
+    from latentlab.app.session import Session
 
     found = {}
     for path in sorted((resources_dir() / "pretrained").glob("*.safetensors")):

@@ -63,8 +63,8 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtTest import QTest
 
-    from latentlab.ui.app import ensure_application
-    from latentlab.ui.main_window import MainWindow, WindowOptions
+    from latentlab.ui.main.app import ensure_application
+    from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
     app = ensure_application()
     with tempfile.TemporaryDirectory(prefix="latentlab-colour-") as tmp:

@@ -29,8 +29,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--debias", action="store_true")
     args = parser.parse_args()
-    from latentlab.ui.autoregressive_view import AutoregressiveView
-    from latentlab.ui.theme import configure_pyqtgraph
+    from latentlab.ui.analysis.autoregressive_view import AutoregressiveView
+    from latentlab.ui.base.theme import configure_pyqtgraph
 
     app = QApplication.instance() or QApplication([])
     configure_pyqtgraph()
@@ -57,7 +57,7 @@ def main() -> int:
     print(f"saved autoregressive-sampling.png and autoregressive-completion.png in {args.out}")
 
     from latentlab.models.checkpoint import load_checkpoint
-    from latentlab.ui.flow_view import DistributionTransformerView
+    from latentlab.ui.analysis.flow_view import DistributionTransformerView
 
     flow = load_checkpoint(pretrained_dir() / "ae-flow.safetensors").model.flow_prior
     transformer = DistributionTransformerView(flow, title="ae-flow.safetensors")
@@ -70,12 +70,13 @@ def main() -> int:
     print(f"saved distribution-transformer.png in {args.out}")
 
     if args.debias:
-        from latentlab.ui.debias_dialog import DebiasDialog
-        from latentlab.ui.session import get_recorded_dataset, remember_judge
+        from latentlab.app.session import get_recorded_dataset, remember_judge
+        from latentlab.app.state import AppState
+        from latentlab.ui.analysis.debias_dialog import DebiasDialog
 
         dataset = get_recorded_dataset("mnist-5k", (1, 28, 28))
         remember_judge(dataset, load_checkpoint(pretrained_dir() / "judge-mnist-5k.safetensors").model)
-        dialog = DebiasDialog()
+        dialog = DebiasDialog(AppState(), None)  # no error sink: a failure shows in its status line
         dialog.resize(1000, 680)
         dialog.show()
         dialog.run()

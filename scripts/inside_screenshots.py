@@ -27,8 +27,8 @@ SIZE = (1100, 820)
 def open_window(app, tmp: str, checkpoint: str, name: str = "settings"):
     from PySide6.QtCore import QSettings
 
-    from latentlab.ui.explorer import ExplorerOptions
-    from latentlab.ui.main_window import MainWindow, WindowOptions
+    from latentlab.ui.map.explorer import ExplorerOptions
+    from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
     settings = QSettings(str(Path(tmp) / f"{name}.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, options=WindowOptions(
@@ -49,7 +49,7 @@ def close(window) -> None:
 def posterior(ae: str, vae: str, out: str, index: int) -> None:
     from PySide6.QtGui import QColor, QPainter, QPixmap
 
-    from latentlab.ui.app import ensure_application
+    from latentlab.ui.main.app import ensure_application
 
     app = ensure_application()
     shots = []
@@ -80,7 +80,7 @@ def posterior(ae: str, vae: str, out: str, index: int) -> None:
 
 
 def inside(checkpoint: str, out: str, index: int) -> None:
-    from latentlab.ui.app import ensure_application
+    from latentlab.ui.main.app import ensure_application
 
     app = ensure_application()
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +95,7 @@ def inside(checkpoint: str, out: str, index: int) -> None:
 
 
 def realness(checkpoint: str, out: str) -> None:
-    from latentlab.ui.app import ensure_application
+    from latentlab.ui.main.app import ensure_application
 
     app = ensure_application()
     with tempfile.TemporaryDirectory() as tmp:

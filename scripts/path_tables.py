@@ -108,8 +108,8 @@ def window_screenshot(out: Path) -> None:
                                                    "logicalDpiY": 96}]}))
         code = f"""
 import sys, time
-from latentlab.ui.app import ensure_application
-from latentlab.ui.compare_window import CompareWindow
+from latentlab.ui.main.app import ensure_application
+from latentlab.ui.analysis.compare_window import CompareWindow
 app = ensure_application()
 window = CompareWindow(headless=True)
 window.resize(*{WINDOW_SIZE!r})

@@ -4,7 +4,7 @@ outside the window, the window outside its screen, the decoded digit's height).
 
     python scripts/screenshots.py [--out docs/screenshots] [--only NAME ...] [--strict]
 
-The window is opened as a fresh start opens it (latentlab.ui.main_window.fit_into_screen)
+The window is opened as a fresh start opens it (latentlab.ui.main.main_window.fit_into_screen)
 on virtual screens of 1920x1080, 1366x768 and 1024x768, each on the model the app opens
 (the pretrained VAE), with the marker placed and the territory computed:
 
@@ -35,7 +35,7 @@ TIMEOUT_S = 300
 
 
 def layout_problems(window) -> list[str]:
-    from latentlab.ui.layout_check import cut_texts, outside_screen, outside_window
+    from latentlab.ui.main.layout_check import cut_texts, outside_screen, outside_window
 
     problems = [f"cut: {cut}" for cut in cut_texts(window)]
     problems += [f"outside the window: {type(w).__name__} {w.objectName()}" for w in outside_window(window)]
@@ -55,9 +55,9 @@ class Shooter:
     def window(self, screen, territory: tuple[int, ...] = (), **options):
         from PySide6.QtCore import QSettings
 
-        from latentlab.ui.app import CAPTURE_TERRITORY
-        from latentlab.ui.explorer import ExplorerOptions
-        from latentlab.ui.main_window import MainWindow, WindowOptions
+        from latentlab.ui.main.app import CAPTURE_TERRITORY
+        from latentlab.ui.map.explorer import ExplorerOptions
+        from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
         self._count += 1
         settings = QSettings(str(self.tmp / f"settings{self._count}.ini"), QSettings.Format.IniFormat)
@@ -76,7 +76,7 @@ class Shooter:
             self.app.processEvents()
 
     def shoot(self, window, name: str, *, marker: bool = True, min_digit: int = 0) -> None:
-        from latentlab.ui.layout_check import decoded_digit_px
+        from latentlab.ui.main.layout_check import decoded_digit_px
 
         if marker:
             window.explorer.set_marker(*MARKER)
@@ -106,7 +106,7 @@ class Shooter:
 
 
 def layout_matrix(shooter: Shooter, checkpoint: str, only) -> None:
-    from latentlab.ui.layout_check import SCREEN_SIZES, screen_name, screen_of
+    from latentlab.ui.main.layout_check import SCREEN_SIZES, screen_name, screen_of
 
     for size in SCREEN_SIZES:
         screen = screen_of(size)
@@ -130,8 +130,8 @@ def layout_matrix(shooter: Shooter, checkpoint: str, only) -> None:
 
 
 def dark_window(shooter: Shooter, checkpoint: str) -> None:
-    from latentlab.ui.layout_check import screen_of
-    from latentlab.ui.theme import DARK, system_look
+    from latentlab.ui.main.layout_check import screen_of
+    from latentlab.ui.base.theme import DARK, system_look
 
     window = shooter.window(screen_of((1920, 1080)))
     try:
@@ -146,8 +146,8 @@ def dark_window(shooter: Shooter, checkpoint: str) -> None:
 def first_screen(shooter: Shooter, checkpoint: str) -> None:
     """The window as it is before PyTorch has loaded: the NumPy preview of the VAE."""
     from latentlab.preview import open_preview
-    from latentlab.ui.layout_check import screen_of
-    from latentlab.ui.preview_session import PREVIEW_MAX_RESOLUTION, PreviewSession
+    from latentlab.ui.main.layout_check import screen_of
+    from latentlab.preview.session import PREVIEW_MAX_RESOLUTION, PreviewSession
 
     # The preview paints the coarse territory only (preview_session.PREVIEW_MAX_RESOLUTION).
     window = shooter.window(screen_of((1920, 1080)), territory=(PREVIEW_MAX_RESOLUTION,), defer_engine=True)
@@ -164,7 +164,7 @@ def first_screen(shooter: Shooter, checkpoint: str) -> None:
 def umap_16d(shooter: Shooter) -> None:
     """The 16-D VAE as it opens (its UMAP layout computed first when there is none)."""
     from latentlab.pretrained import find
-    from latentlab.ui.layout_check import screen_of
+    from latentlab.ui.main.layout_check import screen_of
 
     entry = find("vae-16d")
     window = shooter.window(screen_of((1920, 1080)))
@@ -214,12 +214,12 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     only = set(args.only)
-    from latentlab.ui.layout_check import SCREEN_SIZES, offscreen_platform
+    from latentlab.ui.main.layout_check import SCREEN_SIZES, offscreen_platform
 
     os.environ["QT_QPA_PLATFORM"] = offscreen_platform(SCREEN_SIZES, tag="screenshots")
     with tempfile.TemporaryDirectory(prefix="latentlab-shots-") as tmp:
         from latentlab.pretrained import default_checkpoint
-        from latentlab.ui.app import ensure_application
+        from latentlab.ui.main.app import ensure_application
 
         checkpoint = default_checkpoint()
         if checkpoint is None:

@@ -9,7 +9,7 @@ runs Qt and torch threads), daemonic, at a lower CPU priority, and it is stopped
 :meth:`UmapService.shutdown` or, at the latest, when the interpreter exits.
 
 The service is plain Python (no Qt): the window polls it on a timer
-(``latentlab.ui.projection_controller``). :meth:`UmapService.poll` never blocks.
+(``latentlab.ui.map.projection_controller``). :meth:`UmapService.poll` never blocks.
 
 Results are cached in ``cache_dir()/"umap"/<key hash>.npy``; the key hash is the SHA-1 of
 the latents' bytes and shape, the fit's parameters and umap-learn's version, so the same

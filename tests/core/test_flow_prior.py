@@ -188,3 +188,27 @@ def test_fit_prior_from_the_command_line(tmp_path, capsys, tiny_dataset, monkeyp
     assert default_out("runs/ae", "flow").as_posix() == "runs/ae-flow"
     assert default_out("x/vae.safetensors", "gmm").as_posix() == "runs/vae-gmm.safetensors"
     assert cli_priors.KINDS == ("flow", "gmm")
+
+
+def test_the_windows_flow_fit_task_reports_progress_and_is_cancelled_without_a_flow(tiny_dataset):
+    """Analyse ▸ Density models ▸ Fit a flow prior runs ``fit_flow_prior`` as a background
+    task: it fits to the codes of the snapshot's weights, reports progress with the held-out
+    −log p, and a cancelled fit raises Cancelled (nothing is kept)."""
+    from latentlab.app.flow_fit import fit_flow_prior
+    from latentlab.app.jobs import ModelSnapshot
+    from latentlab.app.tasks import Cancelled, TaskState
+
+    torch.manual_seed(0)
+    model = create_model(make_config("vae", hidden=16, latent_dim=2, image_shape=[1, 8, 8], num_classes=2))
+    images = tiny_dataset.train.images
+    reports = []
+    state = TaskState()
+    state.progress_sink = lambda fraction, message, eta_s: reports.append((fraction, message, eta_s))
+    flow = fit_flow_prior(ModelSnapshot.of(model), images, state, steps=200)
+    assert isinstance(flow, LatentFlow) and flow.dim == 2
+    assert [f for f, _, _ in reports] == [0.5, 1.0] and "−log p" in reports[0][1] and reports[-1][2] == 0.0
+
+    cancelled = TaskState()
+    cancelled.cancel()
+    with pytest.raises(Cancelled):
+        fit_flow_prior(ModelSnapshot.of(model), images, cancelled, steps=200)

@@ -359,7 +359,7 @@ def test_shipped_layouts_are_found_without_a_fit_even_for_slightly_other_floats(
 def test_the_shipped_16d_vae_has_its_umap_layout(tmp_path, monkeypatch):
     """resources/umap holds the layout of exactly what the window maps (scripts/build_umap_layouts.py)."""
     from latentlab.locations import resources_dir
-    from latentlab.ui.session import Session
+    from latentlab.app.session import Session
 
     monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))
     latents = Session.open(resources_dir() / "pretrained" / "vae-16d.safetensors").map_points().latents

@@ -20,11 +20,10 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QThread  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
+from ui_helpers import tiny_history, tiny_model  # noqa: E402
 from latentlab.data import load_dataset  # noqa: E402
 from latentlab.models.checkpoint import save_checkpoint  # noqa: E402
-from ui_helpers import tiny_history, tiny_model  # noqa: E402
-
-from latentlab.ui.compat import protect_singletons  # noqa: E402
+from latentlab.ui.base.compat import protect_singletons  # noqa: E402
 
 protect_singletons()  # PySide6 6.12 on Python 3.11 drops references to None/True/False (compat.py)
 
@@ -93,7 +92,7 @@ class DialogLog:
 @pytest.fixture(autouse=True)
 def dialog_log(monkeypatch):
     """No modal dialog ever opens in a test: errors and questions are recorded instead."""
-    from latentlab.ui import dialogs
+    from latentlab.ui.base import dialogs
 
     log = DialogLog()
 
@@ -148,8 +147,8 @@ def checkpoints(tmp_path_factory, mnist):
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     """Build main windows with cheap territory images and a private QSettings file."""
-    from latentlab.ui.explorer import ExplorerOptions
-    from latentlab.ui.main_window import MainWindow, WindowOptions
+    from latentlab.ui.map.explorer import ExplorerOptions
+    from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
     windows = []
 

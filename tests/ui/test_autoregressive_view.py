@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from latentlab.models import create_model, make_config
 from latentlab.models.checkpoint import save_checkpoint
-from latentlab.ui.autoregressive_view import AutoregressiveView
+from latentlab.ui.analysis.autoregressive_view import AutoregressiveView
 from latentlab.models.pixelcnn_sampler import known_mask
 
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 
 from latentlab.models.checkpoint import save_checkpoint
 from latentlab.pretrained import default_checkpoint
-from latentlab.ui.beta_panel import beta_to_slider, slider_to_beta
+from latentlab.ui.panels.beta_panel import beta_to_slider, slider_to_beta
 
 from pretrained_helpers import make_resources
 from ui_helpers import tiny_history, tiny_model
@@ -65,7 +65,7 @@ def test_the_slider_steps_in_quarter_octaves_with_the_rungs_exact():
 
 def test_a_short_drag_moves_beta_by_a_small_factor(qtbot):
     """At the width the panel has in a 1366-wide window (about 320 px)."""
-    from latentlab.ui.beta_panel import BetaPanel
+    from latentlab.ui.panels.beta_panel import BetaPanel
 
     panel = BetaPanel()
     qtbot.addWidget(panel)

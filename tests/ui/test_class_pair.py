@@ -2,7 +2,7 @@
 
 from PySide6.QtWidgets import QComboBox
 
-from latentlab.ui.class_pair import fill_class_pair
+from latentlab.ui.analysis.class_pair import fill_class_pair
 
 
 def test_class_pair_lists_the_classes_and_starts_on_two_different_ones(qtbot):

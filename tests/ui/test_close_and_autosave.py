@@ -32,8 +32,8 @@ def data_folder(tmp_path, monkeypatch):
 def quitting_window(qtbot, tmp_path):
     """A window as `latentlab` opens it: closing it ends the process, so it waits for no thread.
     Afterwards the test waits for them (the process does not end here)."""
-    from latentlab.ui.explorer import ExplorerOptions
-    from latentlab.ui.main_window import MainWindow, WindowOptions
+    from latentlab.ui.map.explorer import ExplorerOptions
+    from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     options = WindowOptions(explorer=ExplorerOptions(territory_stages=(8,), territory_stages_training=(6,)),
@@ -60,7 +60,7 @@ def test_closing_does_not_wait_for_a_trainer_stuck_before_its_first_step(qtbot, 
                                                                          tmp_path, dialog_log, monkeypatch):
     """The trainer builds Adam, which imports torch._dynamo: seconds on a busy machine, and
     an import cannot be interrupted. Closing hides the window and returns at once."""
-    from latentlab.ui import workers
+    from latentlab.app import training_job as workers
 
     window = quitting_window
     stuck, entered = threading.Event(), threading.Event()
@@ -154,7 +154,7 @@ def test_sigterm_closes_without_a_question_and_keeps_a_copy(qtbot, window, check
 
 
 def test_stale_capture_folders_are_removed_and_live_ones_kept(tmp_path):
-    from latentlab.ui.app import CAPTURE_PREFIX, remove_stale_capture_folders
+    from latentlab.ui.main.app import CAPTURE_PREFIX, remove_stale_capture_folders
 
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()

@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
+from latentlab.app.analysis_jobs import CompareRequest, run_comparison
+from latentlab.app.tasks import Cancelled, TaskState
 from latentlab.latent.compare import MAX_MODELS
-from latentlab.ui.analysis_jobs import Cancelled, CompareRequest, run_comparison
-from latentlab.ui.compare_window import CLEARED_MODELS, TABLE_COLUMNS, CompareWindow
+from latentlab.ui.analysis.compare_window import CLEARED_MODELS, TABLE_COLUMNS, CompareWindow
 
 NAMES = [str(d) for d in range(10)]
 
@@ -142,17 +143,18 @@ def test_a_broken_checkpoint_is_named_and_not_added(compare, tmp_path, dialog_lo
 
 
 def test_cancel_stops_between_models(checkpoints):
-    cancel = threading.Event()
+    state = TaskState()
     reports = []
 
-    def report(done, total, message):
+    def report(fraction, message, eta_s):
         reports.append(message)
         if len(reports) == 2:
-            cancel.set()  # the user presses Cancel while the second model loads
+            state.cancel()  # the user presses Cancel while the second model loads
 
+    state.progress_sink = report
     request = CompareRequest(three_models(checkpoints), ["a", "b", "c"], "classes", 3, 8)
     with pytest.raises(Cancelled):
-        run_comparison(request, cancel, report)
+        run_comparison(request, state)
     assert reports == ["Loading a…", "Loading b…"]
 
 

@@ -65,6 +65,7 @@ def test_the_legend_asks_the_cvae_for_a_class(cvae_window, qtbot):
     # Clicking the checked chip again keeps the class (one class is always asked for).
     click_widget(qtbot, button)
     assert button.isChecked() and window.session.condition == 7
+    assert window.state.condition == 7  # the app state holds the class asked for
 
 
 def test_the_analogy_row_follows_a_drag_and_picks_a_class(cvae_window, qtbot):
@@ -129,6 +130,7 @@ def test_an_unconditional_model_after_a_conditional_one_gets_its_toggles_back(cv
     window = cvae_window
     assert window.open_checkpoint(SHIPPED / "vae.safetensors")
     qtbot.waitUntil(lambda: window.explorer.idle, timeout=20000)
+    assert window.state.condition is None  # an unconditional model is told no class
     lmap = window.latent_map
     assert not lmap.legend.picking and lmap.legend_label.text() == "Dots:"
     assert all(b.isChecked() for b in lmap.legend.buttons) and not window.analogy_row.isVisible()
@@ -149,7 +151,7 @@ def test_a_conditional_model_cuts_no_text_on_a_laptop_or_projector(qtbot, make_w
     (The loss plots' legends are left out: the unconditional GAN's D(G(z)) and D(real) are
     cut at 1024 pixels on main too.)"""
     from latentlab.pretrained import find
-    from latentlab.ui.layout_check import cut_texts, decoded_digit_px, outside_screen, outside_window
+    from latentlab.ui.main.layout_check import cut_texts, decoded_digit_px, outside_screen, outside_window
     from test_layout import fresh_on, settle
 
     window, _ = fresh_on(qtbot, make_window, size)

@@ -101,7 +101,7 @@ def test_data_found_in_latentlab_data_is_marked_on_disk(window, monkeypatch, tmp
 
 
 def test_a_folder_without_classes_is_one_clear_dialog(qtbot, window, dialog_log, monkeypatch, tmp_path):
-    from latentlab.ui import dialogs
+    from latentlab.ui.base import dialogs
 
     (tmp_path / "loose").mkdir()
     Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "loose" / "a.png")  # no class sub-folder
@@ -118,7 +118,7 @@ def test_a_folder_without_classes_is_one_clear_dialog(qtbot, window, dialog_log,
 
 
 def test_colour_folder_vae_trains_and_explores_in_colour(qtbot, window, own_cache, monkeypatch, tmp_path):
-    from latentlab.ui import dialogs
+    from latentlab.ui.base import dialogs
 
     folder = make_colour_folder(tmp_path / "shapes")
     chosen = []
@@ -189,10 +189,8 @@ def test_fashion_mnist_from_the_panel_trains_on_60000_images(qtbot, window, own_
     panel.epochs.setValue(1)
     pick(panel.dataset.combo, "fashion-mnist")
     assert panel.dataset.on_disk["fashion-mnist"]
-    with qtbot.waitSignal(window.trainingStarted if hasattr(window, "trainingStarted") else window.sessionChanged,
-                          timeout=30_000):
-        click(panel.start_button)
-    assert window.is_training
+    click(panel.start_button)
+    qtbot.waitUntil(lambda: window.is_training, timeout=30_000)
     dataset = window.session.dataset
     assert (dataset.name, len(dataset.train), len(dataset.test)) == ("fashion-mnist", 60_000, 10_000)
     assert window.session.class_names[0] == "T-shirt/top"

@@ -71,7 +71,7 @@ def test_the_debiasing_demo_runs_and_shows_weights_and_figures(qtbot, window, ch
     progress = []
     with qtbot.waitSignal(dialog.done_, timeout=240_000) as done:
         click(qtbot, dialog.run_button)
-        dialog.task.worker.stepped.connect(lambda f, eta: progress.append(f))
+        dialog.task.progress.connect(lambda f, message, eta: progress.append(f) if f is not None else None)
     assert done.args == ["finished"]
     report = dialog.report
     assert progress and progress == sorted(progress) and progress[-1] <= 1.0
@@ -123,7 +123,7 @@ def test_the_distribution_transformer_plays_noise_into_codes_and_back(qtbot, win
 
 def test_a_flow_prior_fitted_in_the_window_serves_the_outliers_and_is_saved(qtbot, window, checkpoints, tmp_path,
                                                                              monkeypatch):
-    monkeypatch.setattr("latentlab.ui.flow_fit.STEPS", 200)
+    monkeypatch.setattr("latentlab.app.flow_fit.STEPS", 200)
     assert window.open_checkpoint(checkpoints["vae"])
     assert window.session.model.flow_prior is None
     actions = window.density

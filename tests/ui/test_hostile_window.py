@@ -140,7 +140,7 @@ def test_a_class_name_from_a_file_is_shown_as_text_under_the_decoded_image(qtbot
     it must be shown as text, not run (an <img src> would make Qt read and show that file)."""
     from PySide6.QtGui import QColor, QImage
 
-    from latentlab.ui.decoded_view import DecodedView
+    from latentlab.ui.panels.decoded_view import DecodedView
 
     secret = tmp_path / "secret.png"
     picture = QImage(300, 300, QImage.Format.Format_RGB32)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint
 
 from latentlab.models.checkpoint import load_checkpoint, save_checkpoint
 from latentlab.models.inside import look_inside
-from latentlab.ui.inside_view import attention_on_image, tile_maps
+from latentlab.ui.analysis.inside_view import attention_on_image, tile_maps
 from conftest import OFFSCREEN_NOISE
 from ui_helpers import tiny_model
 

@@ -8,10 +8,10 @@ from PySide6.QtTest import QTest
 
 def test_judge_training_shows_time_left_and_cancel_stops_it(qtbot, window, checkpoints, monkeypatch, tmp_path):
     from latentlab.training import judges
-    from latentlab.ui import session as session_module
+    from latentlab.app import session as session_module
 
     monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset: None)
+    monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset, caches=None: None)
     monkeypatch.setattr(judges, "find_judge", lambda dataset, device="cpu": None)
     assert window.open_checkpoint(checkpoints["vae"])  # mnist-5k without a judge: one is trained, for real
     progress = window.judge_progress

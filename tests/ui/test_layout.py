@@ -12,9 +12,9 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QWidget
 
 from latentlab.pretrained import default_checkpoint
-from latentlab.ui import session_state
-from latentlab.ui.layout_check import SCREEN_SIZES, cut_texts, decoded_digit_px, outside_screen, outside_window
-from latentlab.ui.screen_fit import DEFAULT_SIZE
+from latentlab.ui.main import session_state
+from latentlab.ui.main.layout_check import SCREEN_SIZES, cut_texts, decoded_digit_px, outside_screen, outside_window
+from latentlab.ui.main.screen_fit import DEFAULT_SIZE
 from screens import screen_of
 
 #: The decoded digit's least height: the done-when of presentation mode at 1080p, and a
@@ -91,7 +91,7 @@ def test_a_fresh_window_opens_inside_the_screen(qtbot, make_window, size):
 def test_a_geometry_saved_on_a_larger_screen_is_restored_inside_this_one(qtbot, tmp_path, size):
     from PySide6.QtCore import QSettings
 
-    from latentlab.ui.main_window import MainWindow, WindowOptions
+    from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
     def unshown_window() -> MainWindow:  # as the app restores it: before it is shown
         settings = QSettings(str(tmp_path / f"{len(windows)}.ini"), QSettings.Format.IniFormat)
@@ -107,7 +107,7 @@ def test_a_geometry_saved_on_a_larger_screen_is_restored_inside_this_one(qtbot, 
     saved.setGeometry(QRect(area.x() + 200, 150, 1800, 1000))  # larger than this screen, hanging off it
     state = session_state.SessionState(geometry=saved.saveGeometry())
     window = unshown_window()
-    session_state.restore_layout(window, state)
+    window.restore_layout(state)
     window.show()
     on_screen(qtbot, window, screen)
     try:  # (once shown, the window's real frame is fitted too)

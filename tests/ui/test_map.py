@@ -171,7 +171,7 @@ def test_gan_map_shows_prior_samples_coloured_by_the_judge(qtbot, window, checkp
 
 def test_marks_drawn_on_the_map_never_take_a_click(qtbot, window, checkpoints):
     """A path's frame dots lie where people click; like the hover ring they are only marks."""
-    from latentlab.ui.path_tool import PathOverlay
+    from latentlab.ui.analysis.path_tool import PathOverlay
 
     assert window.open_checkpoint(checkpoints["vae"])
     settle(window)
@@ -235,14 +235,14 @@ def test_the_map_follows_training_points_until_the_user_zooms(qtbot, window, mni
 def test_only_a_view_the_user_chose_is_kept_for_the_next_start(qtbot, window, checkpoints):
     """A view that was only framing the points must not freeze the next session's map (it
     stopped the map from following a training run after a restart)."""
-    from latentlab.ui import session_state
+    from latentlab.ui.main import session_state
 
     assert window.open_checkpoint(checkpoints["vae"])
     lmap = window.latent_map
-    assert lmap.following and session_state.capture(window).view is None
+    assert lmap.following and window.capture_state().view is None
     wheel(lmap.plot.viewport(), lmap.viewport_position(0.0, 0.0))
     chosen = lmap.visible_region()
-    assert not lmap.following and session_state.capture(window).view == (*chosen[0], *chosen[1])
+    assert not lmap.following and window.capture_state().view == (*chosen[0], *chosen[1])
 
 
 def test_a_gans_map_says_it_is_being_coloured_and_colours_coarse_first(qtbot, make_window, checkpoints,
@@ -251,8 +251,8 @@ def test_a_gans_map_says_it_is_being_coloured_and_colours_coarse_first(qtbot, ma
     the map says what is computed until the dots are coloured, and they colour in batch by batch."""
     import threading
 
-    from latentlab.ui.jobs import SampleLabelsJob
-    from latentlab.ui.jobs_base import SampleLabels, TerritoryImage
+    from latentlab.app.jobs import SampleLabelsJob
+    from latentlab.app.jobs_base import SampleLabels, TerritoryImage
 
     window = make_window(territory_stages=(6, 12))
     gate = threading.Event()
@@ -290,8 +290,8 @@ def test_a_gans_map_says_it_is_being_coloured_and_colours_coarse_first(qtbot, ma
 def test_a_training_refresh_of_known_labels_is_one_result(checkpoints):
     """While a GAN trains, its samples' classes are refreshed: no grey dots in between."""
     from latentlab.models.checkpoint import load_checkpoint
-    from latentlab.ui.jobs import ModelCache, ModelSnapshot, SampleLabelsJob
-    from latentlab.ui.session import find_judge_cached, get_dataset
+    from latentlab.app.jobs import ModelCache, ModelSnapshot, SampleLabelsJob
+    from latentlab.app.session import find_judge_cached, get_dataset
 
     model = load_checkpoint(checkpoints["gan"]).model.eval()
     judge = find_judge_cached(get_dataset("mnist-5k"))

@@ -58,8 +58,8 @@ def test_a_corrupt_catalogue_file_keeps_the_open_model(window, pretrained, dialo
 
 def run_app_until_loaded(tmp_path, checkpoint=None):
     """``run_app`` with a private settings folder; returns (session path, welcome notice)."""
-    from latentlab.ui import app
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.main import app
+    from latentlab.ui.main.main_window import MainWindow
 
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     seen = []
@@ -101,7 +101,7 @@ def test_the_window_is_built_and_shown_without_pytorch_with_opening_disabled():
         "import sys\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
-        "from latentlab.ui.main_window import MainWindow, WindowOptions\n"
+        "from latentlab.ui.main.main_window import MainWindow, WindowOptions\n"
         "w = MainWindow(options=WindowOptions(defer_engine=True))\n"
         "w.show(); app.processEvents()\n"
         "waiting = [w.open_action.isEnabled(), w.welcome.open_button.isEnabled(),\n"

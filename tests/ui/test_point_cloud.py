@@ -6,10 +6,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from latentlab.app.jobs import territory_rgba
 from latentlab.latent.territory import Territory
-from latentlab.ui.jobs import territory_rgba
-from latentlab.ui.palette import class_rgb
-from latentlab.ui.point_cloud import PointCloudItem
+from latentlab.ui.base.palette import class_rgb
+from latentlab.ui.map.point_cloud import PointCloudItem
 
 
 def test_point_cloud_holds_positions_and_bounds(qtbot):

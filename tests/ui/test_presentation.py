@@ -7,8 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from latentlab.ui import presentation, theme
-from latentlab.ui.shortcuts_help import ShortcutsDialog, shortcut_rows, show_shortcuts
+from latentlab.ui.base import theme
+from latentlab.ui.main import presentation
+from latentlab.ui.main.shortcuts_help import ShortcutsDialog, shortcut_rows, show_shortcuts
 
 
 def looks_of(window):
@@ -135,7 +136,7 @@ def test_the_projector_look_keeps_its_share_of_the_picture_on_smaller_screens():
 
 def test_on_a_short_screen_presentation_mode_hides_the_training_panel_and_t_brings_it_back(
         qtbot, presenting):
-    from latentlab.ui.presentation import COMPACT_BELOW_HEIGHT, DECODED_SHARE
+    from latentlab.ui.main.presentation import COMPACT_BELOW_HEIGHT, DECODED_SHARE
 
     window = presenting
     window.resize(760, 700)  # inside the offscreen screen (800 x 800), so the geometry restores exactly

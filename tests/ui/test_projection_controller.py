@@ -13,8 +13,8 @@ import pytest
 
 from latentlab.latent.embedding import EmbeddingProjection
 from latentlab.latent.umap_service import UmapService, key_hash
-from latentlab.ui.projection_controller import ProjectionController
-from latentlab.ui.projection_picker import ProjectionPicker
+from latentlab.ui.map.projection_controller import ProjectionController
+from latentlab.ui.map.projection_picker import ProjectionPicker
 
 FAKE_UMAP = '''
 import time
@@ -57,9 +57,9 @@ def latents(n: int = 200, first: float | None = None) -> np.ndarray:
 def test_a_fit_reports_progress_then_an_embedding_projection(qtbot, controller, tmp_path, monkeypatch):
     shadow_umap(tmp_path, monkeypatch, FAKE_UMAP)
     progress = []
-    controller.progress.connect(lambda fraction, message: progress.append((fraction, message)))
+    controller.progress.connect(lambda fraction, message, eta: progress.append((fraction, message)))
     z = latents()
-    with qtbot.waitSignal(controller.ready, timeout=60_000) as ready:
+    with qtbot.waitSignal(controller.done, timeout=60_000) as ready:
         controller.request_umap("vae|mnist-5k", z)
         assert controller.pending
     projection = ready.args[0]
@@ -78,17 +78,17 @@ def test_a_cached_layout_is_ready_without_a_worker_process(qtbot, controller):
     path = controller.service.cache_path(key_hash(z))
     path.parent.mkdir(parents=True)
     np.save(path, embedding)
-    with qtbot.waitSignal(controller.progress) as progress, qtbot.waitSignal(controller.ready) as ready:
+    with qtbot.waitSignal(controller.progress) as progress, qtbot.waitSignal(controller.done) as ready:
         controller.request_umap("vae|mnist-5k", z)
     np.testing.assert_array_equal(ready.args[0].embedding, embedding)
-    assert progress.args == [1.0, "UMAP ready (from the cache)"]
+    assert progress.args == [1.0, "UMAP ready (from the cache)", None]  # (fraction, message, eta_s)
     assert not controller.service.worker_alive
 
 
 def test_only_the_newest_request_is_answered(qtbot, controller, tmp_path, monkeypatch):
     shadow_umap(tmp_path, monkeypatch, FAKE_UMAP)
     answered = []
-    controller.ready.connect(answered.append)
+    controller.done.connect(answered.append)
     controller.request_umap("first model", latents(first=555.0))  # takes a second in the worker
     second = latents(n=150)
     controller.request_umap("second model", second)
@@ -109,7 +109,7 @@ def test_a_failure_is_one_signal_with_a_clear_message(qtbot, controller, tmp_pat
 
 def test_shutdown_stops_the_worker(qtbot, controller, tmp_path, monkeypatch):
     shadow_umap(tmp_path, monkeypatch, FAKE_UMAP)
-    with qtbot.waitSignal(controller.ready, timeout=60_000):
+    with qtbot.waitSignal(controller.done, timeout=60_000):
         controller.request_umap("vae|mnist-5k", latents())
     assert controller.service.worker_alive
     controller.shutdown()

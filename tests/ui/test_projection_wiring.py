@@ -167,7 +167,7 @@ def test_umap_shows_pca_until_its_layout_is_ready(qtbot, vae4_window):
     assert picker.bar.isVisible() and "epoch 80 of 200" in picker.status.text()
 
     layout = layout_of(latents)
-    with qtbot.waitSignal(controller.ready, timeout=5000):
+    with qtbot.waitSignal(controller.done, timeout=5000):
         service.finish(max(service.jobs), layout)
     umap = explorer.projection
     assert isinstance(umap, EmbeddingProjection)
@@ -199,7 +199,7 @@ def test_a_stale_umap_layout_is_ignored(qtbot, vae4_window):
     picker.set_kind("pca")  # before the layout is ready
     assert job in service.cancelled and not controller.pending
     answered = []
-    controller.ready.connect(answered.append)
+    controller.done.connect(answered.append)
     service.finish(job, layout_of(latents))
     controller._poll()  # what the timer would do
     assert answered == [] and explorer.projection.kind == "pca"
@@ -221,7 +221,7 @@ def test_a_stale_umap_layout_is_ignored(qtbot, vae4_window):
 
 
 def test_training_snapshots_refit_pca_and_umap_follows_when_training_ends(qtbot, vae4_window):
-    from latentlab.ui.workers import TrainingSnapshot
+    from latentlab.app.training_job import TrainingSnapshot
 
     window = vae4_window
     lmap, explorer, picker = window.latent_map, window.explorer, window.projection_picker
@@ -270,18 +270,18 @@ def test_a_two_dimensional_latent_has_only_the_slice_and_still_measures_distance
 
 
 def test_session_state_keeps_the_projection_and_a_umap_view_waits_for_its_layout(qtbot, vae4_window):
-    from latentlab.ui import session_state
-    from latentlab.ui.session_state import SessionState
+    from latentlab.ui.main import session_state
+    from latentlab.ui.main.session_state import SessionState
 
     window = vae4_window
     explorer, picker, service = window.explorer, window.projection_picker, window.projection_controller.service
     picker.set_kind("slice")
-    assert session_state.capture(window).projection == "slice"
+    assert window.capture_state().projection == "slice"
     latents = explorer.points.latents
     layout = layout_of(latents)
     state = SessionState(models=[str(window.session.path.resolve())], projection="umap",
                          view=(-1.0, 2.0, -3.0, 0.5), marker=tuple(layout[9]))
-    assert session_state.restore_view(window, state)
+    assert window.restore_view(state)
     assert picker.kind() == "umap" and explorer.waiting_for_umap  # PCA meanwhile: the view waits
     service.finish(max(service.jobs), layout)
     qtbot.waitUntil(lambda: explorer.projection.kind == "umap", timeout=5000)
@@ -289,4 +289,4 @@ def test_session_state_keeps_the_projection_and_a_umap_view_waits_for_its_layout
     np.testing.assert_allclose(explorer.marker_latent(), latents[9], atol=1e-6)  # on data point 9
     (x0, x1), (y0, y1) = window.latent_map.visible_region()
     assert (x0, x1, y0, y1) == pytest.approx((-1.0, 2.0, -3.0, 0.5), abs=1e-6)
-    assert session_state.capture(window).projection == "umap"
+    assert window.capture_state().projection == "umap"

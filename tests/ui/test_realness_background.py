@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from latentlab.latent.plane_grid import grid_points
 from latentlab.latent.realness import FAKE_RGB, REAL_RGB, Realness, realness_rgba
 from latentlab.models.checkpoint import load_checkpoint
-from latentlab.ui import realness_legend
+from latentlab.ui.map import realness_legend
 
 
 def click(qtbot, button) -> None:
@@ -78,7 +78,7 @@ def test_the_toggles_colours_are_the_pictures():
 def test_the_background_follows_a_gan_while_it_trains_in_the_window(qtbot, make_window, mnist):
     from latentlab.models.registry import make_config
     from latentlab.training.trainer import TrainSettings
-    from latentlab.ui.realness_job import RealnessJob
+    from latentlab.app.realness_job import RealnessJob
 
     window = make_window(territory_every_s=0.1)
     config = make_config("gan", hidden=32, image_shape=list(mnist.image_shape), num_classes=mnist.num_classes)

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from latentlab.errors import ConfigError
 from latentlab.locations import models_dir
 from latentlab.models.checkpoint import load_checkpoint
-from latentlab.ui import dialogs
+from latentlab.ui.base import dialogs
 
 from pretrained_helpers import pretrained  # noqa: F401 - a fixture
 

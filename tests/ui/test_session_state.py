@@ -10,9 +10,8 @@ from PySide6.QtCore import QByteArray, QSettings
 from conftest import OFFSCREEN_NOISE
 from pretrained_helpers import pretrained  # noqa: F401 - a fixture
 
-from latentlab.ui import session_state
-from latentlab.ui.session_state import SessionState
-from latentlab.ui.startup import Startup
+from latentlab.ui.main import session_state
+from latentlab.ui.main.session_state import SessionState
 
 
 def ini(tmp_path, name="state.ini") -> QSettings:
@@ -39,7 +38,7 @@ def test_state_round_trips_through_a_settings_file(qtbot, make_window, checkpoin
     window = make_window()
     arrange(window, path)
     qtbot.wait(10)
-    state = session_state.capture(window)
+    state = window.capture_state()
     session_state.save(ini(tmp_path), state)
 
     loaded = session_state.load(ini(tmp_path))
@@ -63,8 +62,8 @@ def test_closing_saves_and_the_next_start_restores(qtbot, make_window, checkpoin
     state = session_state.load(settings)
     assert state.models == [str(path.resolve())]
     second = make_window()
-    session_state.restore_layout(second, state)
-    startup = Startup(second, None, state)
+    second.restore_layout(state)
+    startup = second.make_startup(None, state)
     startup.start()
     qtbot.waitUntil(lambda: second.session is not None, timeout=20_000)
     startup.wait()
@@ -89,7 +88,7 @@ def test_closing_in_presentation_mode_saves_it_with_the_normal_geometry(qtbot, m
     window.presentation.set_active(True)
     qtbot.waitUntil(window.isFullScreen, timeout=5000)
     try:
-        state = session_state.capture(window)
+        state = window.capture_state()
     finally:
         window.presentation.set_active(False)
     assert state.presentation and state.geometry == normal
@@ -100,7 +99,7 @@ def test_a_vanished_model_falls_back_to_the_default_with_a_message(qtbot, make_w
     state = SessionState(models=[str(tmp_path / "gone.safetensors")], view=(0.0, 1.0, 0.0, 1.0),
                          marker=(0.5, 0.5))
     window = make_window()
-    startup = Startup(window, None, state)
+    startup = window.make_startup(None, state)
     startup.start()
     qtbot.waitUntil(lambda: window.session is not None, timeout=20_000)
     startup.wait()
@@ -148,5 +147,5 @@ def test_a_garbage_settings_file_starts_like_a_fresh_install(make_window, tmp_pa
     state = session_state.load(ini(tmp_path, "garbage.ini"))
     assert state.view is None and state.dims is None and state.geometry is None
     window = make_window()
-    session_state.restore_layout(window, state)  # nothing to restore, nothing raised
+    window.restore_layout(state)  # nothing to restore, nothing raised
     assert window.session is None

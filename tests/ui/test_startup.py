@@ -17,8 +17,8 @@ from pretrained_helpers import pretrained  # noqa: F401 - a fixture
 
 def test_the_startup_trace_records_window_then_explorable_and_quits(qtbot, tmp_path, monkeypatch,
                                                                     pretrained, gated_session_open):  # noqa: F811
-    from latentlab.ui import app
-    from latentlab.ui.startup import TRACE_ENV, StartupTrace
+    from latentlab.ui.main import app
+    from latentlab.ui.main.startup import TRACE_ENV, StartupTrace
 
     # The session opens once the first screen is explorable: on a loaded machine the
     # preview's territory can take longer than the loader waits for it (FIRST_SCREEN_WAIT_S).
@@ -47,8 +47,8 @@ def test_the_startup_trace_records_window_then_explorable_and_quits(qtbot, tmp_p
 @pytest.fixture
 def deferred_window(qtbot, tmp_path):
     """A window as ``latentlab`` builds it: PyTorch's part not loaded yet (defer_engine)."""
-    from latentlab.ui.explorer import ExplorerOptions
-    from latentlab.ui.main_window import MainWindow, WindowOptions
+    from latentlab.ui.map.explorer import ExplorerOptions
+    from latentlab.ui.main.main_window import MainWindow, WindowOptions
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, options=WindowOptions(
@@ -65,7 +65,7 @@ def deferred_window(qtbot, tmp_path):
 @pytest.fixture
 def gated_session_open(monkeypatch):
     """Session.open waits until the test sets the returned event: the PyTorch session is late."""
-    from latentlab.ui.session import Session
+    from latentlab.app.session import Session
 
     gate = threading.Event()
     original = Session.open.__func__
@@ -87,12 +87,11 @@ def _first_screen_ready(window) -> bool:
 def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
         qtbot, deferred_window, gated_session_open, pretrained):  # noqa: F811
     from latentlab.models.checkpoint import load_checkpoint
-    from latentlab.ui import session_state
-    from latentlab.ui.session_state import SessionState
-    from latentlab.ui.startup import Startup
+    from latentlab.ui.main import session_state
+    from latentlab.ui.main.session_state import SessionState
 
     window = deferred_window
-    startup = Startup(window, None, SessionState())
+    startup = window.make_startup(None, SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
@@ -120,7 +119,7 @@ def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
         qtbot.waitUntil(lambda: window.decoded_view.grid_item.image is not None, timeout=10_000)
         assert window.decoded_view.grid_item.image.shape == (16 * 28, 16 * 28)
         window.grid_action.trigger()
-        state = session_state.capture(window)  # closing now would remember this model and view
+        state = window.capture_state()  # closing now would remember this model and view
         assert state.models == [str(preview.path.resolve())]
         assert state.marker == pytest.approx((0.7, -0.4))
 
@@ -140,9 +139,8 @@ def test_the_first_screen_is_explorable_before_the_session_which_keeps_its_view(
 def test_when_the_session_fails_after_the_first_screen_the_welcome_page_says_why(
         qtbot, deferred_window, monkeypatch, pretrained):  # noqa: F811
     from latentlab.errors import CheckpointError
-    from latentlab.ui.session import Session
-    from latentlab.ui.session_state import SessionState
-    from latentlab.ui.startup import Startup
+    from latentlab.app.session import Session
+    from latentlab.ui.main.session_state import SessionState
 
     def broken(cls, path):
         raise CheckpointError(f"{path} is damaged (test)")
@@ -151,7 +149,7 @@ def test_when_the_session_fails_after_the_first_screen_the_welcome_page_says_why
     window = deferred_window
     shown = []
     window.explorer.territoryShown.connect(lambda: shown.append(window.explorer.session))
-    startup = Startup(window, None, SessionState())
+    startup = window.make_startup(None, SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: window.welcome.notice.isVisible(), timeout=20_000)
@@ -164,13 +162,12 @@ def test_when_the_session_fails_after_the_first_screen_the_welcome_page_says_why
 
 
 def test_a_model_the_preview_cannot_run_opens_with_pytorch_alone(qtbot, deferred_window, checkpoints):
-    from latentlab.ui.session_state import SessionState
-    from latentlab.ui.startup import Startup
+    from latentlab.ui.main.session_state import SessionState
 
     window = deferred_window
     seen = []
     window.explorer.territoryShown.connect(lambda: seen.append(window.explorer.session))
-    startup = Startup(window, str(checkpoints["gan"]), SessionState())
+    startup = window.make_startup(str(checkpoints["gan"]), SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
@@ -185,11 +182,10 @@ def test_a_file_dropped_while_pytorch_loads_opens_after_the_start_up_model(
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
 
-    from latentlab.ui.session_state import SessionState
-    from latentlab.ui.startup import Startup
+    from latentlab.ui.main.session_state import SessionState
 
     window = deferred_window
-    startup = Startup(window, None, SessionState())
+    startup = window.make_startup(None, SessionState())
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
@@ -210,13 +206,12 @@ def test_a_file_dropped_while_pytorch_loads_opens_after_the_start_up_model(
 
 def test_the_last_sessions_view_is_restored_on_the_first_screen_and_kept(
         qtbot, deferred_window, gated_session_open, pretrained):  # noqa: F811
-    from latentlab.ui.session_state import SessionState
-    from latentlab.ui.startup import Startup
+    from latentlab.ui.main.session_state import SessionState
 
     path = pretrained / "vae-beta2.safetensors"
     state = SessionState(models=[str(path.resolve())], view=(-1.0, 1.5, -0.5, 2.0), marker=(0.25, 0.75))
     window = deferred_window
-    startup = Startup(window, None, state)
+    startup = window.make_startup(None, state)
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window), timeout=20_000)
@@ -253,11 +248,10 @@ def what_the_panels_say(window) -> dict:
 
 def test_the_first_screen_says_what_the_full_session_will(qtbot, deferred_window, gated_session_open):
     from latentlab.pretrained import default_checkpoint
-    from latentlab.ui.session_state import SessionState
-    from latentlab.ui.startup import Startup
+    from latentlab.ui.main.session_state import SessionState
 
     window = deferred_window
-    startup = Startup(window, str(default_checkpoint()), SessionState())  # the shipped VAE: Width 256
+    startup = window.make_startup(str(default_checkpoint()), SessionState())  # the shipped VAE: Width 256
     startup.start()
     try:
         qtbot.waitUntil(lambda: _first_screen_ready(window) and bool(window.loss_plot.parts), timeout=20_000)
@@ -276,8 +270,8 @@ def test_the_first_screen_says_what_the_full_session_will(qtbot, deferred_window
 
 def test_what_the_first_screen_knows_without_pytorch_matches_the_models():
     from latentlab.models.registry import family_class
-    from latentlab.ui.preview_session import LOSS_PARTS
-    from latentlab.ui.training_panel import PRESET_DEFAULTS, family_defaults
+    from latentlab.preview.session import LOSS_PARTS
+    from latentlab.ui.panels.training_panel import PRESET_DEFAULTS, family_defaults
 
     for family, parts in LOSS_PARTS.items():
         assert parts == family_class(family).loss_parts

@@ -8,7 +8,7 @@ from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel
 
 from latentlab.latent.path_metrics import path_metrics
-from latentlab.ui.strip_view import CAPTION_SPACING, GAP, Strip, StripCanvas, StripView, metrics_html
+from latentlab.ui.analysis.strip_view import CAPTION_SPACING, GAP, Strip, StripCanvas, StripView, metrics_html
 
 NAMES = [str(d) for d in range(10)]
 

@@ -79,7 +79,7 @@ def test_dropping_a_checkpoint_opens_it(qtbot, window, checkpoints):
 
 
 def test_no_display_is_one_clear_error(monkeypatch, capsys):
-    from latentlab.ui import app
+    from latentlab.ui.main import app
 
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
@@ -93,7 +93,7 @@ def test_no_display_is_one_clear_error(monkeypatch, capsys):
 
 
 def test_screenshot_writes_a_png(qtbot, checkpoints, tmp_path, monkeypatch):
-    from latentlab.ui import app
+    from latentlab.ui.main import app
 
     monkeypatch.setattr(app, "CAPTURE_TERRITORY", (8,))
     out = tmp_path / "shots" / "window.png"
@@ -104,7 +104,7 @@ def test_screenshot_writes_a_png(qtbot, checkpoints, tmp_path, monkeypatch):
 
 
 def test_screenshot_of_a_bad_checkpoint_fails_cleanly(tmp_path, capsys):
-    from latentlab.ui import app
+    from latentlab.ui.main import app
 
     assert app.run_app(str(tmp_path / "missing"), str(tmp_path / "x.png")) == 2
     assert "does not exist" in capsys.readouterr().err
@@ -134,7 +134,7 @@ def test_binding_defects_cannot_exhaust_none_or_booleans():
     from PySide6.QtCore import QObject, Signal, Slot
     from PySide6.QtGui import QColor
 
-    from latentlab.ui.compat import protect_singletons
+    from latentlab.ui.base.compat import protect_singletons
 
     class Flag(QObject):
         changed = Signal(bool)
@@ -158,7 +158,7 @@ def test_binding_defects_cannot_exhaust_none_or_booleans():
 
 def test_a_missing_judge_is_trained_in_the_background(qtbot, window, checkpoints, monkeypatch):
     from latentlab.training import judges
-    from latentlab.ui import session as session_module
+    from latentlab.app import session as session_module
 
     real_judge = session_module.find_judge_cached(session_module.get_dataset("mnist-5k"))
     calls = []
@@ -168,7 +168,7 @@ def test_a_missing_judge_is_trained_in_the_background(qtbot, window, checkpoints
         log("training a judge classifier (test stand-in)")
         return real_judge
 
-    monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset: None)
+    monkeypatch.setattr(session_module, "find_judge_cached", lambda dataset, caches=None: None)
     monkeypatch.setattr(judges, "get_judge", slow_get_judge)
     assert window.open_checkpoint(checkpoints["vae"])
     assert window.session.judge is None and not window.latent_map.has_territory()
@@ -182,8 +182,8 @@ def test_run_app_opens_the_window_and_exits_cleanly(qtbot, checkpoints, tmp_path
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.ui import app
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.main import app
+    from latentlab.ui.main.main_window import MainWindow
 
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
     seen = []
@@ -219,7 +219,7 @@ def test_save_without_changes_leaves_the_file_alone(window, checkpoints, tmp_pat
 
 
 def test_kl_bar_labels_stay_short_and_few_for_many_dimensions(qtbot):
-    from latentlab.ui.kl_bars import MAX_TICK_LABELS, KLBars
+    from latentlab.ui.panels.kl_bars import MAX_TICK_LABELS, KLBars
 
     bars = KLBars()
     qtbot.addWidget(bars)
@@ -237,7 +237,7 @@ def test_kl_bar_labels_stay_short_and_few_for_many_dimensions(qtbot):
 
 
 def test_a_checkpoint_without_history_says_so_under_the_loss_plots(qtbot, window, checkpoints):
-    from latentlab.ui.loss_plot import NO_HISTORY
+    from latentlab.ui.panels.loss_plot import NO_HISTORY
 
     plot = window.loss_plot
     assert window.open_checkpoint(checkpoints["gan"])  # saved without per-epoch records
@@ -281,7 +281,7 @@ def test_opening_the_interpolation_dock_on_a_short_screen_hides_the_training_pan
 def test_a_many_dimensional_model_opens_in_umap_when_its_layout_is_there_else_pca_says_what_it_shows(
         qtbot, make_window, checkpoints, tmp_path, monkeypatch):
     from latentlab.latent.umap_service import key_hash
-    from latentlab.ui.main_window import PCA_NOTES
+    from latentlab.ui.main.main_window import PCA_NOTES
 
     pca_notes = {note.format(d=4) for note in PCA_NOTES}
 

@@ -1,0 +1,1 @@
+"""The Analyse room: interpolation strip and dock, comparison, arithmetic, outliers."""

@@ -1,0 +1,1 @@
+"""Qt basics every room uses: theme, palette, dialogs, pixmaps, compatibility fixes."""

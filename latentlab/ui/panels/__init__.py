@@ -1,0 +1,1 @@
+"""The panels beside and under the map: decoded view, beta and KL, training, losses."""

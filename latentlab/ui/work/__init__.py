@@ -1,0 +1,1 @@
+"""Background work on the Qt side: threads, lanes, the training run."""
