@@ -262,9 +262,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"latentlab: warning: the {ranks.world_size} processes ended with different weights; "
                       "rank 0's are saved", file=sys.stderr)
         if not main_rank:
+            distributed.leave_together(ranks)  # once rank 0 has saved
             return 0 if result.ok else 1
-        finish_training(trainer, result.status)  # the sampling mixture, and the judge's figures from it
-        return finish(trainer, result, out, signals, time.perf_counter() - started, _format_metrics)
+        try:
+            finish_training(trainer, result.status)  # the sampling mixture, and the judge's figures from it
+            return finish(trainer, result, out, signals, time.perf_counter() - started, _format_metrics)
+        finally:
+            distributed.leave_together(ranks)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

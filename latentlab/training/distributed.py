@@ -124,6 +124,18 @@ def shutdown(context: DistContext | None) -> None:
         dist.destroy_process_group()
 
 
+def leave_together(context: DistContext | None) -> None:
+    """Every rank waits here for the others, then leaves the job.
+
+    Rank 0 saves and evaluates after training while the other ranks have nothing left to
+    do; a rank that tore its process group down and exited meanwhile was seen to abort in
+    gloo's teardown ("terminate called without an active exception"), which torchrun
+    reports as a failed job. Call it on every rank (rank 0 in a ``finally``)."""
+    if context is not None and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def check_batch(batch_size: int, context: DistContext) -> None:
     if batch_size % context.world_size:
         raise ConfigError(f"the batch size {batch_size} does not split evenly over {context.world_size} processes; "
