@@ -18,6 +18,7 @@ import torch
 
 from latentlab.app.jobs_base import (  # noqa: F401 - re-exported
     TERRITORY_ALPHA,
+    CoarseToFineJob,
     Emit,
     Job,
     ManifoldImage,
@@ -81,7 +82,7 @@ class ModelCache:
 
 # ------------------------------------------------------------------------- jobs
 @dataclass
-class TerritoryJob(Job):
+class TerritoryJob(CoarseToFineJob):
     """The judge's class of the decode of every cell of a region, coarse to fine."""
 
     kind = "territory"
@@ -97,16 +98,13 @@ class TerritoryJob(Job):
     #: sure the judge is that it shows that class.
     condition: int | None = None
 
-    def run(self, models: ModelCache, emit: Emit) -> None:
-        model = models.get(self.snapshot)
-        for res in self.resolutions:
-            if self.cancelled:
-                return
-            with torch.inference_mode():
-                result = territory(model, self.judge, self.projection, self.x_range, self.y_range, res,
-                                   requested=self.condition)
-            emit(TerritoryImage(territory_rgba(result, self.colors, smooth=self.smooth), self.x_range, self.y_range,
-                                res))
+    def paint(self, models: ModelCache, resolution: int) -> TerritoryImage:
+        model = models.get(self.snapshot)  # outside inference mode: its weights are updated in place later
+        with torch.inference_mode():
+            result = territory(model, self.judge, self.projection, self.x_range, self.y_range,
+                               resolution, requested=self.condition)
+        return TerritoryImage(territory_rgba(result, self.colors, smooth=self.smooth), self.x_range, self.y_range,
+                              resolution)
 
 
 @dataclass

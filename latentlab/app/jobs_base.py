@@ -102,3 +102,24 @@ class Job(ABC):
     @abstractmethod
     def run(self, models: Any, emit: Emit) -> None:
         """Compute in the worker thread; hand each result to ``emit``; stop early if cancelled."""
+
+
+class CoarseToFineJob(Job):
+    """A map background (the judge's territory, D(G(z)), the preview's territory) painted
+    once per entry of the subclass's ``resolutions``, coarsest first, so a first picture
+    arrives in a fraction of the full cost; stops between stages when cancelled."""
+
+    resolutions: tuple[int, ...]
+
+    @abstractmethod
+    def paint(self, models: Any, resolution: int) -> TerritoryImage | None:
+        """The image at this many cells per side, or None to stop before it."""
+
+    def run(self, models: Any, emit: Emit) -> None:
+        for resolution in self.resolutions:
+            if self.cancelled:
+                return
+            image = self.paint(models, resolution)
+            if image is None:
+                return
+            emit(image)

@@ -17,8 +17,8 @@ import torch
 
 from latentlab.latent.realness import realness, realness_rgba
 
-from latentlab.app.jobs import Job, ModelCache, ModelSnapshot
-from latentlab.app.jobs_base import Emit, TerritoryImage
+from latentlab.app.jobs import ModelCache, ModelSnapshot
+from latentlab.app.jobs_base import CoarseToFineJob, TerritoryImage
 
 
 @dataclass
@@ -29,7 +29,7 @@ class RealnessImage(TerritoryImage):
 
 
 @dataclass
-class RealnessJob(Job):
+class RealnessJob(CoarseToFineJob):
     """D(G(z)) on every cell of a region, coarse first; fills the map's background slot."""
 
     kind = "territory"  # the same slot as the judge's territory: the newest of either wins
@@ -41,12 +41,10 @@ class RealnessJob(Job):
     smooth: int = 4
     condition: int | None = None  # a conditional model's class
 
-    def run(self, models: ModelCache, emit: Emit) -> None:
-        model = models.get(self.snapshot)
-        for res in self.resolutions:
-            if self.cancelled:
-                return
-            with torch.inference_mode():
-                result = realness(model, self.projection, self.x_range, self.y_range, res, y=self.condition)
-            emit(RealnessImage(realness_rgba(result, smooth=self.smooth), self.x_range, self.y_range, res,
-                               background="realness", scores=result.scores, score_kind=result.kind))
+    def paint(self, models: ModelCache, resolution: int) -> RealnessImage:
+        model = models.get(self.snapshot)  # outside inference mode: its weights are updated in place later
+        with torch.inference_mode():
+            result = realness(model, self.projection, self.x_range, self.y_range, resolution,
+                              y=self.condition)
+        return RealnessImage(realness_rgba(result, smooth=self.smooth), self.x_range, self.y_range, resolution,
+                             background="realness", scores=result.scores, score_kind=result.kind)

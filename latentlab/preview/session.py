@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from latentlab.app.jobs_base import (
+    CoarseToFineJob,
     Emit,
     Job,
     ManifoldImage,
@@ -124,7 +125,7 @@ PREVIEW_MAX_RESOLUTION = 16
 
 
 @dataclass
-class PreviewTerritoryJob(Job):
+class PreviewTerritoryJob(CoarseToFineJob):
     """jobs.TerritoryJob in NumPy: the judge's class of every cell's decode, coarse to fine."""
 
     kind = "territory"
@@ -136,13 +137,12 @@ class PreviewTerritoryJob(Job):
     resolutions: tuple[int, ...] = (16,)
     smooth: int = 4
 
-    def run(self, models: None, emit: Emit) -> None:
-        for res in self.resolutions:
-            if self.cancelled or res > PREVIEW_MAX_RESOLUTION:
-                return
-            result = self.preview.territory(self.projection, self.x_range, self.y_range, res)
-            emit(TerritoryImage(territory_rgba(result, self.colors, smooth=self.smooth), self.x_range,
-                                self.y_range, res))
+    def paint(self, models: None, resolution: int) -> TerritoryImage | None:
+        if resolution > PREVIEW_MAX_RESOLUTION:
+            return None
+        result = self.preview.territory(self.projection, self.x_range, self.y_range, resolution)
+        return TerritoryImage(territory_rgba(result, self.colors, smooth=self.smooth), self.x_range, self.y_range,
+                              resolution)
 
 
 @dataclass
