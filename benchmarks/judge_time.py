@@ -27,7 +27,7 @@ def main() -> int:
 
     import torch
 
-    from latentlab.cli import ProgressBar
+    from latentlab.cli.progress import ProgressBar
     from latentlab.data import load_dataset
     from latentlab.training.judges import get_judge, judge_plan
 

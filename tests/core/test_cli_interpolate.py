@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from latentlab.cli import main
-from latentlab.cli_interpolate import STANDARD_PAIRS, parse_pairs
+from latentlab.cli.interpolate import STANDARD_PAIRS, parse_pairs
 from latentlab.data import load_dataset
 from latentlab.errors import ConfigError
 from latentlab.latent.path_metrics import direct_purity, path_verdict

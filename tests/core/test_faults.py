@@ -407,7 +407,7 @@ def test_autosave_to_out_while_training(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("text, expected", [("10", (600.0, None)), ("2.5min", (150.0, None)), ("3ep", (None, 3)),
                                             ("1epoch", (None, 1)), ("off", (None, None)), ("0", (None, None))])
 def test_autosave_intervals(text, expected):
-    from latentlab.cli_train import autosave_spec
+    from latentlab.cli.train import autosave_spec
 
     assert autosave_spec(text) == expected
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from latentlab.cli import main
-from latentlab.cli_priors import default_out
+from latentlab.cli.priors import default_out
 from latentlab.errors import CheckpointError, ConfigError
 from latentlab.latent.priors import available_sources, compare_sources, flow_density_grid, flow_transport
 from latentlab.models import create_model, make_config
@@ -163,7 +163,7 @@ def test_the_judge_compares_the_sampling_sources(tiny_dataset):
 
 
 def test_fit_prior_from_the_command_line(tmp_path, capsys, tiny_dataset, monkeypatch):
-    import latentlab.cli_priors as cli_priors
+    import latentlab.cli.priors as cli_priors
 
     monkeypatch.setattr("latentlab.data.load_dataset", lambda *a, **k: tiny_dataset)
     source = save_checkpoint(tmp_path / "ae.safetensors", tiny_ae(tiny_dataset), dataset={"name": "bars"})

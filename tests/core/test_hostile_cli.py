@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from latentlab.cli import EXIT_BROKEN_PIPE, main
+from latentlab.cli import main
+from latentlab.cli.commands import EXIT_BROKEN_PIPE
 from tests.hostile.make_cases import REFUSED, make_cases, read_single, write_single
 from tests.hostile.watch import watch
 

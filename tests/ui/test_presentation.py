@@ -105,14 +105,14 @@ def test_play_interpolation_says_so_without_a_strip_and_calls_one_that_listens(w
 
 @pytest.mark.parametrize("keys", ["F11", "PgDown", "PgUp", "P", "G", "R", "F1"])
 def test_the_help_lists_the_demo_keys(window, keys):
-    rows = shortcut_rows(window)
+    rows = shortcut_rows(window.actions())
     assert any(keys in row[0].split(" or ") and row[2] for row in rows)
 
 
 def test_the_help_dialog_shows_every_shortcut(qtbot, window):
     assert window.presentation.help_action.shortcut().toString() == "F1"
     assert [k.toString() for k in window.presentation.help_action.shortcuts()] == ["F1", "Ctrl+/"]
-    dialog = ShortcutsDialog(window)
+    dialog = ShortcutsDialog(window.actions(), window)
     qtbot.addWidget(dialog)
     keyed = [a for a in window.actions() if not a.shortcut().isEmpty()]
     assert dialog.table.rowCount() == len(keyed) >= 12
@@ -215,7 +215,7 @@ def test_switching_models_in_presentation_mode_with_the_dock_open_keeps_every_pa
 def test_the_shortcut_list_shows_every_row_at_a_readable_height(qtbot, window):
     for on in (False, True):
         window.presentation.set_active(on)
-        dialog = show_shortcuts(window)
+        dialog = show_shortcuts(window.actions(), window)
         qtbot.addWidget(dialog)
         qtbot.waitExposed(dialog)
         table = dialog.table

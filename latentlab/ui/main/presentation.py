@@ -200,4 +200,4 @@ class PresentationMode(QObject):
 
     @Slot()
     def show_help(self) -> None:
-        show_shortcuts(self.window)
+        show_shortcuts(self.window.actions(), parent=self.window)

@@ -4,7 +4,7 @@ what it does, read from the actions themselves so the list cannot go stale."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Slot
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,10 +21,10 @@ WIDTH_CHARS = 110
 SCREEN_SHARE = 0.9
 
 
-def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
-    """(keys, action, description) for each action of ``window`` with a shortcut, sorted by name."""
+def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str, str]]:
+    """(keys, action, description) for each of ``actions`` with a shortcut, sorted by name."""
     rows = []
-    for action in window.actions():
+    for action in actions:
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]
         if not keys:
             continue
@@ -34,10 +34,11 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
 
 
 class ShortcutsDialog(QDialog):
-    def __init__(self, window: QWidget) -> None:
-        super().__init__(window)
+    def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
+        """``actions``: the window's actions (those with a key are listed)."""
+        super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = shortcut_rows(window)
+        rows = shortcut_rows(actions)
         self.table = QTableWidget(len(rows), 3, self)
         self.table.setHorizontalHeaderLabels(["Keys", "Action", "What it does"])
         self.table.verticalHeader().setVisible(False)
@@ -63,7 +64,7 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self._size_to_screen(window)
+        self._size_to_screen()
 
     def _available(self) -> QSize:
         screen = self.parentWidget().screen() if self.parentWidget() is not None else self.screen()
@@ -71,7 +72,7 @@ class ShortcutsDialog(QDialog):
             return QSize(1920, 1080)
         return screen.availableGeometry().size() * SCREEN_SHARE
 
-    def _size_to_screen(self, window: QWidget) -> None:
+    def _size_to_screen(self) -> None:
         """About 110 characters wide (within 90% of the screen); the height follows the rows."""
         metrics = self.fontMetrics()
         width = min(metrics.averageCharWidth() * WIDTH_CHARS, self._available().width())
@@ -92,9 +93,9 @@ class ShortcutsDialog(QDialog):
             self.resize(self.width(), min(self.height() + missing, self._available().height()))
 
 
-def show_shortcuts(window: QWidget) -> ShortcutsDialog:
+def show_shortcuts(actions: list[QAction], parent: QWidget | None = None) -> ShortcutsDialog:
     """Show the dialog (not modal: the keys keep working while it is open)."""
-    dialog = ShortcutsDialog(window)
+    dialog = ShortcutsDialog(actions, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

@@ -22,7 +22,7 @@ def sample_pixelwise(model, n: int, generator: torch.Generator, source: str | No
 def complete_test_image(args, generator: torch.Generator) -> torch.Tensor:
     """``latentlab sample CKPT --complete INDEX [--hide REGION]``: the test image with the region
     blanked, then ``args.n`` completions of it (pixel by pixel, with progress)."""
-    from latentlab.cli_checks import recorded_dataset
+    from latentlab.cli.checks import recorded_dataset
     from latentlab.errors import ConfigError
     from latentlab.models.checkpoint import load_checkpoint
     from latentlab.models.pixelcnn_sampler import HIDDEN_REGIONS, PixelSampler, known_mask

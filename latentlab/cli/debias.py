@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from latentlab.cli_checks import seed
+from latentlab.cli.checks import seed
 from latentlab.errors import ConfigError
 from latentlab.safe_text import clean, json_safe
 

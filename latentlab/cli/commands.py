@@ -1,19 +1,6 @@
-"""The ``latentlab`` command: the window by default, subcommands for headless work.
-
-    latentlab [CKPT] [--screenshot out.png]      open the explorer window
-    latentlab train --model vae --epochs 30 ...  train on a dataset, save a checkpoint
-    latentlab info CKPT [--json]                 what a checkpoint holds and how good it is
-    latentlab sample CKPT --n 64 --out grid.png  a grid of generated images
-    latentlab encode CKPT --out latents.csv      latents and labels as CSV
-    latentlab interpolate CKPT [CKPT ...] --from 3 --to 8 --out strip.png
-                                                 decoded paths and their metrics
-    latentlab fit-prior CKPT --kind flow|gmm     a latent prior; the sampling sources compared
-    latentlab debias --target 8 --keep 0.1       the latent-density debiasing demo
-
-Errors in the user's input print one line and exit with status 2; nothing prints a
-traceback unless it is a bug. Text that comes from a file goes through
-``safe_text.clean`` before it reaches the terminal.
-"""
+"""The ``latentlab`` command's parsers, its dispatch and the train / info / encode commands;
+the other commands live beside it (sample.py, interpolate.py, priors.py, debias.py), with
+the checks of their arguments (checks.py) and the progress bar (progress.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from latentlab.cli_families import (
+from latentlab.cli.families import (
     add_model_flags,
     apply_live_settings,
     describe_model,
@@ -34,7 +21,8 @@ from latentlab.cli_families import (
     format_lines,
     settings_from_flags,
 )
-from latentlab.cli_checks import (
+from latentlab.cli.progress import ProgressBar
+from latentlab.cli.checks import (
     ArgumentParser,
     add_data_consent_flag,
     check_output,
@@ -110,7 +98,7 @@ def _run_gui(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------- subcommands
 def _subcommand_parser() -> argparse.ArgumentParser:
-    from latentlab.cli_train import DEFAULT_AUTOSAVE, autosave_spec
+    from latentlab.cli.train import DEFAULT_AUTOSAVE, autosave_spec
     from latentlab.data import DEFAULT_DATASET
 
     p = ArgumentParser(prog="latentlab")
@@ -141,7 +129,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(run=cmd_info)
 
-    from latentlab.cli_sample import add_parser as add_sample_parser
+    from latentlab.cli.sample import add_parser as add_sample_parser
 
     add_sample_parser(sub)
 
@@ -153,11 +141,11 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     add_data_consent_flag(e)
     e.set_defaults(run=cmd_encode)
 
-    from latentlab.cli_interpolate import add_parser as add_interpolate_parser
+    from latentlab.cli.interpolate import add_parser as add_interpolate_parser
 
     add_interpolate_parser(sub)
-    from latentlab.cli_debias import add_parser as add_debias_parser
-    from latentlab.cli_priors import add_parser as add_fit_prior_parser
+    from latentlab.cli.debias import add_parser as add_debias_parser
+    from latentlab.cli.priors import add_parser as add_fit_prior_parser
 
     add_fit_prior_parser(sub)
     add_debias_parser(sub)
@@ -184,7 +172,7 @@ def check_resume_fits(model, dataset) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from latentlab.cli_train import AutosaveLog, StopOnSignals, describe_autosave, finish
+    from latentlab.cli.train import AutosaveLog, StopOnSignals, describe_autosave, finish
     from latentlab.data import load_dataset
     from latentlab.errors import ConfigError
     from latentlab.models.checkpoint import check_save_destination, estimated_size, load_checkpoint
@@ -353,13 +341,6 @@ def _describe_epochs(history: list, training: dict) -> str:
     return text
 
 
-def _fmt_time(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 METRIC_LABELS = {
     "test_neg_elbo": ("test -ELBO", "nats/image"),
     "test_recon": ("test reconstruction", "nats/image"),
@@ -402,57 +383,3 @@ def _number(value, spec: str) -> str:
     if _is_finite(value):
         return format(value, spec)
     return "n/a" if value is None else str(value)
-
-
-class ProgressBar:
-    """A one-line progress bar with rate and ETA on stderr (a training callback).
-
-    On a terminal the bar is redrawn in place; in a log (not a terminal) a line is written
-    at every epoch's end and, within long epochs, every ``log_interval`` seconds.
-    """
-
-    def __init__(self, title: str, width: int = 28, min_interval: float = 0.1, log_interval: float = 15.0) -> None:
-        self.title, self.width, self.min_interval, self.log_interval = title, width, min_interval, log_interval
-        self._last = 0.0
-        self._last_log = time.perf_counter()
-        self._tty = sys.stderr.isatty()
-        self._drawn = False
-
-    def on_step(self, trainer, report) -> None:
-        now = time.perf_counter()
-        loss = report.losses.get("loss", float("nan"))
-        if not self._tty:
-            if now - self._last_log >= self.log_interval:
-                self._last_log = now
-                sys.stderr.write(f"{self.title} epoch {report.epoch}/{report.epochs} {report.progress:.0%} "
-                                 f"loss {loss:.4g} ETA {_fmt_time(report.eta_s)}\n")
-            return
-        if now - self._last < self.min_interval and report.step != report.total_steps:
-            return
-        self._last = now
-        filled = int(self.width * report.progress)
-        line = (f"{self.title} epoch {report.epoch}/{report.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{report.progress:4.0%} {report.images_per_s:,.0f} img/s ETA {_fmt_time(report.eta_s)} loss {loss:.4g}")
-        self._write("\r" + line + "\x1b[K")
-        self._drawn = True
-
-    def on_epoch(self, trainer, report) -> None:
-        if not self._tty:  # logs and CI: one line per epoch instead of a redrawn bar
-            self._last_log = time.perf_counter()
-            loss = report.losses.get("loss", float("nan"))
-            self._write(f"{self.title} epoch {report.epoch}/{report.epochs} loss {loss:.4g} "
-                        f"elapsed {_fmt_time(report.elapsed_s)} ETA {_fmt_time(report.eta_s)}\n")
-
-    def on_end(self, trainer, result) -> None: ...
-
-    def close(self) -> None:
-        if self._tty and self._drawn:
-            self._write("\n")
-
-    def _write(self, text: str) -> None:
-        """A closed terminal (SIGHUP) makes writes fail: training and the save go on."""
-        try:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            self._tty = False

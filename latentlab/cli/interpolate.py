@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from latentlab.cli_checks import add_data_consent_flag, check_output, recorded_dataset, seed
+from latentlab.cli.checks import add_data_consent_flag, check_output, recorded_dataset, seed
 from latentlab.errors import ConfigError
 
 #: Ten digit pairs for teaching: six of neighbouring shapes that a well-organised space
@@ -267,7 +267,7 @@ def _fixed_class(args: argparse.Namespace, models, class_names: list[str]) -> in
     """``--class`` as an index; it needs a conditional model among the checkpoints."""
     if args.fixed_class is None:
         return None
-    from latentlab.cli_sample import class_index, conditional_families
+    from latentlab.cli.sample import class_index, conditional_families
 
     if not any(m.conditional for m in models):
         raise ConfigError(f"--class keeps the class of a conditional model ({conditional_families()}) fixed; "

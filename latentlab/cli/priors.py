@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from latentlab.cli_checks import add_data_consent_flag, recorded_dataset, seed
+from latentlab.cli.checks import add_data_consent_flag, recorded_dataset, seed
 from latentlab.errors import ConfigError
 from latentlab.safe_text import clean, json_safe
 

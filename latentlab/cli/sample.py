@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentlab.cli_checks import check_output, seed
+from latentlab.cli.checks import check_output, seed
 from latentlab.errors import ConfigError
 from latentlab.safe_text import clean
 
@@ -89,7 +89,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"a {model.family} checkpoint cannot generate images")
     gen = torch.Generator().manual_seed(args.seed)
     if args.complete is not None or not model.has_latent_space:  # pixel by pixel: with progress
-        from latentlab.cli_pixelcnn import complete_test_image, sample_pixelwise
+        from latentlab.cli.pixelcnn import complete_test_image, sample_pixelwise
 
         if args.cls is not None or args.per_class:
             raise ConfigError("--class and --per-class are for conditional models with a latent space")
