@@ -340,7 +340,7 @@ EXPERIMENTS = {
     "nice0": "worker threads keep the GUI's scheduling priority (no nice +10)",
     "lane1": "the compute lane (territory) uses one torch thread",
     "switch5": "Python's default 5 ms thread switch interval instead of the window's 1 ms",
-    "gui1": "the GUI thread (and every thread started later) uses one torch thread",
+    "gui2": "the GUI thread (and the lanes) keep torch's default thread count (before issue 17's one)",
 }
 
 
@@ -361,8 +361,10 @@ def apply_experiments(names: list[str]) -> None:
                 _init(self)
 
             jobs.ModelCache.__init__ = one_thread
-        elif name == "gui1":
-            torch.set_num_threads(1)
+        elif name == "gui2":
+            from latentlab.app.caches import ThreadBudget
+
+            ThreadBudget.pin_gui_thread = lambda self: None
         elif name == "switch5":
             from latentlab.ui.main import main_window
 

@@ -91,6 +91,15 @@ class JudgeCache:
         self._judges.clear()
 
 
+#: torch threads for the GUI thread's own forward passes (the marker's decode, the analogy
+#: row, the judge's verdict) and for the lanes started after it: one. A decode of one image
+#: is too small to gain from a second thread, and a second thread only adds a wait when
+#: another process holds a core: beside two busy processes the conv decoder's drag p99 was
+#: 11.4-18.8 ms with two threads and 2.0-9.9 ms with one (benchmarks/ui_latency.py --load 2,
+#: issue 17).
+GUI_TORCH_THREADS = 1
+
+
 def training_threads() -> int:
     """torch threads for training launched from the GUI: every core but one for the GUI."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -110,6 +119,18 @@ class ThreadBudget:
     @property
     def runs(self) -> int:
         return self._runs
+
+    def pin_gui_thread(self) -> None:
+        """Once, on the GUI thread, when PyTorch has been imported: its own torch operations
+        run on ``GUI_TORCH_THREADS`` from now on, and so do threads that start later without
+        a count of their own (torch's default for a new thread is the last count set)."""
+        import torch
+
+        with self._lock:
+            if self._runs == 0:
+                torch.set_num_threads(GUI_TORCH_THREADS)
+            else:  # a heavy run holds the budget: the GUI thread returns to one when it ends
+                self._saved = GUI_TORCH_THREADS
 
     def enter(self) -> None:
         import torch

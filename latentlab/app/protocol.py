@@ -35,6 +35,16 @@ class ExplorableSession(Protocol):
     judge: Any  # a classifier with ``predict``, or None (no territory, no verdict)
     history: list[dict]
     metrics: dict
+    #: The class a conditional model is asked for (the legend's picker); None otherwise.
+    condition: int | None
+
+    @property
+    def conditional(self) -> bool:
+        """The model is told the class (``condition``) and its latent holds only the style."""
+
+    @property
+    def can_discriminate(self) -> bool:
+        """The model has a discriminator (or critic) whose view of the plane can be painted."""
 
     @property
     def beta(self) -> float | None:

@@ -185,6 +185,11 @@ class Session:
         """The model is told the class (``condition``) and its latent holds only the style."""
         return self.model.conditional
 
+    @property
+    def can_discriminate(self) -> bool:
+        """The model has a discriminator (or critic) whose view of the plane can be painted."""
+        return callable(getattr(self.model, "discriminate", None))
+
     def set_condition(self, cls: int) -> None:
         """Ask a conditional model for class ``cls`` from now on (decodes, grid, territory)."""
         self.condition = self.model.check_class(int(cls))

@@ -49,6 +49,10 @@ class PreviewSession:
     is_preview = True
     #: The preview runs the bundled data only: it always has its points.
     data_note = ""
+    #: The shipped first-screen models are neither conditional nor GANs.
+    conditional = False
+    condition: int | None = None
+    can_discriminate = False
 
     def __init__(self, preview: Preview) -> None:
         self.preview = preview

@@ -36,6 +36,8 @@ def test_both_sessions_have_every_member_of_the_protocol(sessions):
 def test_what_the_panels_read_agrees_between_the_two(sessions):
     vae, preview = sessions
     assert (vae.is_preview, preview.is_preview) == (False, True)
+    assert (vae.conditional, vae.condition, vae.can_discriminate) == (False, None, False)
+    assert (preview.conditional, preview.condition, preview.can_discriminate) == (False, None, False)
     assert vae.data_note == preview.data_note == ""
     assert vae.loss_parts == preview.loss_parts == ("loss", "recon", "kl")
     assert vae.config["family"] == preview.config["family"] == "vae"

@@ -151,3 +151,20 @@ def test_panel_follows_the_family_defaults(window):
     assert not panel.gamma.isEnabled()
     panel.family.setCurrentIndex(panel.family.findData("msvae"))
     assert panel.gamma.isEnabled() and panel.gamma.value() == family_class("msvae").config_class().gamma
+
+
+def test_the_gui_thread_decodes_on_one_torch_thread_and_training_gets_the_rest(qtbot, window, mnist, monkeypatch):
+    """The marker's decode runs on the GUI thread with one intra-op thread (a second one only
+    waits for a core on a busy machine); a training run gets every core but one while it runs,
+    and the GUI thread is back at one when it ends."""
+    import torch
+
+    from latentlab.app import caches
+
+    monkeypatch.setattr(caches, "training_threads", lambda: 2)
+    assert torch.get_num_threads() == caches.GUI_TORCH_THREADS == 1
+    assert window.start_training(tiny_config(mnist), tiny_settings(epochs=1))
+    assert torch.get_num_threads() == 2  # the count the training thread starts with
+    with qtbot.waitSignal(window.trainingEnded, timeout=30_000):
+        pass
+    assert torch.get_num_threads() == 1

@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
             return
         self.training_panel.load_model_defaults()
         self.welcome.describe_dataset()
+        self.state.caches.threads.pin_gui_thread()
         self.state.set_engine_ready()
         self._update_ui_state()
         caches = self.state.caches

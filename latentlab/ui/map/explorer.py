@@ -27,7 +27,6 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from latentlab.app.jobs_base import ManifoldImage, SampleLabels, TerritoryImage
 from latentlab.ui.base.palette import class_rgb
 from latentlab.ui.map.latent_map import LatentMap
-from latentlab.ui.map.realness_legend import model_can_discriminate
 from latentlab.ui.panels.analogy_row import AnalogyRow
 from latentlab.ui.panels.decoded_view import DecodedView
 from latentlab.ui.work.tasks import ComputeLane
@@ -194,13 +193,13 @@ class Explorer(QObject):
         self._colors = class_rgb(len(session.class_names))
         self.map.set_classes(session.class_names)
         conditional = self.conditional
-        self.map.set_class_picker(conditional, getattr(session, "condition", None) or 0)
+        self.map.set_class_picker(conditional, session.condition or 0)
         if self.state is not None:  # the class a conditional model generates (None: not told one)
             self.state.set_condition(session.condition if conditional else None)
         if self.analogy is not None:
             self.analogy.setVisible(conditional)
             self.analogy.clear()
-        self.map.set_realness_available(model_can_discriminate(getattr(session, "model", None)))
+        self.map.set_realness_available(session.can_discriminate)
         self.points = session.map_points()
         self.map.set_latent_dim(session.latent_dim)
         self.projection = None  # another model's PCA: nothing to align with
@@ -265,7 +264,7 @@ class Explorer(QObject):
     @property
     def conditional(self) -> bool:
         """The open model is told the class (its ``condition``)."""
-        return bool(getattr(self.session, "conditional", False))
+        return self.session is not None and self.session.conditional
 
     @Slot(int)
     def set_condition(self, cls: int) -> None:
@@ -530,7 +529,7 @@ class Explorer(QObject):
             from latentlab.app.realness_job import RealnessJob
 
             job = RealnessJob(session.snapshot, self.projection, x_range, y_range, tuple(stages),
-                              condition=getattr(session, "condition", None))
+                              condition=session.condition)
         else:
             job = session.territory_job(self.projection, x_range, y_range, self._colors, tuple(stages))
         self._lane(self.territory_lane).submit(job)

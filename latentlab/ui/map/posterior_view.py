@@ -235,7 +235,7 @@ class PosteriorView(QObject):
         self.index = index
         image = session.dataset.test.images[index].numpy()
         # A conditional model encodes the image under its own class, and decodes the draws so.
-        self._label = int(session.dataset.test.labels[index]) if getattr(session, "conditional", False) else None
+        self._label = int(session.dataset.test.labels[index]) if session.conditional else None
         try:
             self.posterior = posterior_of(session.display, image, self._label)
         except LatentLabError:

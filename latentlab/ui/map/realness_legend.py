@@ -24,11 +24,6 @@ REALNESS_TIP = ("Realness D(G(z)): the background at each place of the map shows
                 "Click to show it instead of the judge's territory (the Territory button brings that back).")
 
 
-def model_can_discriminate(model) -> bool:
-    """Whether the model has a discriminator (or critic) whose view can be painted."""
-    return callable(getattr(model, "discriminate", None))
-
-
 def realness_icon(size: int = 14) -> QPixmap:
     """A square fading from "fake" purple to "real" green, for the toggle."""
     pixmap = QPixmap(size, size)
