@@ -192,3 +192,16 @@ def test_a_map_export_on_a_full_disk_leaves_no_empty_file(window, checkpoints, t
         with pytest.raises(OutputError, match="No space left"):
             export(tmp_path / "out" / name)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_beta_change_just_before_closing_starts_no_training(qtbot, quitting_window, checkpoints, tmp_path):
+    """The β slider applies its value a moment after the last move: a move just before the
+    window closes must not start a fine-tuning run in a window that is going away."""
+    from latentlab.ui.main.beta_steering import APPLY_EVERY_MS
+
+    window = quitting_window
+    assert window.open_checkpoint(own_copy(checkpoints, tmp_path))
+    window.beta_panel.slider.setValue(window.beta_panel.slider.value() + 1)
+    assert window.close()
+    qtbot.wait(3 * APPLY_EVERY_MS)
+    assert window.training.run is None and not window.is_training

@@ -81,7 +81,8 @@ class BetaSteering(QObject):
         state, beta = self.state, self._beta
         self._beta = None
         session = state.session
-        if beta is None or session is None or not session.model.has_beta or not state.engine_ready:
+        if beta is None or session is None or not session.model.has_beta or not state.engine_ready \
+                or state.closing:  # a slider moved just before the window closed: nothing starts
             return
         if on_ladder(session.path):
             from latentlab.pretrained import ladder_rung

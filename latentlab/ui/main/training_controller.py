@@ -128,7 +128,7 @@ class TrainingController(QObject):
         from latentlab.training.trainer import TrainSettings
 
         session = self.state.session
-        if session is None or not session.model.has_beta:
+        if session is None or not session.model.has_beta or self.state.closing:
             return False
         if self.run is not None:
             if self.run.stopping:  # ending: start again at this β when it has
