@@ -7,10 +7,10 @@ shows, the training status) and builds the rooms around it: the explorer (map an
 decoded view), the panels, the Analyse room, the training controller. Those get the
 state and the few widgets they drive, never the window; the panels observe the state, so
 a newly opened model's values replace the previous one's everywhere. Opening, saving and
-dropped files are ``ModelFiles``' (model_files.py). The window itself closes, holds the
-menus and the status bar, and runs the judge and the warm-up as background tasks
-(``latentlab.ui.work.tasks``); every error goes to its one error sink (``self.errors``:
-a dialog).
+dropped files are ``ModelFiles``' (model_files.py); the judge classifier and the warm-up
+run as background tasks in ``JudgeAndWarmUp`` (judge_and_warm_up.py). The window itself
+closes, holds the menus and the status bar; every error goes to its one error sink
+(``self.errors``: a dialog).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +49,7 @@ from latentlab.ui.base.theme import apply_theme, configure_pyqtgraph
 from latentlab.ui.main import session_state
 from latentlab.ui.main.autosave import Autosave
 from latentlab.ui.main.beta_steering import BetaSteering
+from latentlab.ui.main.judge_and_warm_up import JudgeAndWarmUp
 from latentlab.ui.main.model_files import ModelFiles
 from latentlab.ui.main.model_menu import ModelMenu
 from latentlab.ui.main.presentation import PresentationMode, PresentationParts
@@ -67,8 +67,7 @@ from latentlab.ui.panels.beta_panel import BetaPanel
 from latentlab.ui.panels.decoded_view import DecodedView
 from latentlab.ui.panels.loss_plot import LossPlot
 from latentlab.ui.panels.training_panel import FAMILY_TITLES, TrainingPanel, describe_data, summarize
-from latentlab.ui.work.runtime import SWITCH_INTERVAL_S, freeze_startup_objects, unfreeze_startup_objects
-from latentlab.ui.work.tasks import Task
+from latentlab.ui.work.runtime import SWITCH_INTERVAL_S, unfreeze_startup_objects
 
 if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before it loads (startup.py)
     from latentlab.app.protocol import ExplorableSession
@@ -92,8 +91,6 @@ PCA_EXPLAINED = ("PCA shows the {d}-D latents along their two widest directions 
                  "points that overlap here can lie far apart in the other dimensions, so mixed classes "
                  "on this map do not mean the model mixes them. UMAP (Map: UMAP) keeps neighbours together "
                  "and shows the classes' structure.")
-JUDGE_FAILED = "Could not get a judge classifier"
-WARM_UP_FAILED = "Preparing training in the background failed"
 
 
 @dataclass
@@ -105,7 +102,7 @@ class WindowOptions:
     snapshots_per_s: float = SNAPSHOTS_PER_S
     #: Errors go to stderr instead of dialogs (the headless screenshot mode).
     headless: bool = False
-    #: Import what training needs in the background once the window is up (see WarmUpWorker).
+    #: Import what training needs in the background once the window is up (JudgeAndWarmUp).
     warm_up: bool = True
     #: ... this long after the engine is there (the start-up gives the first map a head start).
     warm_up_delay_ms: int = 0
@@ -136,9 +133,6 @@ class MainWindow(QMainWindow):
         self.state.session_changed.connect(self._on_session_changed)  # first: the map before the panels
         self.state.message.connect(self._show_message)
         self._keep_view = False  # set_session's keep_view, for _on_session_changed
-        self._judge_task: Task | None = None
-        self._judge_dataset = None
-        self._warm_task: Task | None = None
         self._close_reason = ""  # set by close_unattended
         self._threads_joined = False  # shutdown(wait=True) has run
 
@@ -155,6 +149,9 @@ class MainWindow(QMainWindow):
         self.latent_map.classPicked.connect(self.explorer.set_condition)
         self.analogy_row.classPicked.connect(self.explorer.set_condition)
         self._connect_projections()
+        #: The judge classifier a dataset lacks and the warm-up, in the background.
+        self.judge_and_warm_up = JudgeAndWarmUp(self.state, self.errors, self.explorer, self.judge_progress,
+                                                parent=self)
         self._build_analysis()
         # Analyse ▸ Show posterior (a VAE's ellipse on the map) and ▸ Inside the encoder
         self.posterior_view = PosteriorView(self.state, self.explorer, self.analysis.menu, parent=self)
@@ -197,10 +194,8 @@ class MainWindow(QMainWindow):
         self.state.caches.threads.pin_gui_thread()
         self.state.set_engine_ready()
         self._update_ui_state()
-        caches = self.state.caches
-        if self.options.warm_up and not caches.warmed_up:  # once per process
-            caches.warmed_up = True
-            QTimer.singleShot(self.options.warm_up_delay_ms, self._start_warm_up)
+        if self.options.warm_up:
+            self.judge_and_warm_up.warm_up_once(self.options.warm_up_delay_ms)
 
     # =========================================================== the state
     @property
@@ -459,7 +454,6 @@ class MainWindow(QMainWindow):
 
         self.judge_progress = TaskProgress("Training the judge classifier that colours the class territory "
                                            "and grades samples: once per dataset, then cached")
-        self.judge_progress.cancelRequested.connect(self._cancel_judge)
         bar.addPermanentWidget(self.judge_progress)
 
     # ============================================================= opening
@@ -517,7 +511,7 @@ class MainWindow(QMainWindow):
             self._keep_view = False
 
     def _on_session_changed(self, session: Session | None) -> None:
-        """``state.session_changed``: the map, the projection picker, the judge."""
+        """``state.session_changed``: the map, the projection picker (the judge: JudgeAndWarmUp)."""
         keep_view = self._keep_view
         layout = self._available_umap(session)
         self.explorer.set_session(session, self._projection_kind_for(session, umap_ready=layout is not None),
@@ -528,8 +522,6 @@ class MainWindow(QMainWindow):
         self._describe_projection()
         if session is not None:
             self.stack.setCurrentWidget(self.latent_map)
-            if session.judge is None and session.has_data:  # no data: nothing to train a judge on
-                self._start_judge_training(session.dataset)
         else:
             self.stack.setCurrentWidget(self.welcome)
         self._update_ui_state()
@@ -643,74 +635,6 @@ class MainWindow(QMainWindow):
     def stop_training(self) -> None:
         self.training.stop()
 
-    # ================================================= background tasks
-    @Slot()
-    def _start_warm_up(self) -> None:
-        if self.state.closing:
-            return
-        from latentlab.app.training_job import warm_up
-
-        self._warm_task = Task(warm_up, "warm-up", errors=self.errors, title=WARM_UP_FAILED,
-                               note="Training works all the same; its first second may be slower.", parent=self)
-        self._warm_task.ended.connect(self._on_warm_up_ended)
-        self._warm_task.start()
-
-    @Slot()
-    def _on_warm_up_ended(self) -> None:
-        self._warm_task = None
-        freeze_startup_objects()
-
-    def _start_judge_training(self, dataset) -> None:
-        if self._judge_task is not None:
-            return
-        from latentlab.app.training_job import train_judge
-
-        task = Task(partial(train_judge, dataset), "judge", errors=self.errors, title=JUDGE_FAILED,
-                    note="The map works without it, but shows no class territory.", heavy=True,
-                    budget=self.state.caches.threads, parent=self)
-        task.progress.connect(self._on_judge_progress)
-        task.done.connect(self._on_judge_ready)
-        task.cancelled.connect(self._on_judge_cancelled)
-        task.ended.connect(self._on_judge_ended)
-        self._judge_dataset = dataset
-        self._judge_task = task
-        task.start()
-        self.judge_progress.start("Judge")
-        self.state.say(f"No judge classifier for {dataset.name} yet: training one in the background (once); "
-                       "the class territory appears when it is ready", 0)
-
-    @Slot()
-    def _cancel_judge(self) -> None:
-        if self._judge_task is not None:
-            self._judge_task.cancel()
-
-    @Slot(object, str, object)
-    def _on_judge_progress(self, fraction, message: str, eta_s) -> None:
-        if message:
-            self.state.say(message, 0)
-        if fraction is not None:
-            self.judge_progress.set_progress(fraction, eta_s if eta_s is not None else float("nan"))
-
-    @Slot()
-    def _on_judge_cancelled(self) -> None:
-        self.state.say(f"Judge training for {self._judge_dataset.name} cancelled: the map shows no class "
-                       "territory; it is trained again when a model of this dataset opens", 10000)
-
-    @Slot(object)
-    def _on_judge_ready(self, judge) -> None:
-        dataset = self._judge_dataset
-        self.state.caches.judges.remember(dataset, judge)
-        self.state.say(f"Judge classifier for {dataset.name} ready", 5000)
-        if self.session is not None and self.session.dataset is dataset:
-            self.session.judge = judge
-            self.explorer.judge_arrived()
-
-    @Slot()
-    def _on_judge_ended(self) -> None:
-        self.judge_progress.finish()
-        self._judge_task = None
-        self._judge_dataset = None
-
     # ================================================================= view
     @Slot()
     def reset_view(self) -> None:
@@ -810,7 +734,7 @@ class MainWindow(QMainWindow):
         calm = 0
         while time.monotonic() < deadline:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.explorer.idle and self.analysis.idle and self.density.idle and self._judge_task is None and self._warm_task is None:
+            if self.explorer.idle and self.analysis.idle and self.density.idle and self.judge_and_warm_up.idle:
                 calm += 1
                 if calm >= 3:
                     return True
@@ -896,15 +820,13 @@ class MainWindow(QMainWindow):
             self.autosave.stop()
             self.training.stop()
             self.training.redraw_timer.stop()
-            self._cancel_judge()  # stops at its next step
+            self.judge_and_warm_up.cancel_judge()  # stops at its next step
             self.projection_controller.shutdown()  # a child process: it would outlive us
         if not wait or self._threads_joined:
             return
         self._threads_joined = True
         self.training.stop_and_wait()
-        for task in (self._judge_task, self._warm_task):
-            if task is not None:
-                task.wait()
+        self.judge_and_warm_up.wait()
         self.analysis.shutdown()
         self.density.shutdown()
         self.explorer.shutdown()
