@@ -85,7 +85,7 @@ def main() -> int:
         window.trainingEnded.connect(done.append)
         window.training.start_new()
         wait_for(app, lambda: done, 900)
-        wait_for(app, lambda: window._judge_task is None, 900)
+        wait_for(app, lambda: window.judge_and_warm_up.judge_task is None, 900)
         window.wait_until_idle(300)
         lmap, labels = window.latent_map, window.session.dataset.test.labels.numpy()
         xy = lmap.positions()

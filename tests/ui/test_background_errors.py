@@ -29,7 +29,7 @@ def no_warm_up_running(qtbot, window) -> None:
     """The process's one warm-up (started by its first window) trains a tiny model: let it
     end before Trainer.fit is made to raise, or it fails too (a second dialog)."""
     qtbot.wait(20)  # its 0 ms timer fires
-    qtbot.waitUntil(lambda: window._warm_task is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.judge_and_warm_up.warm_task is None, timeout=60_000)
 
 
 @pytest.fixture
@@ -59,15 +59,15 @@ def test_judge_training_that_raises(qtbot, window, checkpoints, failing, monkeyp
     assert window.open_checkpoint(checkpoints["vae"])
     message = one_dialog(qtbot, failing, "Could not get a judge classifier")
     assert "boom" in message and "works without it" in message
-    qtbot.waitUntil(lambda: window._judge_task is None)
+    qtbot.waitUntil(lambda: window.judge_and_warm_up.judge_task is None)
     assert not window.judge_progress.isVisible()
 
 
 def test_the_warm_up_that_raises(qtbot, window, failing, monkeypatch):
     no_warm_up_running(qtbot, window)
     monkeypatch.setattr(training_job.Trainer, "fit", boom)
-    window._start_warm_up()
-    qtbot.waitUntil(lambda: window._warm_task is None, timeout=30_000)
+    window.judge_and_warm_up.start_warm_up()
+    qtbot.waitUntil(lambda: window.judge_and_warm_up.warm_task is None, timeout=30_000)
     assert "Training works all the same" in one_dialog(qtbot, failing, "Preparing training in the background failed")
 
 

@@ -168,7 +168,7 @@ def test_colour_folder_vae_trains_and_explores_in_colour(qtbot, window, own_cach
     assert ((drawn[:, 0] > drawn[:, 1] + 60) & (drawn[:, 0] > drawn[:, 2] + 60)).mean() > 0.05  # red on screen
 
     # The judge this new dataset needs trains in the background; let it finish (it is small).
-    qtbot.waitUntil(lambda: window._judge_task is None, timeout=120_000)
+    qtbot.waitUntil(lambda: window.judge_and_warm_up.judge_task is None, timeout=120_000)
     assert session.judge is not None
 
     key = window.decoded_view.grid_toggle  # the manifold grid of the visible region, in colour
@@ -197,9 +197,9 @@ def test_fashion_mnist_from_the_panel_trains_on_60000_images(qtbot, window, own_
     assert window.latent_map.positions().shape == (10_000, 2)
     window.stop_training()
     qtbot.waitUntil(lambda: not window.is_training, timeout=30_000)
-    if window._judge_task is not None:  # the 60,000-image judge takes minutes: cancel it as a user can
+    if window.judge_and_warm_up.judge_task is not None:  # the 60,000-image judge takes minutes: cancel it as a user can
         click(window.judge_progress.cancel_button)
-        qtbot.waitUntil(lambda: window._judge_task is None, timeout=30_000)
+        qtbot.waitUntil(lambda: window.judge_and_warm_up.judge_task is None, timeout=30_000)
 
 
 def test_the_folder_menu_sets_grey_and_the_size(window, tmp_path):

@@ -22,7 +22,7 @@ def test_judge_training_shows_time_left_and_cancel_stops_it(qtbot, window, check
     button = progress.cancel_button
     QTest.mouseMove(button, button.rect().center())
     QTest.mouseClick(button, Qt.MouseButton.LeftButton, pos=button.rect().center())
-    qtbot.waitUntil(lambda: window._judge_task is None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.judge_and_warm_up.judge_task is None, timeout=30_000)
     assert not progress.isVisible()
     assert window.session.judge is None and not window.latent_map.has_territory()
     assert "cancelled" in window.statusBar().currentMessage()

@@ -6,19 +6,18 @@ the application state (``latentlab.app.state.AppState``: the open session, what 
 shows, the training status) and builds the rooms around it: the explorer (map and
 decoded view), the panels, the Analyse room, the training controller. Those get the
 state and the few widgets they drive, never the window; the panels observe the state, so
-a newly opened model's values replace the previous one's everywhere. The window itself
-opens, saves and closes, holds the menus and the status bar, and runs the judge and the
-warm-up as background tasks (``latentlab.ui.work.tasks``); every error goes to its one
-error sink (``self.errors``: a dialog).
+a newly opened model's values replace the previous one's everywhere. Opening, saving and
+dropped files are ``ModelFiles``' (model_files.py); the judge classifier and the warm-up
+run as background tasks in ``JudgeAndWarmUp`` (judge_and_warm_up.py). The window itself
+closes, holds the menus and the status bar; every error goes to its one error sink
+(``self.errors``: a dialog).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.app.state import AppState
-from latentlab.app.tasks import SNAPSHOTS_PER_S, report_exception
+from latentlab.app.tasks import SNAPSHOTS_PER_S
 from latentlab.errors import LatentLabError
 from latentlab.ui.analysis.analysis_actions import AnalysisActions
 from latentlab.ui.analysis.density_actions import DensityActions
@@ -50,6 +49,8 @@ from latentlab.ui.base.theme import apply_theme, configure_pyqtgraph
 from latentlab.ui.main import session_state
 from latentlab.ui.main.autosave import Autosave
 from latentlab.ui.main.beta_steering import BetaSteering
+from latentlab.ui.main.judge_and_warm_up import JudgeAndWarmUp
+from latentlab.ui.main.model_files import ModelFiles
 from latentlab.ui.main.model_menu import ModelMenu
 from latentlab.ui.main.presentation import PresentationMode, PresentationParts
 from latentlab.ui.main.recent import RecentMenu
@@ -66,8 +67,7 @@ from latentlab.ui.panels.beta_panel import BetaPanel
 from latentlab.ui.panels.decoded_view import DecodedView
 from latentlab.ui.panels.loss_plot import LossPlot
 from latentlab.ui.panels.training_panel import FAMILY_TITLES, TrainingPanel, describe_data, summarize
-from latentlab.ui.work.runtime import SWITCH_INTERVAL_S, freeze_startup_objects, unfreeze_startup_objects
-from latentlab.ui.work.tasks import Task
+from latentlab.ui.work.runtime import SWITCH_INTERVAL_S, unfreeze_startup_objects
 
 if TYPE_CHECKING:  # this module imports no PyTorch: the window is shown before it loads (startup.py)
     from latentlab.app.protocol import ExplorableSession
@@ -91,8 +91,6 @@ PCA_EXPLAINED = ("PCA shows the {d}-D latents along their two widest directions 
                  "points that overlap here can lie far apart in the other dimensions, so mixed classes "
                  "on this map do not mean the model mixes them. UMAP (Map: UMAP) keeps neighbours together "
                  "and shows the classes' structure.")
-JUDGE_FAILED = "Could not get a judge classifier"
-WARM_UP_FAILED = "Preparing training in the background failed"
 
 
 @dataclass
@@ -104,7 +102,7 @@ class WindowOptions:
     snapshots_per_s: float = SNAPSHOTS_PER_S
     #: Errors go to stderr instead of dialogs (the headless screenshot mode).
     headless: bool = False
-    #: Import what training needs in the background once the window is up (see WarmUpWorker).
+    #: Import what training needs in the background once the window is up (JudgeAndWarmUp).
     warm_up: bool = True
     #: ... this long after the engine is there (the start-up gives the first map a head start).
     warm_up_delay_ms: int = 0
@@ -135,10 +133,6 @@ class MainWindow(QMainWindow):
         self.state.session_changed.connect(self._on_session_changed)  # first: the map before the panels
         self.state.message.connect(self._show_message)
         self._keep_view = False  # set_session's keep_view, for _on_session_changed
-        self._judge_task: Task | None = None
-        self._judge_dataset = None
-        self._warm_task: Task | None = None
-        self._dropped_path: str | None = None
         self._close_reason = ""  # set by close_unattended
         self._threads_joined = False  # shutdown(wait=True) has run
 
@@ -155,6 +149,9 @@ class MainWindow(QMainWindow):
         self.latent_map.classPicked.connect(self.explorer.set_condition)
         self.analogy_row.classPicked.connect(self.explorer.set_condition)
         self._connect_projections()
+        #: The judge classifier a dataset lacks and the warm-up, in the background.
+        self.judge_and_warm_up = JudgeAndWarmUp(self.state, self.errors, self.explorer, self.judge_progress,
+                                                parent=self)
         self._build_analysis()
         # Analyse ▸ Show posterior (a VAE's ellipse on the map) and ▸ Inside the encoder
         self.posterior_view = PosteriorView(self.state, self.explorer, self.analysis.menu, parent=self)
@@ -174,6 +171,7 @@ class MainWindow(QMainWindow):
                                            snapshots_per_s=options.snapshots_per_s, parent=self)
         self.training.changed.connect(self._update_ui_state)
         self.training.ended.connect(self.trainingEnded)
+        self._build_files()
         self.beta_steering = BetaSteering(self.state, self.training, self.latent_map, self.open_checkpoint,
                                           parent=self)
         self.beta_panel.betaChanged.connect(self.beta_steering.request)
@@ -196,10 +194,8 @@ class MainWindow(QMainWindow):
         self.state.caches.threads.pin_gui_thread()
         self.state.set_engine_ready()
         self._update_ui_state()
-        caches = self.state.caches
-        if self.options.warm_up and not caches.warmed_up:  # once per process
-            caches.warmed_up = True
-            QTimer.singleShot(self.options.warm_up_delay_ms, self._start_warm_up)
+        if self.options.warm_up:
+            self.judge_and_warm_up.warm_up_once(self.options.warm_up_delay_ms)
 
     # =========================================================== the state
     @property
@@ -241,7 +237,6 @@ class MainWindow(QMainWindow):
         self.loss_plot.setMinimumHeight(140)
         self.welcome = WelcomePage()
         self.welcome.trainRequested.connect(self.train_default_vae)
-        self.welcome.openRequested.connect(self.choose_and_open)
 
         self.projection_picker = ProjectionPicker()
         self.latent_map.insert_control(self.projection_picker)
@@ -344,18 +339,19 @@ class MainWindow(QMainWindow):
         action.setToolTip(tip or text)
         action.setStatusTip(tip or text)
         action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
+        if slot is not None:  # None: connected by its owner (the file actions: _build_files)
+            (action.toggled if checkable else action.triggered).connect(slot)
         self.addAction(action)
         return action
 
     def _build_actions(self) -> None:
-        self.open_action = self._action("&Open…", self.choose_and_open, QKeySequence.StandardKey.Open,
+        self.open_action = self._action("&Open…", None, QKeySequence.StandardKey.Open,
                                         "Open a checkpoint folder or .safetensors file (Ctrl+O)")
-        self.save_action = self._action("&Save", self.save, QKeySequence.StandardKey.Save,
+        self.save_action = self._action("&Save", None, QKeySequence.StandardKey.Save,
                                         "Save the model as a checkpoint, atomically (Ctrl+S)")
-        self.save_as_action = self._action("Save &As…", self.save_as, "Ctrl+Shift+S",
+        self.save_as_action = self._action("Save &As…", None, "Ctrl+Shift+S",
                                            "Save the model under a new name (Ctrl+Shift+S)")
-        self.revert_action = self._action("&Revert to shipped model", self.revert_to_shipped, None,
+        self.revert_action = self._action("&Revert to shipped model", None, None,
                                           "Discard the fine-tuning of this shipped model and reopen it as "
                                           "it ships (stops a running fine-tune first)")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Close latentlab (Ctrl+Q)")
@@ -375,7 +371,6 @@ class MainWindow(QMainWindow):
                                           "hidden, the map and the decoded view get the room", checkable=True)
         self.bottom_action.setChecked(True)
         self.recent_menu = RecentMenu(self.settings, self)
-        self.recent_menu.chosen.connect(self.open_checkpoint)
 
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu("&File")
@@ -403,6 +398,18 @@ class MainWindow(QMainWindow):
                                   restyle=self._restyle, say=self.state.say)
         self.presentation = PresentationMode(self, parts, view_menu, menu_bar.addMenu("&Help"))
         self.addActions(self.presentation.actions())
+
+    def _build_files(self) -> None:
+        """File ▸ Open, Open Recent, Save, Save As, Revert, and dropped files (model_files.py)."""
+        self.files = ModelFiles(self.state, self.errors, self.recent_menu, self.training,
+                                set_session=self.set_session, opens_elsewhere=self.density.opens_elsewhere,
+                                parent=self)
+        for action, slot in ((self.open_action, self.files.choose_and_open), (self.save_action, self.files.save),
+                             (self.save_as_action, self.files.save_as),
+                             (self.revert_action, self.files.revert_to_shipped)):
+            action.triggered.connect(slot)
+        self.welcome.openRequested.connect(self.files.choose_and_open)
+        self.state.model_saved.connect(lambda _path: self._update_ui_state())  # the title's "*" goes
 
     def _build_analysis(self) -> None:
         """The Analyse room: its menu (before Help), the interpolation dock under the map."""
@@ -447,66 +454,12 @@ class MainWindow(QMainWindow):
 
         self.judge_progress = TaskProgress("Training the judge classifier that colours the class territory "
                                            "and grades samples: once per dataset, then cached")
-        self.judge_progress.cancelRequested.connect(self._cancel_judge)
         bar.addPermanentWidget(self.judge_progress)
 
     # ============================================================= opening
-    @Slot()
-    def choose_and_open(self) -> None:
-        start = str(self.session.path.parent) if self.session and self.session.path else ""
-        path = dialogs.choose_checkpoint_to_open(self, start)
-        if path:
-            self.open_checkpoint(path)
-
-    @Slot(str)
     def open_checkpoint(self, path: str | Path, *, discard: bool = False) -> bool:
-        """Open a checkpoint; on failure show one dialog and keep the current model.
-        ``discard``: drop the open model's unsaved training without asking.
-
-        Everything that can fail (reading and validating the file, building the model,
-        loading its data) happens in ``Session.open``, before the swap. Data the file names
-        beyond the bundled sets (a folder, a download) is read only if the user says yes.
-        Should installing the new session fail all the same, the previous one goes back.
-        """
-        if self.is_training:
-            self.show_error("Training is running", "Stop the running training before opening another model.")
-            return False
-        if not discard and not self.confirm_discard(
-                "The open model has unsaved training. Save it before opening another?"):
-            return False
-        if self.density.opens_elsewhere(path):
-            return True
-        from latentlab.app.session import Session
-
-        title = f"Could not open {Path(path).name}"
-        previous = self.session
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            session = Session.open(path, ask=self._ask_to_read_data)
-            try:
-                self.set_session(session)
-            except Exception:
-                self.set_session(previous, keep_view=previous is not None)
-                raise
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a dialog
-            QApplication.restoreOverrideCursor()
-            self.report_exception(title, exc)
-            return False
-        QApplication.restoreOverrideCursor()
-        self.recent_menu.add(path)
-        if session.data_note:
-            self.state.say(f"Opened {Path(path).name} without data: {session.data_note}", 10_000)
-        else:
-            self.state.say(f"Opened {Path(path).name}", 5000)  # (the whole path: File ▸ Recent)
-        return True
-
-    def _ask_to_read_data(self, refusal) -> bool:
-        """Session.open's question: may the data the checkpoint names be read?"""
-        QApplication.restoreOverrideCursor()
-        try:
-            return dialogs.ask_read_checkpoint_data(self, refusal.question)
-        finally:
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        """Open a checkpoint (``ModelFiles.open_checkpoint``): False and one dialog on failure."""
+        return self.files.open_checkpoint(path, discard=discard)
 
     def show_preview(self, preview: ExplorableSession) -> None:
         """The first screen: the map of the model being opened, from NumPy networks, while
@@ -558,7 +511,7 @@ class MainWindow(QMainWindow):
             self._keep_view = False
 
     def _on_session_changed(self, session: Session | None) -> None:
-        """``state.session_changed``: the map, the projection picker, the judge."""
+        """``state.session_changed``: the map, the projection picker (the judge: JudgeAndWarmUp)."""
         keep_view = self._keep_view
         layout = self._available_umap(session)
         self.explorer.set_session(session, self._projection_kind_for(session, umap_ready=layout is not None),
@@ -569,8 +522,6 @@ class MainWindow(QMainWindow):
         self._describe_projection()
         if session is not None:
             self.stack.setCurrentWidget(self.latent_map)
-            if session.judge is None and session.has_data:  # no data: nothing to train a judge on
-                self._start_judge_training(session.dataset)
         else:
             self.stack.setCurrentWidget(self.welcome)
         self._update_ui_state()
@@ -627,125 +578,24 @@ class MainWindow(QMainWindow):
         return self.recent_menu.paths()
 
     # --------------------------------------------------------- drag & drop
-    @staticmethod
-    def _local_path(mime) -> str | None:
-        if mime.hasUrls():
-            for url in mime.urls():
-                if url.isLocalFile():
-                    return url.toLocalFile()
-        return None
-
     def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if self._local_path(event.mimeData()):
-            event.acceptProposedAction()
+        self.files.drag_enter(event)
 
     def dropEvent(self, event) -> None:  # noqa: N802
-        path = self._local_path(event.mimeData())
-        if path:
-            event.acceptProposedAction()
-            self._dropped_path = path
-            if not self.engine_ready:  # opened after the start-up model (startup.py), not instead of it
-                self.state.say(f"{Path(path).name} opens as soon as PyTorch has loaded", 0)
-                return
-            QTimer.singleShot(0, self.open_dropped)  # not inside the drop handler: it may show a dialog
+        self.files.drop(event)
 
-    @Slot()
     def open_dropped(self) -> None:
-        """Open the file dropped on the window, if one waits (dropped while PyTorch loaded)."""
-        path, self._dropped_path = self._dropped_path, None
-        if path:
-            self.open_checkpoint(path)
+        """The file dropped while PyTorch loaded, if one waits (``ModelFiles.open_dropped``)."""
+        self.files.open_dropped()
 
     # ============================================================== saving
-    @Slot()
-    def save(self) -> None:
-        self.save_checkpoint()
-
-    @Slot()
-    def save_as(self) -> None:
-        if self.session is None:
-            self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
-            return
-        path = self._ask_save_path()
-        if path:
-            self.save_checkpoint(path)
-
-    def _ask_save_path(self) -> str | None:
-        """The save dialog, opened on ``_save_suggestion()``."""
-        suggestion = self._save_suggestion()
-        try:
-            Path(suggestion).parent.mkdir(parents=True, exist_ok=True)  # the dialog opens there
-        except OSError:
-            pass
-        return dialogs.choose_save_path(self, suggestion)
-
-    def _save_suggestion(self) -> str:
-        """The model's own file, unless it is a shipped one (a template, never overwritten) or
-        new: then a free name in the user's models folder (``locations.models_dir()``)."""
-        from latentlab.locations import free_name, inside_package, models_dir
-        from latentlab.pretrained import shipped_entry
-
-        session = self.session
-        if session.path is not None and not inside_package(session.path):
-            return str(session.path)
-        entry = shipped_entry(session.path)
-        if entry is not None:
-            stem = f"{entry.key}-fine-tuned"
-        elif session.path is not None:
-            stem = f"{session.path.stem}-copy"
-        else:
-            stem = f"{session.family}-{session.dataset.name}"
-        return str(free_name(models_dir(), stem))
-
     def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
-        """Save the model (its newest snapshot while training) atomically; None when not saved.
-
-        Without ``path``: to the model's own file, or, for a new model or a shipped one (a
-        template: nothing is written inside the installed package), where the Save As dialog
-        says. A ``path`` inside the package is refused with a message."""
-        from latentlab.locations import inside_package, models_dir
-
-        session = self.session
-        if session is None:
-            self.show_error("Nothing to save", "Open a checkpoint or train a model first.")
-            return None
-        if path is None:
-            if session.path is not None and not session.dirty:
-                # Nothing to write; rewriting would only drop the file's optimizer state.
-                self.state.say(f"No unsaved changes ({session.path.name})", 3000)
-                return session.path
-            if session.path is not None and not inside_package(session.path):
-                path = session.path
-            else:  # Save on a new or shipped model behaves as Save As
-                path = self._ask_save_path()
-            if not path:
-                return None
-        if inside_package(path):
-            self.show_error("Cannot save inside latentlab",
-                            f"{path} is inside the installed latentlab, whose models are templates that "
-                            f"are never overwritten. Save it elsewhere, e.g. in {models_dir()}.")
-            return None
-        self.training.flush()  # save the newest weights the worker has sent
-        try:
-            written = session.save(path)
-        except Exception as exc:  # noqa: BLE001
-            self.report_exception("Could not save the checkpoint", exc)
-            return None
-        self.recent_menu.add(written)
-        self.state.say(f"Saved {written}", 5000)
-        self._update_ui_state()
-        return written
+        """Save the model (``ModelFiles.save_checkpoint``); None when not saved."""
+        return self.files.save_checkpoint(path)
 
     def confirm_discard(self, question: str) -> bool:
-        """Ask Save / Discard / Cancel when the open model has unsaved training."""
-        if self.session is None or not self.session.dirty:
-            return True
-        answer = dialogs.ask_save_changes(self, question)
-        if answer == dialogs.CANCEL:
-            return False
-        if answer == dialogs.SAVE:
-            return self.save_checkpoint() is not None
-        return True
+        """Ask Save / Discard / Cancel when the open model has unsaved training (``ModelFiles``)."""
+        return self.files.confirm_discard(question)
 
     # ============================================================ training
     @property
@@ -759,23 +609,6 @@ class MainWindow(QMainWindow):
     def start_training(self, config=None, settings=None, dataset_name: str | None = None) -> bool:
         """Train a new model (``config``/``settings`` default to the training panel's fields)."""
         return self.training.start_new(config, settings, dataset_name)
-
-    @Slot()
-    def revert_to_shipped(self) -> bool:
-        """Reopen the open shipped model as it ships, dropping its fine-tuning (a running
-        fine-tune is stopped first)."""
-        from latentlab.pretrained import shipped_entry
-
-        session = self.session
-        entry = shipped_entry(session.path) if session is not None else None
-        if entry is None:
-            self.state.say("Revert to shipped: the open model is not a shipped one", 5000)
-            return False
-        self.training.stop_and_wait()
-        if not self.open_checkpoint(entry.path, discard=True):
-            return False
-        self.state.say(f"Reverted to the shipped {entry.title}", 6000)
-        return True
 
     @Slot()
     def train_default_vae(self) -> None:
@@ -801,74 +634,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def stop_training(self) -> None:
         self.training.stop()
-
-    # ================================================= background tasks
-    @Slot()
-    def _start_warm_up(self) -> None:
-        if self.state.closing:
-            return
-        from latentlab.app.training_job import warm_up
-
-        self._warm_task = Task(warm_up, "warm-up", errors=self.errors, title=WARM_UP_FAILED,
-                               note="Training works all the same; its first second may be slower.", parent=self)
-        self._warm_task.ended.connect(self._on_warm_up_ended)
-        self._warm_task.start()
-
-    @Slot()
-    def _on_warm_up_ended(self) -> None:
-        self._warm_task = None
-        freeze_startup_objects()
-
-    def _start_judge_training(self, dataset) -> None:
-        if self._judge_task is not None:
-            return
-        from latentlab.app.training_job import train_judge
-
-        task = Task(partial(train_judge, dataset), "judge", errors=self.errors, title=JUDGE_FAILED,
-                    note="The map works without it, but shows no class territory.", heavy=True,
-                    budget=self.state.caches.threads, parent=self)
-        task.progress.connect(self._on_judge_progress)
-        task.done.connect(self._on_judge_ready)
-        task.cancelled.connect(self._on_judge_cancelled)
-        task.ended.connect(self._on_judge_ended)
-        self._judge_dataset = dataset
-        self._judge_task = task
-        task.start()
-        self.judge_progress.start("Judge")
-        self.state.say(f"No judge classifier for {dataset.name} yet: training one in the background (once); "
-                       "the class territory appears when it is ready", 0)
-
-    @Slot()
-    def _cancel_judge(self) -> None:
-        if self._judge_task is not None:
-            self._judge_task.cancel()
-
-    @Slot(object, str, object)
-    def _on_judge_progress(self, fraction, message: str, eta_s) -> None:
-        if message:
-            self.state.say(message, 0)
-        if fraction is not None:
-            self.judge_progress.set_progress(fraction, eta_s if eta_s is not None else float("nan"))
-
-    @Slot()
-    def _on_judge_cancelled(self) -> None:
-        self.state.say(f"Judge training for {self._judge_dataset.name} cancelled: the map shows no class "
-                       "territory; it is trained again when a model of this dataset opens", 10000)
-
-    @Slot(object)
-    def _on_judge_ready(self, judge) -> None:
-        dataset = self._judge_dataset
-        self.state.caches.judges.remember(dataset, judge)
-        self.state.say(f"Judge classifier for {dataset.name} ready", 5000)
-        if self.session is not None and self.session.dataset is dataset:
-            self.session.judge = judge
-            self.explorer.judge_arrived()
-
-    @Slot()
-    def _on_judge_ended(self) -> None:
-        self.judge_progress.finish()
-        self._judge_task = None
-        self._judge_dataset = None
 
     # ================================================================= view
     @Slot()
@@ -962,9 +727,6 @@ class MainWindow(QMainWindow):
         """A dialog that names the problem (the error sink; stderr in headless mode)."""
         self.errors.report(title, message)
 
-    def report_exception(self, title: str, exc: BaseException) -> None:
-        report_exception(self.errors, title, exc)
-
     # ============================================================ lifetime
     def wait_until_idle(self, timeout_s: float = 60.0) -> bool:
         """Process events until no background work is pending (headless capture, tests)."""
@@ -972,7 +734,7 @@ class MainWindow(QMainWindow):
         calm = 0
         while time.monotonic() < deadline:
             QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            if self.explorer.idle and self.analysis.idle and self.density.idle and self._judge_task is None and self._warm_task is None:
+            if self.explorer.idle and self.analysis.idle and self.density.idle and self.judge_and_warm_up.idle:
                 calm += 1
                 if calm >= 3:
                     return True
@@ -1058,15 +820,13 @@ class MainWindow(QMainWindow):
             self.autosave.stop()
             self.training.stop()
             self.training.redraw_timer.stop()
-            self._cancel_judge()  # stops at its next step
+            self.judge_and_warm_up.cancel_judge()  # stops at its next step
             self.projection_controller.shutdown()  # a child process: it would outlive us
         if not wait or self._threads_joined:
             return
         self._threads_joined = True
         self.training.stop_and_wait()
-        for task in (self._judge_task, self._warm_task):
-            if task is not None:
-                task.wait()
+        self.judge_and_warm_up.wait()
         self.analysis.shutdown()
         self.density.shutdown()
         self.explorer.shutdown()
