@@ -83,8 +83,35 @@ def test_no_widget_knows_the_main_window():
 def test_no_probing_which_session_it_is():
     """The session protocol (app/protocol.py) declares what the window reads; nobody probes."""
     probes = [str(p.relative_to(ROOT)) for p in (ROOT / "latentlab").rglob("*.py")
-              if re.search(r"getattr\([^)]*\"(is_preview|data_note)\"", p.read_text())]
+              if re.search(r"getattr\([^)]*\"(is_preview|data_note)\"", p.read_text())
+              or re.search(r"getattr\((self\.)?session, \"", p.read_text())]
     assert probes == []
+
+
+#: The objects whose job is the top-level window itself (its size on the screen, full
+#: screen, the first paint): they get it as a plain QWidget and use Qt's widget API only.
+WINDOW_CONTROLLERS = {"ScreenFit", "PresentationMode", "StartupTrace"}
+
+
+def test_no_widget_constructor_takes_the_window():
+    """A constructor in ui/ with a ``window`` parameter belongs to a window controller, and
+    none of those is a widget (widgets get a parent, the state, the sink, the widgets they drive)."""
+    import ast
+    import importlib
+
+    takers = {}
+    for path in UI.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef) and item.name == "__init__" \
+                            and any(a.arg in ("window", "main_window") for a in item.args.args + item.args.kwonlyargs):
+                        takers[node.name] = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    assert set(takers) == WINDOW_CONTROLLERS
+    from PySide6.QtWidgets import QWidget
+
+    for name, module in takers.items():
+        assert not issubclass(getattr(importlib.import_module(module), name), QWidget), name
 
 
 def test_ui_is_in_rooms():
