@@ -8,8 +8,9 @@ training images drawn at random with replacement, decoded: what a perfect prior 
 give, the reference), the Gaussian mixture and the flow; ``--temperature`` adds the flow
 sampled at u ~ N(0, T² I). Printed per seed, then the mean and the spread (min-max):
 judge FID (lower is better) and the smallest class share (higher is better; 10% is even).
-``--fit`` first fits a fresh flow to the training codes (``--layers``/``--hidden``/
-``--steps``, seeded) instead of using the stored one; ``--markdown`` prints a table for docs.
+``--fit`` first fits a fresh flow to the training codes (``--layers``, ``--hidden``,
+``--steps``, ``--noise``, ``--patience``, seeded by ``--fit-seed``) instead of using the
+stored one; ``--markdown`` prints a table for docs. One CPU thread.
 """
 
 from __future__ import annotations
