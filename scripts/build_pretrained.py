@@ -85,9 +85,16 @@ RECIPES: dict[str, dict] = {
     # PixelCNN, and the shipped AE with a RealNVP prior fitted to its codes (no retraining).
     "pixelcnn": {"family": "pixelcnn", "config": {"binarize_context": True}, "epochs": 4},
     "ae-flow": {"family": "ae", "prior_of": "ae", "prior": {"layers": 8, "hidden": 64, "steps": 3000}},
+    # A 32-D autoencoder whose codes a 10-component mixture fits less well than a flow does:
+    # trained, given its mixture, then a flow fitted to its codes with noise (docs/density-models.md).
+    "ae32-flow": {"family": "ae", "config": {"hidden": 256, "latent_dim": 32}, "epochs": 60,
+                  "prior": {"layers": 16, "hidden": 128, "noise": 0.3, "patience": 10, "steps": 3000}},
 }
 #: Shipped files that are not in ``latentlab.pretrained.MODELS`` (the window's menu).
-EXTRAS = ("pixelcnn", "ae-flow")
+EXTRAS = ("pixelcnn", "ae-flow", "ae32-flow")
+#: Samples per source when the sampling sources of a model with a flow prior are compared:
+#: the smallest class share of 1,000 samples moves by a point from seed to seed.
+PRIOR_SAMPLES = 5000
 
 #: The metrics the manifest records per family, with how they are shown.
 SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -112,11 +119,13 @@ SHOWN["cgan"] = (("sample_agreement", "judge agrees with the class", "{:.1%}"),
 SHOWN["pixelcnn"] = (("test_nll", "test NLL", "{:.1f}"),)
 #: By key, where a model is shown differently from its family.
 SHOWN_BY_KEY = {
-    "ae-flow": (("mixture_judge_fid", "mixture: judge FID", "{:.0f}"),
+    "ae-flow": (("test_recon", "recon.", "{:.1f}"),
+                ("mixture_judge_fid", "5,000 samples: mixture: judge FID", "{:.0f}"),
                 ("mixture_sample_min_class_share", "min class share", "{:.1%}"),
                 ("flow_judge_fid", "flow: judge FID", "{:.0f}"),
                 ("flow_sample_min_class_share", "min class share", "{:.1%}")),
 }
+SHOWN_BY_KEY["ae32-flow"] = SHOWN_BY_KEY["ae-flow"]
 
 
 def model_path(key: str) -> Path:
@@ -133,15 +142,17 @@ def round_weights_(model: torch.nn.Module, dtype: torch.dtype = STORAGE_DTYPE) -
 
 def measure_all(model, dataset, judge) -> dict:
     """Every test metric, lists included (KL per dimension, class shares): the checkpoint's.
-    With a flow prior, also each sampling source's figures (``prior_…``, ``mixture_…``,
-    ``flow_…``) and the test codes' log-density under the mixture and the flow."""
+    With a flow prior, also the mixture's and the flow's sample figures (``mixture_…``,
+    ``flow_…``, of ``PRIOR_SAMPLES`` samples each; an autoencoder's N(0, I) samples are
+    noise) and the test codes' log-density under the mixture and the flow."""
     metrics = evaluate(model, dataset, judge=judge, seed=SEED)
     if model.flow_prior is not None:
         from latentlab.latent.priors import code_log_likelihoods, compare_sources
 
         for source, value in code_log_likelihoods(model, dataset.test.images).items():
             metrics[f"{source}_test_code_log_likelihood"] = value
-        for source, figures in compare_sources(model, judge, dataset, seed=SEED).items():
+        sources = compare_sources(model, judge, dataset, n=PRIOR_SAMPLES, seed=SEED, sources=["mixture", "flow"])
+        for source, figures in sources.items():
             metrics.update({f"{source}_{k}": v for k, v in figures.items()})
     return metrics
 
@@ -248,6 +259,10 @@ def build(key: str, dataset, judge, watch_every: int = 0, out_dir: Path | None =
         axes, signs = align_to(model, reference, dataset.test.images)
         print(f"{key}: aligned to {source} by axes {axes}, signs {signs}", flush=True)
     fit_sampling_mixture(model, dataset)
+    if "prior" in recipe:  # a flow prior too, fitted to the codes of the rounded weights
+        from latentlab.models.flow import fit_latent_flow
+
+        fit_latent_flow(model, dataset.train.images, seed=SEED, **recipe["prior"])
     all_metrics = measure_all(model, dataset, judge if key != "judge" else None)
     metrics = {k: v for k, v in all_metrics.items() if isinstance(v, (int, float))}
     save_checkpoint((out_dir / model_path(key).name) if out_dir else model_path(key), model.cpu(),
@@ -494,7 +509,8 @@ def main() -> int:
         for key in keys:
             judge = load_checkpoint(judge_file).model if key != "judge" else None
             model = load_checkpoint(model_path(key)).model
-            manifest[key] = entry_for(key, model, dataset, judge, measure(model, dataset, judge))
+            kept = {k: v for k, v in manifest.get(key, {}).items() if k == "train_seconds"}
+            manifest[key] = {**entry_for(key, model, dataset, judge, measure(model, dataset, judge)), **kept}
     elif "judge" in keys:  # everything else is measured by the judge: build it first
         manifest["judge"] = build("judge", dataset, None)
     judge = load_checkpoint(judge_file).model

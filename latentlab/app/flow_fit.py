@@ -18,9 +18,10 @@ STEPS = 3000
 
 def fit_flow_prior(snapshot, images, state: TaskState, steps: int | None = None):
     """A ``LatentFlow`` fitted to the codes of ``images`` under the weights ``snapshot``;
-    raises ``Cancelled`` when cancelled (the flow so far is not kept)."""
+    raises ``Cancelled`` when cancelled (the flow so far is not kept). The flow's size
+    and training noise are ``recommended_fit`` for the codes' dimension."""
     from latentlab.app.jobs import build_model
-    from latentlab.models.flow import LatentFlow, encode_images
+    from latentlab.models.flow import LatentFlow, encode_images, recommended_fit
 
     started = time.perf_counter()
     codes = encode_images(build_model(snapshot), images)
@@ -31,6 +32,6 @@ def fit_flow_prior(snapshot, images, state: TaskState, steps: int | None = None)
                                          f"{nll:.2f} nats", elapsed / step * (total - step))
 
     flow = LatentFlow.fit(codes, steps=STEPS if steps is None else steps, on_progress=progress,
-                          should_stop=lambda: state.cancelled)
+                          should_stop=lambda: state.cancelled, **recommended_fit(codes.shape[1]))
     state.check()
     return flow

@@ -39,8 +39,12 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="where to save the model with its prior: a folder or a .safetensors file "
                    "(default runs/NAME-KIND, in the checkpoint's form)")
     p.add_argument("--components", type=int, default=None, help="gmm: mixture components (default: one per class)")
-    p.add_argument("--layers", type=int, default=8, help="flow: coupling layers (default 8)")
-    p.add_argument("--hidden", type=int, default=64, help="flow: width of each coupling's network (default 64)")
+    p.add_argument("--layers", type=int, default=None,
+                   help="flow: coupling layers (default 8 for a 2-D latent, 16 above)")
+    p.add_argument("--hidden", type=int, default=None,
+                   help="flow: width of each coupling's network (default 64 for a 2-D latent, 128 above)")
+    p.add_argument("--noise", type=float, default=None, help="flow: noise added to the codes while fitting, in "
+                   "standard deviations of each dimension (default 0 for a 2-D latent, 0.3 above)")
     p.add_argument("--steps", type=int, default=3000, help="flow: optimisation steps (default 3000)")
     p.add_argument("--samples", type=int, default=1000, help="samples per source for the judge (default 1000)")
     p.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
@@ -60,10 +64,12 @@ def default_out(checkpoint: str, kind: str) -> Path:
 def _check_args(args: argparse.Namespace) -> None:
     if args.components is not None and not 1 <= args.components <= 100:
         raise ConfigError(f"--components must be from 1 to 100, got {args.components}")
-    if not 1 <= args.layers <= 64:
+    if args.layers is not None and not 1 <= args.layers <= 64:
         raise ConfigError(f"--layers must be from 1 to 64, got {args.layers}")
-    if not 2 <= args.hidden <= 4096:
+    if args.hidden is not None and not 2 <= args.hidden <= 4096:
         raise ConfigError(f"--hidden must be from 2 to 4096, got {args.hidden}")
+    if args.noise is not None and not 0 <= args.noise <= 10:
+        raise ConfigError(f"--noise must be from 0 to 10 standard deviations, got {args.noise}")
     if not 1 <= args.steps <= 1_000_000:
         raise ConfigError(f"--steps must be from 1 to 1000000, got {args.steps}")
     if not 10 <= args.samples <= 100_000:
@@ -74,10 +80,11 @@ def _check_args(args: argparse.Namespace) -> None:
     args.out = str(out)
 
 
-def fit_prior(model, dataset, kind: str, *, components: int | None = None, layers: int = 8, hidden: int = 64,
-              steps: int = 3000, seed: int = 0, log=lambda message: None) -> None:
-    """Fit the prior of ``kind`` to the codes of ``dataset``'s training split and attach it to ``model``."""
-    from latentlab.models.flow import fit_latent_flow
+def fit_prior(model, dataset, kind: str, *, components: int | None = None, steps: int = 3000, seed: int = 0,
+              log=lambda message: None, **flow_options) -> None:
+    """Fit the prior of ``kind`` to the codes of ``dataset``'s training split and attach it to ``model``;
+    a flow's ``layers``, ``hidden`` and ``noise`` default to ``recommended_fit`` for the latent size."""
+    from latentlab.models.flow import fit_latent_flow, recommended_fit
     from latentlab.models.mixture import fit_latent_mixture
 
     images = dataset.train.images
@@ -89,7 +96,9 @@ def fit_prior(model, dataset, kind: str, *, components: int | None = None, layer
         if step % 500 == 0 or step == total:
             log(f"flow step {step}/{total}: held-out codes' -log p {nll:.3f} nats")
 
-    fit_latent_flow(model, images, layers=layers, hidden=hidden, steps=steps, seed=seed, on_progress=progress)
+    options = {**recommended_fit(model.latent_dim), **{k: v for k, v in flow_options.items() if v is not None}}
+    log(f"flow: {options['layers']} coupling layers of width {options['hidden']}, noise {options['noise']:g}")
+    fit_latent_flow(model, images, steps=steps, seed=seed, on_progress=progress, **options)
 
 
 def cmd_fit_prior(args: argparse.Namespace) -> int:
@@ -115,7 +124,7 @@ def cmd_fit_prior(args: argparse.Namespace) -> int:
         raise ConfigError(f"dataset images are {dataset.image_shape}, the model expects {shape}")
     started = time.perf_counter()
     fit_prior(model, dataset, args.kind, components=args.components, layers=args.layers, hidden=args.hidden,
-              steps=args.steps, seed=args.seed, log=log)
+              noise=args.noise, steps=args.steps, seed=args.seed, log=log)
     log(f"fitted a {args.kind} prior to {len(dataset.train)} codes in {time.perf_counter() - started:.1f} s")
     metrics = dict(ckpt.metrics)
     likelihoods = code_log_likelihoods(model, dataset.test.images)

@@ -52,6 +52,20 @@ MAX_LAYERS = 64
 MAX_HIDDEN = 4096
 
 
+def recommended_fit(dim: int) -> dict:
+    """The fit settings for codes of ``dim`` dimensions (what ``fit-prior`` and the window use
+    unless told otherwise), as measured on mnist-5k's autoencoders (docs/density-models.md):
+    a 2-D plane is fitted best by 8 couplings of width 64 on the codes as they are; in more
+    dimensions a few thousand codes are too few for that flow (it learns them by heart and
+    its samples fall between the classes), and 16 couplings of width 128 fitted to codes
+    with noise of 0.3 standard deviations, waiting 10 checks for the held-out likelihood
+    to improve, sampled 16-D and 32-D autoencoders better than their 10-component mixture
+    (a lower judge FID), at the price of a lower likelihood of the codes."""
+    if dim <= 2:
+        return {"layers": 8, "hidden": 64, "noise": 0.0, "patience": 5}
+    return {"layers": 16, "hidden": 128, "noise": 0.3, "patience": 10}
+
+
 def coupling_mask(dim: int, index: int) -> torch.Tensor:
     """1 for the dimensions coupling ``index`` keeps, 0 for those it moves.
 
@@ -214,6 +228,7 @@ class LatentFlow:
         lr: float = 2e-3,
         validation: float = 0.1,
         patience: int = 5,
+        noise: float = 0.0,
         seed: int = 0,
         on_progress: Callable[[int, int, float], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
@@ -223,13 +238,18 @@ class LatentFlow:
         A flow overfits a few thousand codes quickly (in 16-D it learns the training codes
         by heart), so a ``validation`` share of them (seeded) is held out: every
         ``CHECK_EVERY`` steps their mean −log p is measured, the best state is kept, and the
-        fit stops after ``patience`` checks without improvement. ``on_progress(step,
-        steps, held-out −log p)`` at every check; ``should_stop`` is asked every step and
-        ends the fit early (the best flow so far is returned).
+        fit stops after ``patience`` checks without improvement. ``noise`` > 0 adds Gaussian
+        noise of that many standard deviations of each dimension to every training batch (a
+        fresh draw each step): the flow then fits the codes' distribution smoothed a little,
+        and cannot learn the individual codes by heart (the held-out codes are not noised).
+        ``on_progress(step, steps, held-out −log p)`` at every check; ``should_stop`` is asked
+        every step and ends the fit early (the best flow so far is returned).
         """
         z = torch.as_tensor(np.asarray(codes), dtype=torch.float32)
         if z.dim() != 2 or len(z) < 2 or not torch.isfinite(z).all():
             raise ConfigError("a flow prior is fitted to at least 2 finite latent codes (N, D)")
+        if not 0.0 <= noise <= 10.0:
+            raise ConfigError(f"the training noise is from 0 to 10 standard deviations, got {noise}")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             gen = torch.Generator().manual_seed(seed)
@@ -248,6 +268,8 @@ class LatentFlow:
                 if should_stop is not None and should_stop():
                     break
                 batch = train[torch.randint(len(train), (min(batch_size, len(train)),), generator=gen)]
+                if noise > 0:
+                    batch = batch + noise * net.scale * torch.randn(batch.shape, generator=gen)
                 loss = -net.log_prob(batch).mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -13,7 +13,7 @@ from latentlab.errors import CheckpointError, ConfigError
 from latentlab.latent.priors import available_sources, compare_sources, flow_density_grid, flow_transport
 from latentlab.models import create_model, make_config
 from latentlab.models.checkpoint import FLOW_PREFIX, load_checkpoint, read_checkpoint_meta, save_checkpoint
-from latentlab.models.flow import LatentFlow, fit_latent_flow
+from latentlab.models.flow import LatentFlow, fit_latent_flow, recommended_fit
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
@@ -78,6 +78,28 @@ def test_fitting_learns_a_ring_that_a_gaussian_cannot():
     assert abs(float(radius.median()) - 3.0) < 0.3  # the samples lie on the ring, not inside it
     once, again = (LatentFlow.fit(codes, layers=2, hidden=8, steps=20, seed=0) for _ in range(2))
     assert all(torch.equal(a, b) for a, b in zip(once.tensors().values(), again.tensors().values()))
+
+
+def test_training_noise_fits_a_smoothed_density_reproducibly():
+    codes = ring()
+    plain = LatentFlow.fit(codes, layers=6, hidden=32, steps=400, batch_size=256, seed=0)
+    noisy = LatentFlow.fit(codes, layers=6, hidden=32, steps=400, batch_size=256, seed=0, noise=0.3, patience=10)
+    gen = torch.Generator().manual_seed(0)
+    plain_radius = plain.sample(2000, generator=gen).norm(dim=1)
+    noisy_radius = noisy.sample(2000, generator=gen).norm(dim=1)
+    # The ring's width (0.1) is blurred by noise of 0.3 of the codes' spread (about 0.6): a wider ring.
+    assert float(noisy_radius.std()) > float(plain_radius.std()) + 0.2
+    assert abs(float(noisy_radius.median()) - 3.0) < 0.5  # still a ring around the same circle
+    again = LatentFlow.fit(codes, layers=6, hidden=32, steps=400, batch_size=256, seed=0, noise=0.3, patience=10)
+    assert all(torch.equal(a, b) for a, b in zip(noisy.tensors().values(), again.tensors().values()))
+    with pytest.raises(ConfigError, match="noise"):
+        LatentFlow.fit(codes, noise=-0.1)
+
+
+def test_the_recommended_fit_depends_on_the_latent_size():
+    assert recommended_fit(2) == {"layers": 8, "hidden": 64, "noise": 0.0, "patience": 5}
+    assert recommended_fit(32) == {"layers": 16, "hidden": 128, "noise": 0.3, "patience": 10}
+    LatentFlow.fit(ring(100), steps=2, **recommended_fit(2))  # the settings are the fit's own arguments
 
 
 def test_one_dimension_is_refused():
@@ -185,6 +207,14 @@ def test_fit_prior_from_the_command_line(tmp_path, capsys, tiny_dataset, monkeyp
                           dataset={"name": "bars"})
     assert main(["fit-prior", str(gan), "--kind", "flow", "--dataset", "bars"]) == 2
     assert "no encoder" in capsys.readouterr().err
+    wide = save_checkpoint(tmp_path / "ae4.safetensors", tiny_ae(tiny_dataset, latent_dim=4), dataset={"name": "bars"})
+    assert main(["fit-prior", str(wide), "--kind", "flow", "--steps", "20", "--no-judge", "--dataset", "bars",
+                 "--out", str(tmp_path / "ae4-flow.safetensors")]) == 0
+    flow = load_checkpoint(tmp_path / "ae4-flow.safetensors").model.flow_prior
+    assert (flow.dim, flow.layers, flow.hidden) == (4, 16, 128)  # the recommended fit above 2-D
+    assert "noise 0.3" in capsys.readouterr().err
+    assert main(["fit-prior", str(wide), "--kind", "flow", "--noise", "-1", "--dataset", "bars"]) == 2
+    assert "--noise must be from 0 to 10" in capsys.readouterr().err
     assert default_out("runs/ae", "flow").as_posix() == "runs/ae-flow"
     assert default_out("x/vae.safetensors", "gmm").as_posix() == "runs/vae-gmm.safetensors"
     assert cli_priors.KINDS == ("flow", "gmm")

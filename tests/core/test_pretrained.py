@@ -80,3 +80,10 @@ def test_the_shipped_models_meet_the_teaching_goals():
     # and the flow prior's samples are closer to the test digits than the mixture's (judge FID).
     assert m["pixelcnn"]["test_nll"] < m["vae-16d"]["test_neg_elbo"] - 20
     assert m["ae-flow"]["flow_judge_fid"] < m["ae-flow"]["mixture_judge_fid"]
+    # In 32-D the flow beats the 10-component mixture on judge FID, and its smallest class share
+    # is within noise of the mixture's on this one draw (seed 0, 5,000 samples per source; over
+    # five draws it is higher: docs/density-models.md has every seed of three fits). In 16-D a
+    # flow fitted as in 2-D fell 1.6 points short.
+    flow32 = m["ae32-flow"]
+    assert flow32["flow_judge_fid"] < flow32["mixture_judge_fid"] - 5
+    assert flow32["flow_sample_min_class_share"] > flow32["mixture_sample_min_class_share"] - 0.005

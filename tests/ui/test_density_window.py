@@ -61,6 +61,21 @@ def test_the_flow_score_is_not_offered_without_a_flow_prior(qtbot, window, check
     assert not dialog.score.model().item(dialog.score.findData("flow")).isEnabled()
 
 
+def test_the_shipped_flow_models_open_from_the_menu(qtbot, window):
+    actions = window.density
+    assert actions.flow_action.isEnabled() and actions.flow32_action.isEnabled()
+    actions.flow32_action.trigger()
+    model = window.session.model
+    assert model.latent_dim == 32 and model.flow_prior.dim == 32 and model.mixture is not None
+    assert not actions.transformer_action.isEnabled()  # the animation draws a 2-D plane
+    assert "2-D" in actions.transformer_action.toolTip()
+    window.analysis.outliers_action.trigger()
+    dialog = window.analysis.outliers_dialog
+    assert dialog.score.model().item(dialog.score.findData("flow")).isEnabled()
+    actions.flow_action.trigger()
+    assert window.session.model.flow_prior.dim == 2 and actions.transformer_action.isEnabled()
+
+
 def test_the_debiasing_demo_runs_and_shows_weights_and_figures(qtbot, window, checkpoints):
     assert window.open_checkpoint(checkpoints["vae"])  # the judge of the bundled digits is found
     window.density.debias_action.trigger()

@@ -3,8 +3,10 @@
 * **Autoregressive view (PixelCNN)…**: the shipped PixelCNN samples and completes images
   pixel by pixel (``autoregressive_view``). Opening a PixelCNN checkpoint from File ▸ Open
   comes here too: it has no latent space to map.
-* **Autoencoder with a flow prior**: opens the shipped AE whose sampling prior is a
-  normalizing flow on its codes; its outliers can then be ranked by the flow's density.
+* **Autoencoder with a flow prior**: opens the shipped 2-D AE whose sampling prior is a
+  normalizing flow on its codes (its flow plays in the distribution transformer); its
+  outliers can then be ranked by the flow's density. **Autoencoder (32-D) with a flow
+  prior** opens the shipped 32-D AE, where the flow samples better digits than the mixture.
 * **Debiasing demo…**: a training set made biased on purpose, reweighed by latent density
   (``debias_dialog``).
 
@@ -34,11 +36,12 @@ if TYPE_CHECKING:
 
 PIXELCNN = "pixelcnn"
 FLOW_MODEL = "ae-flow"
+FLOW_MODEL_32 = "ae32-flow"
 FIT_FAILED = "Could not fit a flow prior"
 
 
 def shipped(key: str) -> Path | None:
-    """The shipped density model ``key`` (``pixelcnn``, ``ae-flow``), None when not installed."""
+    """The shipped density model ``key`` (``pixelcnn``, ``ae-flow``, ``ae32-flow``), None when not installed."""
     from latentlab.pretrained import pretrained_dir
 
     path = pretrained_dir() / f"{key}.safetensors"
@@ -67,6 +70,10 @@ class DensityActions(QObject):
         self.flow_action = self._action(
             "Autoencoder with a &flow prior", self.open_flow_model,
             "Open the 2-D autoencoder whose samples come from a normalizing flow fitted to its codes")
+        self.flow32_action = self._action(
+            "Autoencoder (32-D) with a flow prior", partial(self.open_shipped, FLOW_MODEL_32),
+            "Open a 32-D autoencoder whose flow prior samples digits closer to the real ones than its Gaussian "
+            "mixture does (`latentlab fit-prior` compares the two); rank its outliers by the flow's density")
         self.fit_flow_action = self._action(
             "Fit a flow &prior to the codes", self.fit_flow,
             "Fit a normalizing flow (RealNVP) to the open model's encoded training images: a third sampling "
@@ -81,11 +88,12 @@ class DensityActions(QObject):
         # wrap at 1024 pixels, and the window then no longer fits a 768-line screen.
         menu.addSeparator()
         self.menu = menu.addMenu("&Density models")
-        for action in (self.autoregressive_action, self.flow_action, self.fit_flow_action, self.transformer_action,
-                       self.debias_action):
+        for action in (self.autoregressive_action, self.flow_action, self.flow32_action, self.fit_flow_action,
+                       self.transformer_action, self.debias_action):
             self.menu.addAction(action)
         self.autoregressive_action.setEnabled(shipped(PIXELCNN) is not None)
         self.flow_action.setEnabled(shipped(FLOW_MODEL) is not None)
+        self.flow32_action.setEnabled(shipped(FLOW_MODEL_32) is not None)
         self.transformer_view = None
         self.fit_task: Task | None = None
         self._fit_session = None
@@ -240,7 +248,11 @@ class DensityActions(QObject):
 
     @Slot()
     def open_flow_model(self) -> None:
-        path = shipped(FLOW_MODEL)
+        self.open_shipped(FLOW_MODEL)
+
+    def open_shipped(self, key: str) -> None:
+        """Open the shipped model ``key`` in the map (nothing when it is not installed)."""
+        path = shipped(key)
         if path is not None:
             self._open_checkpoint(path)
 
