@@ -80,10 +80,9 @@ def test_the_shipped_models_meet_the_teaching_goals():
     # and the flow prior's samples are closer to the test digits than the mixture's (judge FID).
     assert m["pixelcnn"]["test_nll"] < m["vae-16d"]["test_neg_elbo"] - 20
     assert m["ae-flow"]["flow_judge_fid"] < m["ae-flow"]["mixture_judge_fid"]
-    # In 32-D the flow beats the 10-component mixture on judge FID, and its smallest class share
-    # is within noise of the mixture's on this one draw (seed 0, 5,000 samples per source; over
-    # five draws it is higher: docs/density-models.md has every seed of three fits). In 16-D a
-    # flow fitted as in 2-D fell 1.6 points short.
+    # In 32-D the flow beats the 10-component mixture on both of the judge's figures (25,000
+    # samples per source: a smallest share moves ~0.2 points between draws of that size; 5,000
+    # left the lead within noise). In 2-D the decoder caps the share, and only the FID improves.
     flow32 = m["ae32-flow"]
     assert flow32["flow_judge_fid"] < flow32["mixture_judge_fid"] - 5
-    assert flow32["flow_sample_min_class_share"] > flow32["mixture_sample_min_class_share"] - 0.005
+    assert flow32["flow_sample_min_class_share"] > flow32["mixture_sample_min_class_share"] + 0.004
