@@ -337,7 +337,7 @@ LOADED_GOALS = {("drag", "mlp", "p99"): 10.0, ("drag", "conv", "p99"): 10.0, ("d
 
 
 EXPERIMENTS = {
-    "nice0": "worker threads keep the GUI's scheduling priority (no nice +10)",
+    "nice10": "worker threads run at nice +10 (before issue 17's change to none)",
     "lane1": "the compute lane (territory) uses one torch thread",
     "switch5": "Python's default 5 ms thread switch interval instead of the window's 1 ms",
     "gui2": "the GUI thread (and the lanes) keep torch's default thread count (before issue 17's one)",
@@ -347,10 +347,10 @@ EXPERIMENTS = {
 def apply_experiments(names: list[str]) -> None:
     """Change one setting of the running app, to compare it with the shipped one (--experiment)."""
     for name in names:
-        if name == "nice0":
+        if name == "nice10":
             from latentlab.ui.work import runtime
 
-            runtime.demote_current_thread.__defaults__ = (0,)
+            runtime.demote_current_thread.__defaults__ = (10,)
         elif name == "lane1":
             from latentlab.app import jobs
 

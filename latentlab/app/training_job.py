@@ -9,9 +9,9 @@ never tensors the optimizer is changing.
 
 Threads and cores: a training run started from the window sets torch's intra-op thread
 count to ``training_threads()`` (all cores but one; on a 2-core machine: 1), so one core
-stays free for the GUI and the territory worker (``AppCaches.threads``), and worker
-threads lower their own scheduling priority (``demote_current_thread``: nice +10 on
-Linux), so when the machine is busy the GUI thread is the one that gets a core.
+stays free for the GUI and the territory worker (``AppCaches.threads``). Worker threads
+keep the GUI thread's nice level (``ui.work.runtime.WORKER_NICENESS``): demoted, a worker
+holding the GIL was descheduled on a busy machine and the GUI thread waited for it.
 """
 
 from __future__ import annotations

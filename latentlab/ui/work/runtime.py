@@ -29,12 +29,18 @@ def unfreeze_startup_objects() -> None:
     gc.unfreeze()
 
 
-#: How much lower than the GUI thread the worker threads run (Linux nice levels).
-WORKER_NICENESS = 10
+#: How much lower than the GUI thread the worker threads run (Linux nice levels): none.
+#: At +10, beside two busy processes, a worker thread holding the GIL was descheduled for
+#: the busy processes and the GUI thread waited for it: the longest event-loop gap while
+#: training was 96.7-119.7 ms in the worst of five runs (448 ms blocked on the GIL), and
+#: training ran at 650-730 img/s; at 0 the longest gap was 64.8 ms (18 ms blocked) and
+#: training 4,000-4,400 img/s (benchmarks/ui_latency.py --load 2 --experiment nice10, issue 17).
+WORKER_NICENESS = 0
 
 
 def demote_current_thread(niceness: int = WORKER_NICENESS) -> None:
-    """Run the calling worker thread at a lower priority than the GUI thread."""
+    """Run the calling worker thread at a lower priority than the GUI thread (Qt's hint;
+    on Linux also ``niceness`` nice levels, none by default: see WORKER_NICENESS)."""
     QThread.currentThread().setPriority(QThread.Priority.LowPriority)
     if sys.platform.startswith("linux"):
         try:  # on Linux, PRIO_PROCESS with a thread id sets that thread's nice value
