@@ -146,6 +146,7 @@ def test_colour_folder_vae_trains_and_explores_in_colour(qtbot, window, own_cach
 
     # Move onto a dot of the red class and click it: the decode there is red, and drawn red.
     lmap = window.latent_map
+    qtbot.waitUntil(lambda: not lmap.is_gliding(), timeout=2_000)  # the view follows the trained points
     xy = lmap.positions()
     red = session.class_names.index("red-circle")
     labels = session.dataset.test.labels.numpy()
