@@ -62,14 +62,16 @@ def default_out(checkpoint: str, kind: str) -> Path:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    from latentlab.models.flow import MAX_HIDDEN, MAX_LAYERS, MAX_NOISE
+
     if args.components is not None and not 1 <= args.components <= 100:
         raise ConfigError(f"--components must be from 1 to 100, got {args.components}")
-    if args.layers is not None and not 1 <= args.layers <= 64:
-        raise ConfigError(f"--layers must be from 1 to 64, got {args.layers}")
-    if args.hidden is not None and not 2 <= args.hidden <= 4096:
-        raise ConfigError(f"--hidden must be from 2 to 4096, got {args.hidden}")
-    if args.noise is not None and not 0 <= args.noise <= 10:
-        raise ConfigError(f"--noise must be from 0 to 10 standard deviations, got {args.noise}")
+    if args.layers is not None and not 1 <= args.layers <= MAX_LAYERS:
+        raise ConfigError(f"--layers must be from 1 to {MAX_LAYERS}, got {args.layers}")
+    if args.hidden is not None and not 2 <= args.hidden <= MAX_HIDDEN:
+        raise ConfigError(f"--hidden must be from 2 to {MAX_HIDDEN}, got {args.hidden}")
+    if args.noise is not None and not 0 <= args.noise <= MAX_NOISE:
+        raise ConfigError(f"--noise must be from 0 to {MAX_NOISE:g} standard deviations, got {args.noise}")
     if not 1 <= args.steps <= 1_000_000:
         raise ConfigError(f"--steps must be from 1 to 1000000, got {args.steps}")
     if not 10 <= args.samples <= 100_000:

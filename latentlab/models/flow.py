@@ -50,6 +50,8 @@ CHECK_EVERY = 100
 LOG_2PI = float(np.log(2 * np.pi))
 MAX_LAYERS = 64
 MAX_HIDDEN = 4096
+#: The most training noise a fit takes, in standard deviations of each dimension.
+MAX_NOISE = 10.0
 
 
 def recommended_fit(dim: int) -> dict:
@@ -248,8 +250,8 @@ class LatentFlow:
         z = torch.as_tensor(np.asarray(codes), dtype=torch.float32)
         if z.dim() != 2 or len(z) < 2 or not torch.isfinite(z).all():
             raise ConfigError("a flow prior is fitted to at least 2 finite latent codes (N, D)")
-        if not 0.0 <= noise <= 10.0:
-            raise ConfigError(f"the training noise is from 0 to 10 standard deviations, got {noise}")
+        if not 0.0 <= noise <= MAX_NOISE:
+            raise ConfigError(f"the training noise is from 0 to {MAX_NOISE:g} standard deviations, got {noise}")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             gen = torch.Generator().manual_seed(seed)

@@ -42,7 +42,7 @@ def demote_current_thread(niceness: int = WORKER_NICENESS) -> None:
     """Run the calling worker thread at a lower priority than the GUI thread (Qt's hint;
     on Linux also ``niceness`` nice levels, none by default: see WORKER_NICENESS)."""
     QThread.currentThread().setPriority(QThread.Priority.LowPriority)
-    if sys.platform.startswith("linux"):
+    if niceness and sys.platform.startswith("linux"):
         try:  # on Linux, PRIO_PROCESS with a thread id sets that thread's nice value
             tid = threading.get_native_id()
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
